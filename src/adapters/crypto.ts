@@ -1,0 +1,65 @@
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import type { Clock, Hasher, Keyring, Random } from '../ports.js';
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export const systemRandom: Random = {
+  bytes: (n) => randomBytes(n),
+  // node's randomInt uses rejection sampling, so every value is equally likely
+  int: (max) => randomInt(max),
+};
+
+/** OWASP / RFC 9106 second recommended option: 19 MiB, 2 passes, 1 lane. */
+export const ARGON2_PARAMS = { algorithm: 2 /* Argon2id */, memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 } as const;
+
+export const argon2Hasher: Hasher = {
+  hash: (secret) => argonHash(secret, ARGON2_PARAMS),
+  verify: async (h, secret) => {
+    try {
+      return await argonVerify(h, secret);
+    } catch {
+      return false;
+    }
+  },
+};
+
+/**
+ * Keys derived from the one server secret with HKDF, one per purpose, so a MAC made for a
+ * flow token can never be replayed as a code MAC.
+ */
+export function createKeyring(serverSecret: Buffer): Keyring {
+  const keys = new Map<string, Buffer>();
+  const key = (purpose: string) => {
+    let k = keys.get(purpose);
+    if (!k) {
+      k = Buffer.from(hkdfSync('sha256', serverSecret, 'opensspr', purpose, 32));
+      keys.set(purpose, k);
+    }
+    return k;
+  };
+  const sealKey = key('seal');
+  return {
+    mac: (purpose, value) => createHmac('sha256', key(purpose)).update(value, 'utf8').digest('hex'),
+    equal: (a, b) => {
+      const ba = Buffer.from(String(a), 'utf8');
+      const bb = Buffer.from(String(b), 'utf8');
+      // compare equal-length digests of both so unequal lengths take the same path
+      const da = createHmac('sha256', sealKey).update(ba).digest();
+      const db = createHmac('sha256', sealKey).update(bb).digest();
+      return timingSafeEqual(da, db) && ba.length === bb.length;
+    },
+    seal: (plain) => {
+      const iv = randomBytes(12);
+      const c = createCipheriv('aes-256-gcm', sealKey, iv);
+      const body = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
+      return Buffer.concat([iv, c.getAuthTag(), body]).toString('base64');
+    },
+    open: (sealed) => {
+      const raw = Buffer.from(sealed, 'base64');
+      const d = createDecipheriv('aes-256-gcm', sealKey, raw.subarray(0, 12));
+      d.setAuthTag(raw.subarray(12, 28));
+      return Buffer.concat([d.update(raw.subarray(28)), d.final()]).toString('utf8');
+    },
+  };
+}

@@ -1,0 +1,177 @@
+import type { Kysely } from 'kysely';
+import { normalizePassword } from '../../core/password/rules.js';
+import type { Clock, Directory, DirectoryUser, Hasher, Random, Tx } from '../../ports.js';
+import type { Database, UsersTable } from '../store/schema.js';
+
+/** The built-in directory locks an account after this many failed sign-ins in a row (like AD's lockout threshold). */
+export const LOCKOUT_THRESHOLD = 10;
+
+export const normalizeUsername = (u: string): string => u.normalize('NFKC').trim().toLowerCase();
+
+export interface NewUser {
+  username: string;
+  password?: string | undefined;
+  displayName?: string | undefined;
+  givenName?: string | undefined;
+  surname?: string | undefined;
+  email?: string | null | undefined;
+  mobile?: string | null | undefined;
+  office?: string | null | undefined;
+  groups?: string[] | undefined;
+  isAdmin?: boolean | undefined;
+  enabled?: boolean | undefined;
+  locked?: boolean | undefined;
+  mustChange?: boolean | undefined;
+}
+
+const toUser = (r: UsersTable): DirectoryUser => ({
+  id: r.id,
+  username: r.username,
+  displayName: r.display_name,
+  givenName: r.given_name,
+  surname: r.surname,
+  email: r.email,
+  mobile: r.mobile,
+  office: r.office,
+  groups: JSON.parse(r.groups),
+  isAdmin: r.is_admin === 1,
+  enabled: r.enabled === 1,
+  locked: r.locked === 1,
+  mustChange: r.must_change === 1,
+});
+
+/** Users kept in OpenSSPR's own database, passwords hashed with Argon2id. */
+export class BuiltinDirectory implements Directory {
+  readonly kind = 'builtin' as const;
+  /** a real hash of a random secret, verified for unknown users so they cost the same time */
+  private dummyHash: Promise<string>;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly hasher: Hasher,
+    private readonly clock: Clock,
+    private readonly random: Random,
+  ) {
+    this.dummyHash = hasher.hash(random.bytes(16).toString('hex'));
+  }
+
+  async findByUsername(username: string): Promise<DirectoryUser | null> {
+    const r = await this.db.selectFrom('users').selectAll().where('username', '=', normalizeUsername(username)).executeTakeFirst();
+    return r ? toUser(r) : null;
+  }
+
+  async findById(id: string): Promise<DirectoryUser | null> {
+    const r = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toUser(r) : null;
+  }
+
+  async authenticate(id: string, password: string): Promise<boolean> {
+    const r = await this.db.selectFrom('users').select(['password_hash', 'enabled']).where('id', '=', id).executeTakeFirst();
+    const hash = r?.password_hash ?? (await this.dummyHash);
+    const ok = await this.hasher.verify(hash, normalizePassword(password));
+    return ok && r?.enabled === 1 && r.password_hash !== null;
+  }
+
+  /** spends the same Argon2 time as a real check, for unknown users */
+  async burnVerification(password: string): Promise<void> {
+    await this.hasher.verify(await this.dummyHash, normalizePassword(password));
+  }
+
+  async setPassword(id: string, password: string, opts: { mustChange: boolean }, tx?: Tx): Promise<void> {
+    const hash = await this.hasher.hash(normalizePassword(password));
+    await this.setPasswordHash(id, hash, opts, tx);
+  }
+
+  /** for callers that hash before opening a transaction, so the transaction stays short */
+  async setPasswordHash(id: string, hash: string, opts: { mustChange: boolean }, tx?: Tx): Promise<void> {
+    const now = this.clock.now();
+    await (tx ?? this.db)
+      .updateTable('users')
+      .set({ password_hash: hash, must_change: opts.mustChange ? 1 : 0, password_changed_at: now, updated_at: now, locked: 0, failed_sign_ins: 0 })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async unlock(id: string, tx?: Tx): Promise<void> {
+    await (tx ?? this.db).updateTable('users').set({ locked: 0, failed_sign_ins: 0, updated_at: this.clock.now() }).where('id', '=', id).execute();
+  }
+
+  async recordFailedSignIn(id: string): Promise<boolean> {
+    await this.db
+      .updateTable('users')
+      .set((eb) => ({ failed_sign_ins: eb('failed_sign_ins', '+', 1) }))
+      .where('id', '=', id)
+      .execute();
+    const r = await this.db
+      .updateTable('users')
+      .set({ locked: 1 })
+      .where('id', '=', id)
+      .where('locked', '=', 0)
+      .where('failed_sign_ins', '>=', LOCKOUT_THRESHOLD)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async clearFailedSignIns(id: string): Promise<void> {
+    await this.db.updateTable('users').set({ failed_sign_ins: 0 }).where('id', '=', id).where('failed_sign_ins', '>', 0).execute();
+  }
+
+  // ---- administration of the built-in directory (CLI, admin API) ----
+
+  async add(u: NewUser, tx?: Tx): Promise<DirectoryUser> {
+    const now = this.clock.now();
+    const id = this.random.bytes(16).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+    const username = normalizeUsername(u.username);
+    const given = u.givenName ?? '';
+    const sur = u.surname ?? '';
+    const row: UsersTable = {
+      id,
+      username,
+      display_name: u.displayName ?? ([given, sur].filter(Boolean).join(' ') || username),
+      given_name: given,
+      surname: sur,
+      email: u.email ?? null,
+      mobile: u.mobile ?? null,
+      office: u.office ?? null,
+      groups: JSON.stringify(u.groups ?? []),
+      is_admin: u.isAdmin ? 1 : 0,
+      enabled: u.enabled === false ? 0 : 1,
+      locked: u.locked ? 1 : 0,
+      must_change: u.mustChange ? 1 : 0,
+      failed_sign_ins: 0,
+      password_hash: u.password ? await this.hasher.hash(normalizePassword(u.password)) : null,
+      password_changed_at: u.password ? now : null,
+      created_at: now,
+      updated_at: now,
+    };
+    await (tx ?? this.db).insertInto('users').values(row).execute();
+    return toUser(row);
+  }
+
+  async list(opts: { limit: number; offset: number; search?: string | undefined }): Promise<DirectoryUser[]> {
+    let q = this.db.selectFrom('users').selectAll().orderBy('username').limit(opts.limit).offset(opts.offset);
+    if (opts.search) q = q.where('username', 'like', `%${opts.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`);
+    return (await q.execute()).map(toUser);
+  }
+
+  async update(id: string, patch: Partial<Pick<NewUser, 'displayName' | 'givenName' | 'surname' | 'email' | 'mobile' | 'office' | 'groups' | 'isAdmin' | 'enabled' | 'locked' | 'mustChange'>>): Promise<void> {
+    const set: Partial<UsersTable> = { updated_at: this.clock.now() };
+    if (patch.displayName !== undefined) set.display_name = patch.displayName;
+    if (patch.givenName !== undefined) set.given_name = patch.givenName;
+    if (patch.surname !== undefined) set.surname = patch.surname;
+    if (patch.email !== undefined) set.email = patch.email;
+    if (patch.mobile !== undefined) set.mobile = patch.mobile;
+    if (patch.office !== undefined) set.office = patch.office;
+    if (patch.groups !== undefined) set.groups = JSON.stringify(patch.groups);
+    if (patch.isAdmin !== undefined) set.is_admin = patch.isAdmin ? 1 : 0;
+    if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
+    if (patch.locked !== undefined) set.locked = patch.locked ? 1 : 0;
+    if (patch.mustChange !== undefined) set.must_change = patch.mustChange ? 1 : 0;
+    await this.db.updateTable('users').set(set).where('id', '=', id).execute();
+  }
+
+  async count(): Promise<number> {
+    const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+}

@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Dialect } from './db.js';
+import type { AuditTable, Database } from './schema.js';
+
+/** Entra's activity names, so admins recognise them. */
+export const ACTIVITIES = {
+  flowProgress: 'Self-service password reset flow activity progress',
+  resetSelf: 'Reset password (self-service)',
+  unlockSelf: 'Unlock user account (self-service)',
+  blocked: 'Blocked from self-service password reset',
+  changeSelf: 'Change password (self-service)',
+  resetByAdmin: 'Reset password (by admin)',
+  registered: 'User registered security info',
+  reviewed: 'User reviewed security info',
+  deleted: 'User deleted security info',
+  policyChanged: 'Update password reset policy',
+  signIn: 'Sign in to security info portal',
+  delivery: 'Deliver verification message',
+  userAdded: 'Add user',
+} as const;
+
+export type AuditInput = Omit<AuditTable, 'seq' | 'prev_hash' | 'hash' | 'details' | 'step' | 'actor' | 'target' | 'method' | 'reason' | 'source_ip' | 'user_agent' | 'flow_id'> &
+  Partial<Pick<AuditTable, 'step' | 'actor' | 'target' | 'method' | 'reason' | 'source_ip' | 'user_agent' | 'flow_id'>> & {
+    details?: Record<string, unknown>;
+  };
+
+/** Control characters would let a value forge a second line in exports; keep them out. */
+const clean = (v: string | null | undefined, max = 512): string | null =>
+  v == null ? null : v.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ').slice(0, max);
+
+const FIELDS = ['seq', 'at', 'activity', 'step', 'actor', 'target', 'method', 'result', 'reason', 'source_ip', 'user_agent', 'flow_id', 'details', 'prev_hash'] as const;
+
+/** The hash covers every field and the previous hash, so editing or deleting any entry shows. */
+export function entryHash(row: Omit<AuditTable, 'hash'>): string {
+  const h = createHash('sha256');
+  for (const f of FIELDS) h.update(`${f}=${JSON.stringify(row[f] ?? null)}\n`);
+  return h.digest('hex');
+}
+
+export function auditRepo(db: Kysely<Database>, dialect: Dialect) {
+  return {
+    /** must run inside the transaction of the change it records */
+    async append(input: AuditInput): Promise<void> {
+      let q = db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1);
+      if (dialect === 'postgres') q = q.forUpdate();
+      const head = await q.executeTakeFirstOrThrow();
+      const row: Omit<AuditTable, 'hash'> = {
+        seq: Number(head.seq) + 1,
+        at: input.at,
+        activity: input.activity,
+        step: clean(input.step),
+        actor: clean(input.actor),
+        target: clean(input.target),
+        method: clean(input.method),
+        result: input.result,
+        reason: clean(input.reason),
+        source_ip: clean(input.source_ip, 64),
+        user_agent: clean(input.user_agent),
+        flow_id: input.flow_id ?? null,
+        details: input.details ? JSON.stringify(input.details) : null,
+        prev_hash: head.hash,
+      };
+      const hash = entryHash(row);
+      await db.insertInto('audit').values({ ...row, hash }).execute();
+      await db.updateTable('audit_head').set({ seq: row.seq, hash }).where('id', '=', 1).execute();
+    },
+    list(opts: { limit: number; afterSeq?: number; target?: string }) {
+      let q = db.selectFrom('audit').selectAll().orderBy('seq', 'asc').limit(opts.limit);
+      if (opts.afterSeq !== undefined) q = q.where('seq', '>', opts.afterSeq);
+      if (opts.target) q = q.where('target', '=', opts.target);
+      return q.execute();
+    },
+    /** walks the chain; returns the first broken sequence number, or null when intact */
+    async verifyChain(): Promise<number | null> {
+      let prev = '0'.repeat(64);
+      let after = 0;
+      for (;;) {
+        const rows = await db.selectFrom('audit').selectAll().where('seq', '>', after).orderBy('seq').limit(1000).execute();
+        if (rows.length === 0) return null;
+        for (const r of rows) {
+          const { hash, ...rest } = r;
+          if (r.prev_hash !== prev || entryHash({ ...rest, seq: Number(r.seq) }) !== hash) return Number(r.seq);
+          prev = hash;
+          after = Number(r.seq);
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import type { Kysely } from 'kysely';
+import type { CodesTable, Database } from './schema.js';
+
+export const MAX_CODE_TRIES = 5;
+
+/** One-time codes, stored only as keyed hashes. */
+export function codesRepo(db: Kysely<Database>) {
+  return {
+    /** a new code replaces every earlier unused code for the same subject and purpose */
+    async issue(row: Omit<CodesTable, 'failed_tries' | 'used_at'>): Promise<void> {
+      await db
+        .updateTable('codes')
+        .set({ used_at: row.created_at })
+        .where('subject_id', '=', row.subject_id)
+        .where('purpose', '=', row.purpose)
+        .where('used_at', 'is', null)
+        .execute();
+      await db.insertInto('codes').values({ ...row, failed_tries: 0, used_at: null }).execute();
+    },
+    current(subjectId: string, purpose: string, method: string) {
+      return db
+        .selectFrom('codes')
+        .selectAll()
+        .where('subject_id', '=', subjectId)
+        .where('purpose', '=', purpose)
+        .where('method', '=', method)
+        .where('used_at', 'is', null)
+        .orderBy('created_at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+    },
+    /** atomic: of many parallel correct submissions exactly one consumes the code */
+    async consume(id: string, now: number): Promise<boolean> {
+      const r = await db
+        .updateTable('codes')
+        .set({ used_at: now })
+        .where('id', '=', id)
+        .where('used_at', 'is', null)
+        .where('failed_tries', '<', MAX_CODE_TRIES)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    /** counts a wrong try; returns false when the code had no tries left */
+    async fail(id: string): Promise<boolean> {
+      const r = await db
+        .updateTable('codes')
+        .set((eb) => ({ failed_tries: eb('failed_tries', '+', 1) }))
+        .where('id', '=', id)
+        .where('failed_tries', '<', MAX_CODE_TRIES)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async prune(before: number): Promise<void> {
+      await db.deleteFrom('codes').where('expires_at', '<', before).execute();
+    },
+  };
+}

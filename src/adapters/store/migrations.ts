@@ -1,0 +1,203 @@
+import { Migrator, type ColumnDefinitionBuilder, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Dialect } from './db.js';
+
+/**
+ * One set of migrations for both databases. Column types are chosen to mean the same on
+ * SQLite and PostgreSQL; the only dialect switch is the auto-increment key.
+ */
+function migrations(dialect: Dialect): Record<string, Migration> {
+  const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
+  const autoKey = (col: ColumnDefinitionBuilder) => (dialect === 'postgres' ? col.primaryKey() : col.primaryKey().autoIncrement());
+  return {
+    '0001_initial': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('users')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('username', 'text', (c) => c.notNull().unique())
+          .addColumn('display_name', 'text', (c) => c.notNull())
+          .addColumn('given_name', 'text', (c) => c.notNull())
+          .addColumn('surname', 'text', (c) => c.notNull())
+          .addColumn('email', 'text')
+          .addColumn('mobile', 'text')
+          .addColumn('office', 'text')
+          .addColumn('groups', 'text', (c) => c.notNull())
+          .addColumn('is_admin', 'integer', (c) => c.notNull())
+          .addColumn('enabled', 'integer', (c) => c.notNull())
+          .addColumn('locked', 'integer', (c) => c.notNull())
+          .addColumn('must_change', 'integer', (c) => c.notNull())
+          .addColumn('failed_sign_ins', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('password_hash', 'text')
+          .addColumn('password_changed_at', 'bigint')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('security_info')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('method', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('value', 'text')
+          .addColumn('secret', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('verified_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('security_info_user').on('security_info').columns(['user_id', 'method']).execute();
+
+        await db.schema
+          .createTable('accounts')
+          .addColumn('user_id', 'text', (c) => c.primaryKey())
+          .addColumn('reviewed_at', 'bigint')
+          .addColumn('registered_at', 'bigint')
+          .execute();
+
+        await db.schema
+          .createTable('flows')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('token_hash', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text')
+          .addColumn('subject_key', 'text', (c) => c.notNull())
+          .addColumn('username', 'text', (c) => c.notNull())
+          .addColumn('decoy_reason', 'text')
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('intent', 'text', (c) => c.notNull())
+          .addColumn('gates_required', 'integer', (c) => c.notNull())
+          .addColumn('gates_passed', 'text', (c) => c.notNull())
+          .addColumn('methods', 'text', (c) => c.notNull())
+          .addColumn('locale', 'text', (c) => c.notNull())
+          .addColumn('source_ip', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('completed_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('flows_expires').on('flows').column('expires_at').execute();
+
+        await db.schema
+          .createTable('codes')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('subject_id', 'text', (c) => c.notNull())
+          .addColumn('purpose', 'text', (c) => c.notNull())
+          .addColumn('method', 'text', (c) => c.notNull())
+          .addColumn('code_hash', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('failed_tries', 'integer', (c) => c.notNull())
+          .addColumn('used_at', 'bigint')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('codes_subject').on('codes').columns(['subject_id', 'purpose', 'method']).execute();
+
+        await db.schema
+          .createTable('throttle_events')
+          .addColumn('id', serial as 'integer', (c) => autoKey(c))
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('throttle_events_key_at').on('throttle_events').columns(['key', 'at']).execute();
+
+        await db.schema
+          .createTable('blocks')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('until', 'bigint', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('username', 'text', (c) => c.notNull())
+          .addColumn('is_admin', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('revoked_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute();
+
+        await db.schema
+          .createTable('messages')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('channel', 'text', (c) => c.notNull())
+          .addColumn('flow_id', 'text')
+          .addColumn('payload', 'text')
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+          .addColumn('locked_until', 'bigint')
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('sent_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('messages_due').on('messages').columns(['state', 'next_attempt_at']).execute();
+
+        await db.schema
+          .createTable('outbox')
+          .addColumn('id', serial as 'integer', (c) => autoKey(c))
+          .addColumn('channel', 'text', (c) => c.notNull())
+          .addColumn('recipient', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('audit')
+          .addColumn('seq', 'bigint', (c) => c.primaryKey())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('activity', 'text', (c) => c.notNull())
+          .addColumn('step', 'text')
+          .addColumn('actor', 'text')
+          .addColumn('target', 'text')
+          .addColumn('method', 'text')
+          .addColumn('result', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text')
+          .addColumn('source_ip', 'text')
+          .addColumn('user_agent', 'text')
+          .addColumn('flow_id', 'text')
+          .addColumn('details', 'text')
+          .addColumn('prev_hash', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('audit_at').on('audit').column('at').execute();
+        await db.schema.createIndex('audit_target').on('audit').column('target').execute();
+
+        await db.schema
+          .createTable('audit_head')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('seq', 'bigint', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .execute();
+        await db.insertInto('audit_head').values({ id: 1, seq: 0, hash: '0'.repeat(64) }).execute();
+
+        await db.schema
+          .createTable('policy')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_by', 'text')
+          .execute();
+
+        await db.schema
+          .createTable('kv')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('captcha_spent')
+          .addColumn('signature', 'text', (c) => c.primaryKey())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+}
+
+export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promise<string[]> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const migrator = new Migrator({ db, provider, migrationTableName: 'sspr_migrations', migrationLockTableName: 'sspr_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,175 @@
+import type { Generated } from 'kysely';
+
+/** Times are epoch milliseconds (bigint in PostgreSQL, integer in SQLite); booleans are 0/1. */
+export interface UsersTable {
+  id: string;
+  username: string; // lower-cased, NFKC
+  display_name: string;
+  given_name: string;
+  surname: string;
+  email: string | null;
+  mobile: string | null;
+  office: string | null;
+  groups: string; // JSON array
+  is_admin: number;
+  enabled: number;
+  locked: number;
+  must_change: number;
+  failed_sign_ins: number;
+  password_hash: string | null;
+  password_changed_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SecurityInfoTable {
+  id: string;
+  user_id: string; // the directory's stable id
+  method: string;
+  state: string; // pending | active
+  value: string | null; // normalised contact (email / E.164) — never a secret
+  secret: string | null; // encrypted method secret (TOTP seed, passkey key, answers)
+  created_at: number;
+  verified_at: number | null;
+}
+
+export interface AccountsTable {
+  user_id: string;
+  reviewed_at: number | null;
+  registered_at: number | null;
+}
+
+export interface FlowsTable {
+  id: string;
+  token_hash: string;
+  user_id: string | null; // null for a decoy flow (unknown or ineligible account)
+  subject_key: string; // throttle key: the user id, or a keyed hash of the typed name for decoys
+  username: string;
+  decoy_reason: string | null;
+  state: string;
+  intent: string; // reset | unlock
+  gates_required: number;
+  gates_passed: string; // JSON array of method ids
+  methods: string; // JSON: the methods offered at start
+  locale: string;
+  source_ip: string;
+  created_at: number;
+  expires_at: number;
+  completed_at: number | null;
+}
+
+export interface CodesTable {
+  id: string;
+  subject_id: string; // flow id or security-info id
+  purpose: string; // reset | register
+  method: string;
+  code_hash: string;
+  expires_at: number;
+  failed_tries: number;
+  used_at: number | null;
+  created_at: number;
+}
+
+export interface ThrottleEventsTable {
+  id: Generated<number>;
+  key: string;
+  at: number;
+}
+
+export interface BlocksTable {
+  key: string;
+  until: number;
+}
+
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  username: string;
+  is_admin: number;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface MessagesTable {
+  id: string;
+  channel: string; // email | sms | voice
+  flow_id: string | null;
+  payload: string | null; // encrypted; wiped once delivered
+  state: string; // queued | sent | failed
+  attempts: number;
+  next_attempt_at: number;
+  locked_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  sent_at: number | null;
+}
+
+export interface OutboxTable {
+  id: Generated<number>;
+  channel: string;
+  recipient: string;
+  subject: string;
+  body: string;
+  created_at: number;
+}
+
+export interface AuditTable {
+  seq: number;
+  at: number;
+  activity: string;
+  step: string | null;
+  actor: string | null;
+  target: string | null;
+  method: string | null;
+  result: string; // success | failure
+  reason: string | null;
+  source_ip: string | null;
+  user_agent: string | null;
+  flow_id: string | null;
+  details: string | null; // JSON
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+
+export interface PolicyTable {
+  key: string;
+  value: string; // JSON
+  updated_at: number;
+  updated_by: string | null;
+}
+
+export interface KvTable {
+  key: string;
+  value: string;
+}
+
+export interface CaptchaSpentTable {
+  signature: string;
+  expires_at: number;
+}
+
+export interface Database {
+  users: UsersTable;
+  security_info: SecurityInfoTable;
+  accounts: AccountsTable;
+  flows: FlowsTable;
+  codes: CodesTable;
+  throttle_events: ThrottleEventsTable;
+  blocks: BlocksTable;
+  sessions: SessionsTable;
+  messages: MessagesTable;
+  outbox: OutboxTable;
+  audit: AuditTable;
+  audit_head: AuditHeadTable;
+  policy: PolicyTable;
+  kv: KvTable;
+  captcha_spent: CaptchaSpentTable;
+}

@@ -1,0 +1,41 @@
+import type { Kysely } from 'kysely';
+import type { Database, SecurityInfoTable } from './schema.js';
+
+export type SecurityInfoRow = SecurityInfoTable;
+
+/** Registered security info, keyed by the directory's stable id. */
+export function securityInfoRepo(db: Kysely<Database>) {
+  return {
+    listFor(userId: string) {
+      return db.selectFrom('security_info').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
+    },
+    get(id: string, userId: string) {
+      return db.selectFrom('security_info').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+    },
+    async insert(row: SecurityInfoRow): Promise<void> {
+      await db.insertInto('security_info').values(row).execute();
+    },
+    async activate(id: string, now: number): Promise<void> {
+      await db.updateTable('security_info').set({ state: 'active', verified_at: now }).where('id', '=', id).execute();
+    },
+    /** one active entry per contact method: a newly verified one replaces the older */
+    async removeOtherActive(userId: string, method: string, keepId: string): Promise<SecurityInfoRow[]> {
+      const old = await db.selectFrom('security_info').selectAll().where('user_id', '=', userId).where('method', '=', method).where('id', '!=', keepId).execute();
+      if (old.length) await db.deleteFrom('security_info').where('id', 'in', old.map((o) => o.id)).execute();
+      return old;
+    },
+    async remove(id: string): Promise<void> {
+      await db.deleteFrom('security_info').where('id', '=', id).execute();
+    },
+    async markReviewed(userId: string, now: number): Promise<void> {
+      await db
+        .insertInto('accounts')
+        .values({ user_id: userId, reviewed_at: now, registered_at: now })
+        .onConflict((oc) => oc.column('user_id').doUpdateSet({ reviewed_at: now }))
+        .execute();
+    },
+    account(userId: string) {
+      return db.selectFrom('accounts').selectAll().where('user_id', '=', userId).executeTakeFirst();
+    },
+  };
+}

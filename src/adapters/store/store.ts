@@ -1,0 +1,61 @@
+import type { Kysely } from 'kysely';
+import { auditRepo } from './audit.js';
+import { codesRepo } from './codes.js';
+import { openDatabase, type Dialect } from './db.js';
+import { flowsRepo } from './flows.js';
+import { messagesRepo, outboxRepo } from './messages.js';
+import { migrateToLatest } from './migrations.js';
+import { captchaSpentRepo, kvRepo, policyRepo } from './policy-store.js';
+import type { Database } from './schema.js';
+import { securityInfoRepo } from './security-info.js';
+import { sessionsRepo } from './sessions.js';
+import { throttleRepo } from './throttle.js';
+
+function repos(db: Kysely<Database>, dialect: Dialect) {
+  return {
+    db,
+    audit: auditRepo(db, dialect),
+    codes: codesRepo(db),
+    flows: flowsRepo(db),
+    messages: messagesRepo(db),
+    outbox: outboxRepo(db),
+    policy: policyRepo(db),
+    kv: kvRepo(db),
+    captcha: captchaSpentRepo(db),
+    securityInfo: securityInfoRepo(db),
+    sessions: sessionsRepo(db),
+    throttle: throttleRepo(db),
+  };
+}
+
+export type Repos = ReturnType<typeof repos>;
+
+/** The store port: repositories over one database, and transactions that bind them. */
+export class Store {
+  readonly r: Repos;
+  private constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+    private readonly closeDb: () => Promise<void>,
+  ) {
+    this.r = repos(db, dialect);
+  }
+
+  static open(url: string): Store {
+    const { db, dialect, close } = openDatabase(url);
+    return new Store(db, dialect, close);
+  }
+
+  migrate(): Promise<string[]> {
+    return migrateToLatest(this.db, this.dialect);
+  }
+
+  /** runs `fn` in one transaction with repositories bound to it */
+  transaction<T>(fn: (r: Repos) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((tx) => fn(repos(tx, this.dialect)));
+  }
+
+  close(): Promise<void> {
+    return this.closeDb();
+  }
+}

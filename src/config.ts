@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * One typed configuration, read once at start. Every key comes from the environment, or from
+ * a JSON file named by SSPR_CONFIG holding the same keys (the environment wins). Values are
+ * validated here so a typo stops the service at start, not at the first reset.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: URL;
+  databaseUrl: string;
+  directoryUrl: string;
+  smtpUrl: string | null;
+  mailFrom: string;
+  smsWebhookUrl: string | null;
+  smsWebhookSecret: string | null;
+  captcha: 'altcha' | 'off';
+  demo: boolean;
+  /** server secret for MACs and sealing; when unset one is generated and kept in the database */
+  secret: string | null;
+  /** proxies whose X-Forwarded-For is believed: false, true (any), or addresses/CIDRs */
+  trustProxy: boolean | string[];
+  logLevel: string;
+  /** per-source-address limits that keep one attacker from locking out everyone */
+  sourceLimits: { codesPerHour: number; failuresPerHour: number; signInFailuresPerHour: number };
+  /** admin API keys: `name:key` pairs; a key grants the admin scope */
+  adminApiKeys: { name: string; key: string }[];
+}
+
+const DOC: Record<string, string> = {
+  SSPR_PORT: 'listen port',
+  SSPR_HOST: 'listen address',
+  SSPR_PUBLIC_URL: 'base URL used in every link sent to users',
+  SSPR_DATABASE_URL: 'sqlite:PATH or postgres://…',
+  SSPR_DIRECTORY_URL: 'builtin, ldap://… or ldaps://…',
+  SSPR_SMTP_URL: 'smtp://user:pass@host:port or smtps://…; unset → outbox',
+  SSPR_MAIL_FROM: 'sender address of e-mails',
+  SSPR_SMS_WEBHOOK_URL: 'SMS and voice delivery webhook; unset → outbox',
+  SSPR_SMS_WEBHOOK_SECRET: 'shared secret for the webhook signature',
+  SSPR_CAPTCHA: 'altcha or off',
+  SSPR_DEMO: '1 seeds demo users and shows /dev/outbox',
+  SSPR_SECRET: 'server secret (≥32 chars); shared by all instances',
+  SSPR_TRUST_PROXY: 'false, true, or comma-separated proxy addresses/CIDRs',
+  SSPR_LOG_LEVEL: 'pino level',
+  SSPR_SOURCE_CODES_PER_HOUR: 'codes one source address may request per hour',
+  SSPR_SOURCE_FAILURES_PER_HOUR: 'failed proofs one source address may make per hour',
+  SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR: 'failed portal sign-ins one source address may make per hour',
+  SSPR_ADMIN_API_KEYS: 'comma-separated name:key pairs granting admin API access',
+  SSPR_CONFIG: 'JSON file with any of these keys',
+};
+export const CONFIG_KEYS = DOC;
+
+export class ConfigError extends Error {}
+
+function int(name: string, raw: string | undefined, def: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Record<string, string> = {}): Config {
+  let file: Record<string, unknown> = {};
+  if (env.SSPR_CONFIG) {
+    try {
+      file = JSON.parse(readFileSync(env.SSPR_CONFIG, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`SSPR_CONFIG: cannot read ${env.SSPR_CONFIG}: ${(e as Error).message}`);
+    }
+  }
+  const get = (k: string): string | undefined => {
+    const v = overrides[k] ?? env[k] ?? file[k];
+    return v === undefined || v === null ? undefined : String(v);
+  };
+  for (const k of Object.keys(file)) if (!(k in DOC)) throw new ConfigError(`unknown key ${k} in SSPR_CONFIG file`);
+
+  let publicUrl: URL;
+  try {
+    publicUrl = new URL(get('SSPR_PUBLIC_URL') ?? 'http://localhost:8080');
+  } catch {
+    throw new ConfigError('SSPR_PUBLIC_URL must be an absolute URL');
+  }
+  if (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:') throw new ConfigError('SSPR_PUBLIC_URL must be http or https');
+  const captcha = get('SSPR_CAPTCHA') ?? 'altcha';
+  if (captcha !== 'altcha' && captcha !== 'off') throw new ConfigError('SSPR_CAPTCHA must be altcha or off');
+  const secret = get('SSPR_SECRET') ?? null;
+  if (secret !== null && secret.length < 32) throw new ConfigError('SSPR_SECRET must be at least 32 characters');
+  const tp = get('SSPR_TRUST_PROXY') ?? 'false';
+  const trustProxy = tp === 'false' ? false : tp === 'true' ? true : tp.split(',').map((s) => s.trim()).filter(Boolean);
+  const keys = (get('SSPR_ADMIN_API_KEYS') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((pair) => {
+      const i = pair.indexOf(':');
+      if (i < 1 || pair.length - i - 1 < 32) throw new ConfigError('SSPR_ADMIN_API_KEYS entries are name:key with keys of ≥32 characters');
+      return { name: pair.slice(0, i), key: pair.slice(i + 1) };
+    });
+  const smsUrl = get('SSPR_SMS_WEBHOOK_URL') || null;
+  const smsSecret = get('SSPR_SMS_WEBHOOK_SECRET') || null;
+  if (smsUrl && !smsSecret) throw new ConfigError('SSPR_SMS_WEBHOOK_SECRET is required with SSPR_SMS_WEBHOOK_URL');
+  return {
+    port: int('SSPR_PORT', get('SSPR_PORT'), 8080, 0, 65535),
+    host: get('SSPR_HOST') ?? '127.0.0.1',
+    publicUrl,
+    databaseUrl: get('SSPR_DATABASE_URL') ?? 'sqlite:./data/sspr.db',
+    directoryUrl: get('SSPR_DIRECTORY_URL') ?? 'builtin',
+    smtpUrl: get('SSPR_SMTP_URL') || null,
+    mailFrom: get('SSPR_MAIL_FROM') ?? `OpenSSPR <no-reply@${publicUrl.hostname}>`,
+    smsWebhookUrl: smsUrl,
+    smsWebhookSecret: smsSecret,
+    captcha,
+    demo: get('SSPR_DEMO') === '1' || get('SSPR_DEMO') === 'true',
+    secret,
+    trustProxy,
+    logLevel: get('SSPR_LOG_LEVEL') ?? 'info',
+    sourceLimits: {
+      codesPerHour: int('SSPR_SOURCE_CODES_PER_HOUR', get('SSPR_SOURCE_CODES_PER_HOUR'), 60, 1, 10_000_000),
+      failuresPerHour: int('SSPR_SOURCE_FAILURES_PER_HOUR', get('SSPR_SOURCE_FAILURES_PER_HOUR'), 50, 1, 10_000_000),
+      signInFailuresPerHour: int('SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR', get('SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR'), 50, 1, 10_000_000),
+    },
+    adminApiKeys: keys,
+  };
+}

@@ -1,0 +1,63 @@
+import { METHOD_IDS, type MethodId } from '../methods.js';
+
+/**
+ * The one declared table of reset-policy settings. Validation, the CLI, the admin API and the
+ * admin page are all driven from this table, so a new setting is one entry here.
+ */
+type Base = { key: string; group: 'access' | 'methods' | 'registration' | 'notifications' | 'security' | 'password' | 'codes' };
+export type SettingSpec =
+  | (Base & { type: 'boolean'; default: boolean })
+  | (Base & { type: 'integer'; min: number; max: number; default: number })
+  | (Base & { type: 'enum'; values: readonly string[]; default: string })
+  | (Base & { type: 'set'; values: readonly string[]; minItems: number; default: readonly string[] })
+  | (Base & { type: 'list'; maxItems: number; itemMinLength: number; itemMaxLength: number; default: readonly string[] })
+  | (Base & { type: 'contact'; default: string });
+
+export const POLICY_SETTINGS = [
+  { key: 'enabledFor', group: 'access', type: 'enum', values: ['none', 'selected', 'all'], default: 'all' },
+  { key: 'enabledGroups', group: 'access', type: 'list', maxItems: 100, itemMinLength: 1, itemMaxLength: 256, default: [] },
+  { key: 'methods', group: 'methods', type: 'set', values: METHOD_IDS, minItems: 1, default: ['email', 'sms', 'authenticator'] },
+  { key: 'gatesRequired', group: 'methods', type: 'integer', min: 1, max: 2, default: 1 },
+  { key: 'authenticatorNotSoleMethod', group: 'methods', type: 'boolean', default: true },
+  { key: 'questionsToRegister', group: 'methods', type: 'integer', min: 3, max: 5, default: 3 },
+  { key: 'questionsToReset', group: 'methods', type: 'integer', min: 3, max: 5, default: 3 },
+  { key: 'customQuestions', group: 'methods', type: 'list', maxItems: 20, itemMinLength: 3, itemMaxLength: 200, default: [] },
+  { key: 'requireRegistration', group: 'registration', type: 'boolean', default: true },
+  { key: 'reconfirmDays', group: 'registration', type: 'integer', min: 0, max: 730, default: 180 },
+  { key: 'usePrefilledContacts', group: 'registration', type: 'boolean', default: true },
+  { key: 'notifyUserOnReset', group: 'notifications', type: 'boolean', default: true },
+  { key: 'notifyAdminsOnAdminReset', group: 'notifications', type: 'boolean', default: true },
+  { key: 'helpdeskLink', group: 'notifications', type: 'contact', default: '' },
+  { key: 'allowUnlock', group: 'access', type: 'boolean', default: true },
+  { key: 'enumerationProtection', group: 'security', type: 'boolean', default: true },
+  { key: 'codeLength', group: 'codes', type: 'integer', min: 6, max: 10, default: 8 },
+  { key: 'codeLifetimeMinutes', group: 'codes', type: 'integer', min: 1, max: 10, default: 5 },
+  { key: 'passwordMinLength', group: 'password', type: 'integer', min: 8, max: 256, default: 8 },
+  { key: 'passwordMaxLength', group: 'password', type: 'integer', min: 8, max: 1024, default: 256 },
+  { key: 'passwordCharacterClasses', group: 'password', type: 'integer', min: 0, max: 4, default: 3 },
+] as const satisfies readonly SettingSpec[];
+
+type Spec = (typeof POLICY_SETTINGS)[number];
+type ValueOf<S> = S extends { type: 'boolean' }
+  ? boolean
+  : S extends { type: 'integer' }
+    ? number
+    : S extends { type: 'enum'; values: readonly (infer V)[] }
+      ? V
+      : S extends { type: 'set' }
+        ? MethodId[]
+        : S extends { type: 'list' }
+          ? string[]
+          : string;
+
+export type Policy = { [S in Spec as S['key']]: ValueOf<S> };
+export type PolicyKey = keyof Policy;
+
+export const settingSpec = (key: string): SettingSpec | undefined =>
+  (POLICY_SETTINGS as readonly SettingSpec[]).find((s) => s.key === key);
+
+export function defaultPolicy(): Policy {
+  const p: Record<string, unknown> = {};
+  for (const s of POLICY_SETTINGS as readonly SettingSpec[]) p[s.key] = Array.isArray(s.default) ? [...s.default] : s.default;
+  return p as Policy;
+}

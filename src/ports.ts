@@ -1,0 +1,95 @@
+/**
+ * The interfaces the application needs from the outside world. Adapters implement them; the
+ * composition root (server.ts) chooses which.
+ */
+import type { Transaction } from 'kysely';
+import type { Database } from './adapters/store/schema.js';
+
+export interface Clock {
+  /** epoch milliseconds */
+  now(): number;
+}
+
+/** Every secret (tokens, codes, ids) comes from here: the OS CSPRNG in production. */
+export interface Random {
+  bytes(n: number): Buffer;
+  /** a uniform integer in [0, maxExclusive) */
+  int(maxExclusive: number): number;
+}
+
+/** Slow, salted hashing for passwords and answers (Argon2id). */
+export interface Hasher {
+  hash(secret: string): Promise<string>;
+  verify(hash: string, secret: string): Promise<boolean>;
+}
+
+/** Keyed hashing and sealing with the server secret. */
+export interface Keyring {
+  /** HMAC-SHA-256 of a value under a purpose-bound key; hex */
+  mac(purpose: string, value: string): string;
+  /** constant-time comparison of two MACs; never throws on length mismatch */
+  equal(a: string, b: string): boolean;
+  seal(plain: string): string;
+  open(sealed: string): string;
+}
+
+/** A database transaction, passed to adapters that can join it (the built-in directory). */
+export type Tx = Transaction<Database>;
+
+export interface DirectoryUser {
+  /** stable id (built-in uuid, entryUUID or objectGUID) */
+  id: string;
+  username: string;
+  displayName: string;
+  givenName: string;
+  surname: string;
+  email: string | null;
+  mobile: string | null;
+  office: string | null;
+  groups: string[];
+  isAdmin: boolean;
+  enabled: boolean;
+  locked: boolean;
+  mustChange: boolean;
+}
+
+export interface Directory {
+  readonly kind: 'builtin' | 'ldap' | 'ad';
+  findByUsername(username: string): Promise<DirectoryUser | null>;
+  findById(id: string): Promise<DirectoryUser | null>;
+  /** checks the current password; false for unknown, disabled or wrong */
+  authenticate(id: string, password: string): Promise<boolean>;
+  /** writes a new password (already policy-checked); joins `tx` when it lives in the same database */
+  setPassword(id: string, password: string, opts: { mustChange: boolean }, tx?: Tx): Promise<void>;
+  unlock(id: string, tx?: Tx): Promise<void>;
+  /** records a failed sign-in; returns true when the directory locked the account */
+  recordFailedSignIn?(id: string): Promise<boolean>;
+  clearFailedSignIns?(id: string): Promise<void>;
+}
+
+export interface OutgoingMessage {
+  channel: 'email' | 'sms' | 'voice';
+  to: string;
+  locale: string;
+  subject: string;
+  text: string;
+  html?: string;
+  /** the one-time code, for webhook receivers that speak it; absent for notices */
+  code?: string;
+}
+
+/** Sends one message now; throws on failure so the queue can retry. */
+export interface Transport {
+  send(message: OutgoingMessage): Promise<void>;
+}
+
+export interface CaptchaChallenge {
+  [key: string]: unknown;
+}
+
+export interface Captcha {
+  readonly enabled: boolean;
+  challenge(): Promise<CaptchaChallenge>;
+  /** verifies a solution payload once; a replayed payload fails */
+  verify(payload: string): Promise<boolean>;
+}

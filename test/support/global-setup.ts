@@ -1,0 +1,110 @@
+// Starts a throwaway PostgreSQL cluster for the test run and hands its admin URL to the
+// tests through vitest's provide/inject. Fails loudly when PostgreSQL cannot start.
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgAdminUrl: string;
+  }
+}
+
+const run = promisify(execFile);
+const isRoot = process.getuid?.() === 0;
+
+function postgresBinDir(): string {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
+        .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))
+    : [];
+  const newest = versions[0];
+  if (!newest) {
+    throw new Error(
+      'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb). ' +
+        'Install the Debian package: apt-get install -y --no-install-recommends postgresql',
+    );
+  }
+  return join(root, newest, 'bin');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => (port ? resolve(port) : reject(new Error('could not pick a free port'))));
+    });
+  });
+}
+
+/** runs a PostgreSQL binary as the postgres user when we are root, else as ourselves */
+async function pgRun(dir: string, bin: string, args: string[]): Promise<void> {
+  const [cmd, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+  await run(cmd, argv, { cwd: dir, timeout: 120_000 });
+}
+
+function logTail(file: string, lines = 40): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no server log)';
+  }
+}
+
+function errorText(err: unknown): string {
+  if (err && typeof err === 'object') {
+    // execFile errors already carry stderr in their message
+    const e = err as { message?: string; stdout?: string };
+    return [e.message, e.stdout].filter(Boolean).join('\n');
+  }
+  return String(err);
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const bin = postgresBinDir();
+  const dir = await mkdtemp(join(tmpdir(), 'sspr-pg-'));
+  const data = join(dir, 'data');
+  const log = join(dir, 'server.log');
+  const pgCtl = join(bin, 'pg_ctl');
+  let started = false;
+
+  const stop = async (): Promise<void> => {
+    if (started) {
+      started = false;
+      await pgRun(dir, pgCtl, ['-D', data, '-m', 'immediate', 'stop']).catch(() => undefined);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  try {
+    if (isRoot) await run('chown', ['postgres:postgres', dir]);
+    const port = await freePort();
+    await pgRun(dir, join(bin, 'initdb'), [
+      '-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C.UTF-8',
+    ]);
+    await pgRun(dir, pgCtl, [
+      '-D', data, '-l', log, '-w',
+      '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=300`,
+      'start',
+    ]);
+    started = true;
+    project.provide('pgAdminUrl', `postgres://postgres@127.0.0.1:${port}/postgres`);
+  } catch (err) {
+    const detail = `${errorText(err)}\n--- server log tail (${log}) ---\n${logTail(log)}`;
+    await stop();
+    throw new Error(`could not start the test PostgreSQL cluster:\n${detail}`);
+  }
+
+  return stop;
+}
