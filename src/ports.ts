@@ -2,7 +2,7 @@
  * The interfaces the application needs from the outside world. Adapters implement them; the
  * composition root (server.ts) chooses which.
  */
-import type { Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from './adapters/store/schema.js';
 
 export interface Clock {
@@ -34,7 +34,7 @@ export interface Keyring {
 }
 
 /** A database transaction, passed to adapters that can join it (the built-in directory). */
-export type Tx = Transaction<Database>;
+export type Tx = Kysely<Database>;
 
 export interface DirectoryUser {
   /** stable id (built-in uuid, entryUUID or objectGUID) */

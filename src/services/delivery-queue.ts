@@ -83,7 +83,8 @@ export class DeliveryQueue {
   }
 
   private schedule(ms: number): void {
-    if (!this.running) return;
+    // a stop()/start() during a drain must not leave two poll timers behind
+    if (!this.running || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.drain().finally(() => this.schedule(this.o.pollMs));

@@ -1,0 +1,93 @@
+import type { FastifyInstance } from 'fastify';
+import { SESSION_LIFETIME_MS, type AccountService } from '../../services/account-service.js';
+import type { Auth, CookieNames } from '../auth.js';
+import { cookieOptions } from '../auth.js';
+import { requestContext } from '../request-context.js';
+import { bearerSecurity, errorResponses } from './schemas.js';
+
+const idParams = { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', pattern: '^[0-9a-f]{32}$' } } } as const;
+
+/** Sign-in and the signed-in person's own security info. */
+export function accountRoutes(app: FastifyInstance, accounts: AccountService, auth: Auth, names: CookieNames, https: boolean): void {
+  const tags = ['account'];
+  app.post<{ Body: { username: string; password: string } }>(
+    '/api/v1/session',
+    {
+      schema: {
+        tags,
+        summary: 'Sign in with the current password',
+        body: {
+          type: 'object',
+          required: ['username', 'password'],
+          additionalProperties: false,
+          properties: { username: { type: 'string', minLength: 1, maxLength: 256 }, password: { type: 'string', minLength: 1, maxLength: 1024 } },
+        },
+        response: { 200: { type: 'object', properties: { token: { type: 'string' }, expiresAt: { type: 'string' } } }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { token, session } = await accounts.signIn(request.body.username, request.body.password, requestContext(request));
+      auth.setSessionCookie(reply, token, https, SESSION_LIFETIME_MS / 1000);
+      return { token, expiresAt: new Date(session.createdAt + SESSION_LIFETIME_MS).toISOString() };
+    },
+  );
+
+  app.delete('/api/v1/session', { schema: { tags, summary: 'Sign out', security: bearerSecurity, response: { 204: { type: 'null' }, ...errorResponses } } }, async (request, reply) => {
+    const s = await auth.session(request);
+    if (s) await accounts.signOut(s);
+    reply.clearCookie(names.session, cookieOptions(https));
+    return reply.status(204).send();
+  });
+
+  app.get('/api/v1/me', { schema: { tags, summary: 'The signed-in user, registration status and methods', security: bearerSecurity, response: errorResponses } }, async (request) =>
+    accounts.me(await auth.requireSession(request)),
+  );
+
+  app.post<{ Body: { method: string; value?: string } }>(
+    '/api/v1/me/methods',
+    {
+      schema: {
+        tags,
+        summary: 'Start registering a method (a code is sent to the contact)',
+        security: bearerSecurity,
+        body: {
+          type: 'object',
+          required: ['method', 'value'],
+          additionalProperties: false,
+          properties: { method: { type: 'string', enum: ['email', 'sms', 'office'] }, value: { type: 'string', minLength: 3, maxLength: 320 } },
+        },
+        response: { 201: { type: 'object', properties: { id: { type: 'string' }, state: { type: 'string' } } }, ...errorResponses },
+      },
+    },
+    async (request, reply) => reply.status(201).send(await accounts.addMethod(await auth.requireSession(request), request.body, requestContext(request))),
+  );
+
+  app.post<{ Params: { id: string }; Body: { code: string } }>(
+    '/api/v1/me/methods/:id/verify',
+    {
+      schema: {
+        tags,
+        summary: 'Confirm a method with the code sent to it',
+        security: bearerSecurity,
+        params: idParams,
+        body: { type: 'object', required: ['code'], additionalProperties: false, properties: { code: { type: 'string', minLength: 1, maxLength: 32 } } },
+        response: { 200: { type: 'object', properties: { id: { type: 'string' }, state: { type: 'string' } } }, ...errorResponses },
+      },
+    },
+    async (request) => accounts.verifyMethod(await auth.requireSession(request), request.params.id, request.body.code, requestContext(request)),
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/api/v1/me/methods/:id',
+    { schema: { tags, summary: 'Remove a method (needs a fresh sign-in)', security: bearerSecurity, params: idParams, response: { 204: { type: 'null' }, ...errorResponses } } },
+    async (request, reply) => {
+      await accounts.removeMethod(await auth.requireSession(request), request.params.id, requestContext(request));
+      return reply.status(204).send();
+    },
+  );
+
+  app.post('/api/v1/me/reconfirm', { schema: { tags, summary: 'Confirm the security info still looks good', security: bearerSecurity, response: { 204: { type: 'null' }, ...errorResponses } } }, async (request, reply) => {
+    await accounts.reconfirm(await auth.requireSession(request), requestContext(request));
+    return reply.status(204).send();
+  });
+}

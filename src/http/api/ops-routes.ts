@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import type { AppServices } from '../app.js';
+import { errorResponses } from './schemas.js';
+
+/** Health, readiness, metrics, the OpenAPI document and the CAPTCHA challenge. */
+export function opsRoutes(app: FastifyInstance, s: AppServices): void {
+  const tags = ['operations'];
+  app.get('/healthz', { schema: { tags, summary: 'Liveness: the process answers' } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { tags, summary: 'Readiness: the database answers' } }, async (request, reply) => {
+    try {
+      await sql`select 1`.execute(s.store.db);
+      return { status: 'ready' };
+    } catch (err) {
+      request.log.warn({ err }, 'database not ready');
+      return reply.status(503).send({ status: 'unavailable' });
+    }
+  });
+
+  app.get('/metrics', { schema: { tags, summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
+    reply.type(s.metrics.registry.contentType);
+    return s.metrics.registry.metrics();
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/api/v1/captcha', { schema: { tags: ['reset'], summary: 'A proof-of-work CAPTCHA challenge', response: errorResponses } }, async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+    return s.captcha.challenge();
+  });
+}

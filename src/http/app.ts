@@ -1,0 +1,114 @@
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import { pickLocale } from '../i18n.js';
+import type { Captcha } from '../ports.js';
+import type { AccountService } from '../services/account-service.js';
+import type { AdminService } from '../services/admin-service.js';
+import type { Metrics } from '../services/metrics.js';
+import type { PolicyService } from '../services/policy-service.js';
+import type { ResetService } from '../services/reset-service.js';
+import type { Store } from '../adapters/store/store.js';
+import { accountRoutes } from './api/account-routes.js';
+import { adminRoutes } from './api/admin-routes.js';
+import { opsRoutes } from './api/ops-routes.js';
+import { resetRoutes } from './api/reset-routes.js';
+import { cookieNames, createAuth } from './auth.js';
+import { sendApiError } from './errors.js';
+import { pageRoutes } from './pages/page-routes.js';
+import { securityHeaders } from './plugins/security-headers.js';
+
+export interface AppServices {
+  config: Config;
+  store: Store;
+  reset: ResetService;
+  accounts: AccountService;
+  admin: AdminService;
+  policy: PolicyService;
+  captcha: Captcha;
+  metrics: Metrics;
+  /** seals cookie-bound CSRF tokens */
+  csrfKey: (value: string) => string;
+  logger?: boolean | object;
+}
+
+/** Never log a secret: request bodies are not logged, and these paths are redacted wherever they appear. */
+export const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.newPassword',
+  '*.currentPassword',
+  '*.code',
+  '*.token',
+  '*.answers',
+  '*.captcha',
+];
+
+export async function buildApp(s: AppServices): Promise<FastifyInstance> {
+  const https = s.config.publicUrl.protocol === 'https:';
+  const app = Fastify({
+    logger: s.logger ?? { level: s.config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+    trustProxy: s.config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    // query strings never carry secrets; keep them from logs all the same
+    disableRequestLogging: false,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true } },
+    routerOptions: { maxParamLength: 256 },
+  });
+
+  app.decorateRequest('locale', 'en');
+  app.addHook('onRequest', async (request) => {
+    const q = request.query as Record<string, unknown> | undefined;
+    request.locale = pickLocale(q?.lang, request.headers['accept-language']);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    s.metrics.httpDuration.observe({ route: request.routeOptions.url ?? 'unknown', method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+  securityHeaders(app, { https });
+  await app.register(cookie);
+  app.setErrorHandler((err, request, reply) => sendApiError(err, request, reply));
+  app.setNotFoundHandler((request, reply) => sendApiError(Object.assign(new Error('not found'), { statusCode: 404 }), request, reply));
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'OpenSSPR API', version: '1', description: 'Self-service password reset: the reset flow, security info, administration.' },
+      servers: [{ url: s.config.publicUrl.origin }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'flow token or session token' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list' } });
+
+  const names = cookieNames(https);
+  const auth = createAuth(s.accounts, names, s.config.adminApiKeys);
+
+  await app.register(async (api) => {
+    // JSON only: a cross-site form cannot send it without a CORS preflight we never grant
+    api.removeAllContentTypeParsers();
+    api.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 1024 * 1024 }, api.getDefaultJsonParser('error', 'error'));
+    resetRoutes(api, s.reset);
+    accountRoutes(api, s.accounts, auth, names, https);
+    adminRoutes(api, s.admin, s.policy, auth);
+    opsRoutes(api, s);
+  });
+
+  await app.register(async (pages) => {
+    await pages.register(formbody, { bodyLimit: 64 * 1024 });
+    await pageRoutes(pages, { ...s, auth, names, https });
+  });
+
+  return app;
+}

@@ -1,0 +1,9 @@
+import '@fastify/cookie';
+import '@fastify/swagger';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** the person's language: ?lang= or Accept-Language */
+    locale: string;
+  }
+}

@@ -1,0 +1,236 @@
+import { ACTIVITIES } from '../adapters/store/audit.js';
+import type { SecurityInfoRow } from '../adapters/store/security-info.js';
+import type { Store } from '../adapters/store/store.js';
+import { BuiltinDirectory, normalizeUsername } from '../adapters/directory/builtin.js';
+import { maskEmail, maskPhone, normalizeEmail, normalizePhone } from '../core/contacts.js';
+import { SsprError } from '../core/errors.js';
+import type { MethodId } from '../core/methods.js';
+import { gatesRequiredFor, isRegistered } from '../core/policy/eligibility.js';
+import { translator } from '../i18n.js';
+import { newCode } from '../methods/code-method.js';
+import type { ResetMethod } from '../methods/method.js';
+import type { Clock, Directory, DirectoryUser, Keyring, Random } from '../ports.js';
+import type { RequestContext } from './context.js';
+import { DeliveryQueue } from './delivery-queue.js';
+import { notifyUser } from './notify.js';
+import type { PolicyService } from './policy-service.js';
+import type { Throttle } from './throttle.js';
+
+export const SESSION_LIFETIME_MS = 60 * 60_000;
+/** changing security info needs a sign-in at most this old */
+export const FRESH_SIGN_IN_MS = 10 * 60_000;
+const CODE_LIFETIME_MS = 10 * 60_000;
+
+export interface Session {
+  id: string;
+  userId: string;
+  username: string;
+  isAdmin: boolean;
+  createdAt: number;
+}
+
+/** The contact kinds a person registers with a code; the rest arrive with their own issue. */
+const CONTACT_KINDS = {
+  email: { normalize: normalizeEmail, mask: maskEmail, channel: 'email' as const },
+  sms: { normalize: normalizePhone, mask: maskPhone, channel: 'sms' as const },
+  office: { normalize: normalizePhone, mask: maskPhone, channel: 'voice' as const },
+};
+export type ContactKind = keyof typeof CONTACT_KINDS;
+
+export interface AccountDeps {
+  store: Store;
+  directory: Directory;
+  methods: ReadonlyMap<MethodId, ResetMethod>;
+  policy: PolicyService;
+  throttle: Throttle;
+  keyring: Keyring;
+  random: Random;
+  clock: Clock;
+  nudge(): void;
+}
+
+/** Signing in to the portal and managing one's own security info. */
+export class AccountService {
+  constructor(private readonly d: AccountDeps) {}
+
+  async signIn(username: string, password: string, ctx: RequestContext): Promise<{ token: string; session: Session }> {
+    const { d } = this;
+    const now = d.clock.now();
+    const name = normalizeUsername(username);
+    const userKey = d.keyring.mac('subject', name);
+    if (!(await d.throttle.signInAllowed(d.store.r, userKey, ctx.ip, now))) throw new SsprError('SSPR_SIGN_IN_LOCKED');
+    const user = await d.directory.findByUsername(name);
+    let ok = false;
+    if (user) ok = (await d.directory.authenticate(user.id, password)) && user.enabled && !user.locked;
+    else if (d.directory instanceof BuiltinDirectory) await d.directory.burnVerification(password);
+    const audit = { at: now, activity: ACTIVITIES.signIn, actor: name, target: name, source_ip: ctx.ip, user_agent: ctx.userAgent };
+    if (!ok) {
+      let lockedNow = false;
+      if (user && !user.locked) lockedNow = (await d.directory.recordFailedSignIn?.(user.id)) ?? false;
+      await d.store.transaction(async (r) => {
+        await d.throttle.signInFailed(r, userKey, ctx.ip, now);
+        await r.audit.append({ ...audit, result: 'failure', reason: user?.locked || lockedNow ? 'account locked' : 'wrong username or password' });
+      });
+      throw new SsprError('SSPR_SIGN_IN_FAILED');
+    }
+    await d.directory.clearFailedSignIns?.(user!.id);
+    const token = d.random.bytes(32).toString('base64url');
+    const session: Session = { id: d.random.bytes(16).toString('hex'), userId: user!.id, username: user!.username, isAdmin: user!.isAdmin, createdAt: now };
+    await d.store.transaction(async (r) => {
+      await r.sessions.insert({
+        id: session.id,
+        token_hash: d.keyring.mac('session', token),
+        user_id: session.userId,
+        username: session.username,
+        is_admin: session.isAdmin ? 1 : 0,
+        created_at: now,
+        expires_at: now + SESSION_LIFETIME_MS,
+        revoked_at: null,
+      });
+      await r.audit.append({ ...audit, result: 'success' });
+    });
+    return { token, session };
+  }
+
+  async sessionFor(token: string): Promise<Session | null> {
+    if (typeof token !== 'string' || token.length < 20 || token.length > 100) return null;
+    const row = await this.d.store.r.sessions.findActive(this.d.keyring.mac('session', token), this.d.clock.now());
+    return row ? { id: row.id, userId: row.user_id, username: row.username, isAdmin: row.is_admin === 1, createdAt: Number(row.created_at) } : null;
+  }
+
+  async signOut(session: Session): Promise<void> {
+    await this.d.store.r.sessions.revoke(session.id, this.d.clock.now());
+  }
+
+  private async user(session: Session): Promise<DirectoryUser> {
+    const user = await this.d.directory.findById(session.userId);
+    if (!user || !user.enabled) throw new SsprError('SSPR_UNAUTHENTICATED');
+    return user;
+  }
+
+  async me(session: Session) {
+    const { d } = this;
+    const user = await this.user(session);
+    const policy = await d.policy.get();
+    const info = await d.store.r.securityInfo.listFor(user.id);
+    const active = info.filter((i) => i.state === 'active');
+    const subject = { user, info: active, policy };
+    const usable = [...d.methods.values()].filter((m) => m.usable(subject)).map((m) => m.id);
+    const registered = isRegistered(user, policy, usable);
+    const account = await d.store.r.securityInfo.account(user.id);
+    const reviewedAt = Number(account?.reviewed_at ?? account?.registered_at ?? 0) || null;
+    const reconfirmDue = policy.reconfirmDays > 0 && reviewedAt ? new Date(reviewedAt + policy.reconfirmDays * 86_400_000).toISOString() : null;
+    const prefilled = policy.usePrefilledContacts
+      ? (['email', 'mobile', 'office'] as const).filter((k) => user[k]).map((k) => ({ method: k === 'mobile' ? 'sms' : k, value: k === 'email' ? maskEmail(user[k]!) : maskPhone(user[k]!) }))
+      : [];
+    return {
+      user: { id: user.id, username: user.username, displayName: user.displayName, isAdmin: user.isAdmin, mustChangePassword: user.mustChange },
+      registered,
+      registrationRequired: policy.requireRegistration && !registered,
+      methodsRequired: gatesRequiredFor(user, policy),
+      usableMethods: usable,
+      reconfirmDue,
+      reviewNeeded: reconfirmDue !== null && Date.parse(reconfirmDue) <= d.clock.now(),
+      methods: info.map((i) => ({ id: i.id, method: i.method, state: i.state, value: this.mask(i) })),
+      prefilled,
+    };
+  }
+
+  private mask(i: SecurityInfoRow): string | null {
+    const kind = CONTACT_KINDS[i.method as ContactKind];
+    return kind && i.value ? kind.mask(i.value) : null;
+  }
+
+  private requireFresh(session: Session): void {
+    if (this.d.clock.now() - session.createdAt > FRESH_SIGN_IN_MS) throw new SsprError('SSPR_FRESH_SIGN_IN_REQUIRED');
+  }
+
+  /** starts registering a contact: it counts only after the code sent to it is confirmed */
+  async addMethod(session: Session, input: { method: string; value?: unknown }, ctx: RequestContext): Promise<{ id: string; state: 'pending' }> {
+    const { d } = this;
+    this.requireFresh(session);
+    const kind = CONTACT_KINDS[input.method as ContactKind];
+    if (!kind) throw new SsprError('SSPR_METHOD_UNAVAILABLE');
+    const value = kind.normalize(input.value);
+    if (!value) throw new SsprError('SSPR_BAD_REQUEST', [{ code: 'contact.invalid', field: 'value' }]);
+    const user = await this.user(session);
+    const policy = await d.policy.get();
+    const now = d.clock.now();
+    const id = d.random.bytes(16).toString('hex');
+    const code = newCode(d.random, policy.codeLength);
+    const sent = await d.store.transaction(async (r) => {
+      if (!(await d.throttle.takeCode(r, `u:${user.id}`, input.method === 'email' ? 'email' : 'sms', ctx.ip, now))) return false;
+      await r.securityInfo.insert({ id, user_id: user.id, method: input.method, state: 'pending', value, secret: null, created_at: now, verified_at: null });
+      await r.codes.issue({ id: d.random.bytes(16).toString('hex'), subject_id: id, purpose: 'register', method: input.method, code_hash: this.codeMac(id, code), expires_at: now + CODE_LIFETIME_MS, created_at: now });
+      const t = translator(ctx.locale);
+      await DeliveryQueue.enqueueIn(r, d.keyring, d.random, d.clock, { channel: kind.channel, to: value, locale: ctx.locale, subject: t('messages.registerCode.subject'), text: t('messages.registerCode.text', { code, minutes: 10 }), code }, null);
+      return true;
+    });
+    if (!sent) throw new SsprError('SSPR_THROTTLED');
+    d.nudge();
+    return { id, state: 'pending' };
+  }
+
+  private codeMac(infoId: string, code: string): string {
+    return this.d.keyring.mac('code', `${infoId}\u0000register\u0000${code}`);
+  }
+
+  async verifyMethod(session: Session, id: string, code: unknown, ctx: RequestContext): Promise<{ id: string; state: 'active' }> {
+    const { d } = this;
+    const user = await this.user(session);
+    const info = await d.store.r.securityInfo.get(id, user.id);
+    if (!info) throw new SsprError('SSPR_NOT_FOUND');
+    if (info.state === 'active') return { id, state: 'active' };
+    const now = d.clock.now();
+    const row = await d.store.r.codes.current(id, 'register', info.method);
+    if (!row) throw new SsprError('SSPR_CODE_EXPIRED');
+    if (Number(row.expires_at) <= now || row.failed_tries >= 5) throw new SsprError('SSPR_CODE_EXPIRED');
+    const right = typeof code === 'string' && /^\d{6,10}$/.test(code) && d.keyring.equal(row.code_hash, this.codeMac(id, code));
+    const policy = await d.policy.get();
+    const result = await d.store.transaction(async (r) => {
+      if (!right || !(await r.codes.consume(row.id, now))) {
+        await r.codes.fail(row.id);
+        return 'wrong' as const;
+      }
+      await r.securityInfo.activate(id, now);
+      const replaced = await r.securityInfo.removeOtherActive(user.id, info.method, id);
+      await r.securityInfo.markReviewed(user.id, now);
+      await r.audit.append({ at: now, activity: ACTIVITIES.registered, actor: user.username, target: user.username, method: info.method, result: 'success', source_ip: ctx.ip, user_agent: ctx.userAgent, details: { to: this.mask(info) } });
+      // the contact being replaced hears of it, so a hijacked session cannot swap it silently
+      for (const old of replaced.filter((o) => o.state === 'active' && o.value)) {
+        const kind = CONTACT_KINDS[old.method as ContactKind];
+        if (kind) await notifyUser(r, d, user, [], policy, ctx.locale, 'methodAdded', null, { method: info.method }, { channel: kind.channel === 'email' ? 'email' : 'sms', to: old.value! });
+      }
+      return 'ok' as const;
+    });
+    if (result === 'wrong') throw new SsprError('SSPR_CODE_INVALID');
+    d.nudge();
+    return { id, state: 'active' };
+  }
+
+  async removeMethod(session: Session, id: string, ctx: RequestContext): Promise<void> {
+    const { d } = this;
+    this.requireFresh(session);
+    const user = await this.user(session);
+    const info = await d.store.r.securityInfo.get(id, user.id);
+    if (!info) throw new SsprError('SSPR_NOT_FOUND');
+    const policy = await d.policy.get();
+    const now = d.clock.now();
+    await d.store.transaction(async (r) => {
+      await r.securityInfo.remove(id);
+      await r.audit.append({ at: now, activity: ACTIVITIES.deleted, actor: user.username, target: user.username, method: info.method, result: 'success', source_ip: ctx.ip, user_agent: ctx.userAgent });
+      const kind = CONTACT_KINDS[info.method as ContactKind];
+      if (info.state === 'active' && kind && info.value) await notifyUser(r, d, user, [], policy, ctx.locale, 'methodRemoved', null, {}, { channel: kind.channel === 'email' ? 'email' : 'sms', to: info.value });
+    });
+    d.nudge();
+  }
+
+  async reconfirm(session: Session, ctx: RequestContext): Promise<void> {
+    const user = await this.user(session);
+    const now = this.d.clock.now();
+    await this.d.store.transaction(async (r) => {
+      await r.securityInfo.markReviewed(user.id, now);
+      await r.audit.append({ at: now, activity: ACTIVITIES.reviewed, actor: user.username, target: user.username, result: 'success', source_ip: ctx.ip, user_agent: ctx.userAgent });
+    });
+  }
+}

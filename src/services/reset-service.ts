@@ -1,0 +1,362 @@
+import { ACTIVITIES, type AuditInput } from '../adapters/store/audit.js';
+import type { Repos, Store } from '../adapters/store/store.js';
+import { BuiltinDirectory, normalizeUsername } from '../adapters/directory/builtin.js';
+import { SsprError, isSsprError, type ErrorCode } from '../core/errors.js';
+import { FLOW_LIFETIME_MS, assertCanChallenge, assertGatesPassed, currentState, passGate, type Flow, type FlowIntent, type OfferedMethod } from '../core/flow/flow.js';
+import { isCodeMethod, type MethodId } from '../core/methods.js';
+import { gatesRequiredFor, inScope, isRegistered, methodsAllowedFor } from '../core/policy/eligibility.js';
+import type { Policy } from '../core/policy/settings.js';
+import { checkPasswordRules } from '../core/password/rules.js';
+import { translator } from '../i18n.js';
+import type { ChallengeInput, GateEnv, MethodSubject, ResetMethod, VerifyInput } from '../methods/method.js';
+import type { Captcha, Clock, Directory, DirectoryUser, Hasher, Keyring, OutgoingMessage, Random } from '../ports.js';
+import type { RequestContext } from './context.js';
+import { DeliveryQueue } from './delivery-queue.js';
+import type { Metrics } from './metrics.js';
+import { notifyUser } from './notify.js';
+import type { PolicyService } from './policy-service.js';
+import type { Throttle } from './throttle.js';
+
+export interface FlowView {
+  id: string;
+  state: Flow['state'];
+  intent: FlowIntent;
+  expiresAt: string;
+  gatesRequired: number;
+  gatesPassed: number;
+  usedMethods: MethodId[];
+  methods: OfferedMethod[];
+  canUnlock: boolean;
+  /** data for the current gate (questions, WebAuthn options) */
+  challenge?: Record<string, unknown>;
+}
+
+export interface ResetDeps {
+  store: Store;
+  directory: Directory;
+  methods: ReadonlyMap<MethodId, ResetMethod>;
+  policy: PolicyService;
+  throttle: Throttle;
+  keyring: Keyring;
+  random: Random;
+  clock: Clock;
+  hasher: Hasher;
+  captcha: Captcha;
+  metrics: Metrics;
+  /** wakes the delivery queue after a commit */
+  nudge(): void;
+}
+
+const FLOW_ID = /^[0-9a-f]{32}$/;
+
+/**
+ * The reset and unlock journey: start → gates → new password or unlock. Each step runs in one
+ * transaction together with its audit entry. With enumeration protection on, every answer is
+ * the same for real and decoy flows; the difference lives only in the database and the audit.
+ */
+export class ResetService {
+  constructor(private readonly d: ResetDeps) {}
+
+  // ---------- start ----------
+
+  async start(input: { username: string; captcha?: string | undefined; intent?: FlowIntent | undefined }, ctx: RequestContext): Promise<{ view: FlowView; token: string }> {
+    const { d } = this;
+    if (d.captcha.enabled) {
+      if (!input.captcha) throw new SsprError('SSPR_CAPTCHA_REQUIRED');
+      if (!(await d.captcha.verify(input.captcha))) throw new SsprError('SSPR_CAPTCHA_INVALID');
+    }
+    const policy = await d.policy.get();
+    const intent: FlowIntent = input.intent ?? 'reset';
+    if (intent === 'unlock' && !policy.allowUnlock) throw new SsprError('SSPR_UNLOCK_NOT_ALLOWED');
+    const protection = policy.enumerationProtection;
+    const username = normalizeUsername(input.username);
+    const user = await d.directory.findByUsername(username);
+    const subjectKey = user ? `u:${user.id}` : `n:${d.keyring.mac('subject', username)}`;
+    // the same query runs for unknown users, so both paths cost the same
+    const info = (await d.store.r.securityInfo.listFor(user?.id ?? subjectKey)).filter((i) => i.state === 'active');
+    const subject: MethodSubject = { user, info, policy };
+    const now = d.clock.now();
+
+    const refusal = this.refusal(user, subject, policy);
+    const blocked = await d.throttle.blocked(d.store.r, subjectKey, now);
+    if (!protection) {
+      if (refusal) throw new SsprError(refusal);
+      if (blocked) throw new SsprError('SSPR_BLOCKED');
+      if (intent === 'unlock' && !user!.locked) throw new SsprError('SSPR_ACCOUNT_NOT_LOCKED');
+    }
+    const real = refusal === null ? user : null;
+    const token = d.random.bytes(32).toString('base64url');
+    const flow: Flow = {
+      id: d.random.bytes(16).toString('hex'),
+      userId: real?.id ?? null,
+      subjectKey,
+      username,
+      decoyReason: refusal,
+      state: blocked ? 'blocked' : 'verify',
+      intent,
+      gatesRequired: real ? gatesRequiredFor(real, policy) : policy.gatesRequired,
+      gatesPassed: [],
+      methods: this.offer({ user: real, info, policy }, protection),
+      locale: ctx.locale,
+      sourceIp: ctx.ip,
+      createdAt: now,
+      expiresAt: now + FLOW_LIFETIME_MS,
+    };
+    await d.store.transaction(async (r) => {
+      await r.flows.insert(flow, d.keyring.mac('flow', token));
+      await r.audit.append(this.audit(flow, ctx, now, { step: 'start', result: blocked ? 'failure' : 'success', reason: blocked ? 'blocked' : refusal }));
+    });
+    d.metrics.flowsStarted.inc({ intent });
+    return { view: this.view(flow, policy, user, now), token };
+  }
+
+  /** why this account cannot reset, as an error code; null when it can */
+  private refusal(user: DirectoryUser | null, s: MethodSubject, policy: Policy): ErrorCode | null {
+    if (!user) return 'SSPR_ACCOUNT_UNKNOWN';
+    if (!user.enabled) return 'SSPR_ACCOUNT_DISABLED';
+    const scope = inScope(user, policy);
+    if (!scope.ok) return scope.code;
+    const usable = [...this.d.methods.values()].filter((m) => m.usable(s)).map((m) => m.id);
+    if (!isRegistered(user, policy, usable)) return 'SSPR_0014';
+    return null;
+  }
+
+  private offer(s: MethodSubject, protection: boolean): OfferedMethod[] {
+    const implemented = s.policy.methods.filter((m) => this.d.methods.has(m));
+    if (protection) return implemented.map((id) => this.d.methods.get(id)!.offer(s, true));
+    const allowed = new Set(s.user ? methodsAllowedFor(s.user, s.policy) : []);
+    return [...this.d.methods.values()].filter((m) => allowed.has(m.id) && m.usable(s)).map((m) => m.offer(s, false));
+  }
+
+  // ---------- read ----------
+
+  async get(id: string, token: string): Promise<FlowView> {
+    const flow = await this.load(id, token);
+    const policy = await this.d.policy.get();
+    const user = flow.userId ? await this.d.directory.findById(flow.userId) : null;
+    return this.view(flow, policy, user, this.d.clock.now());
+  }
+
+  private async load(id: string, token: string): Promise<Flow> {
+    if (!FLOW_ID.test(id) || typeof token !== 'string' || token.length < 20 || token.length > 100) throw new SsprError('SSPR_FLOW_NOT_FOUND');
+    const row = await this.d.store.r.flows.get(id);
+    // a wrong token looks exactly like a missing flow
+    if (!row || !this.d.keyring.equal(row.tokenHash, this.d.keyring.mac('flow', token))) throw new SsprError('SSPR_FLOW_NOT_FOUND');
+    return row.flow;
+  }
+
+  view(flow: Flow, policy: Policy, user: DirectoryUser | null, now: number, challenge?: Record<string, unknown>): FlowView {
+    const protection = policy.enumerationProtection;
+    // An admin's second gate is revealed only after the first is passed, so the first
+    // answer cannot tell an admin account from any other.
+    const gatesRequired = protection && flow.gatesPassed.length === 0 ? Math.min(flow.gatesRequired, policy.gatesRequired) : flow.gatesRequired;
+    return {
+      id: flow.id,
+      state: currentState(flow, now),
+      intent: flow.intent,
+      expiresAt: new Date(flow.expiresAt).toISOString(),
+      gatesRequired: Math.max(gatesRequired, flow.gatesPassed.length),
+      gatesPassed: flow.gatesPassed.length,
+      usedMethods: flow.gatesPassed,
+      methods: flow.methods.filter((m) => !flow.gatesPassed.includes(m.method)),
+      canUnlock: policy.allowUnlock && (protection ? true : Boolean(user?.locked)),
+      ...(challenge ? { challenge } : {}),
+    };
+  }
+
+  // ---------- gates ----------
+
+  async challenge(id: string, token: string, input: { method: MethodId } & ChallengeInput, ctx: RequestContext): Promise<FlowView> {
+    const { d } = this;
+    const flow = await this.load(id, token);
+    const now = d.clock.now();
+    assertCanChallenge(flow, input.method, now);
+    const method = d.methods.get(input.method);
+    if (!method) throw new SsprError('SSPR_METHOD_UNAVAILABLE');
+    const policy = await d.policy.get();
+    const { user, info } = await this.subjectOf(flow);
+    const outbox: OutgoingMessage[] = [];
+    const outcome = await d.store.transaction(async (r) => {
+      if (isCodeMethod(input.method) && !(await d.throttle.takeCode(r, flow.subjectKey, input.method, ctx.ip, now))) {
+        return { throttled: true as const };
+      }
+      const env = this.env(r, flow, user, info, policy, now, outbox);
+      const result = await method.challenge(env, input);
+      for (const m of outbox) await DeliveryQueue.enqueueIn(r, d.keyring, d.random, d.clock, m, flow.id);
+      await r.audit.append(
+        this.audit(flow, ctx, now, { step: 'challenge', method: input.method, result: result.delivered ? 'success' : 'failure', reason: result.reason ?? null, details: result.to ? { to: result.to } : undefined }),
+      );
+      return { throttled: false as const, result };
+    });
+    if (outcome.throttled) {
+      d.metrics.flowsFailed.inc({ method: input.method, reason: 'throttled' });
+      await this.auditAlone(flow, ctx, { step: 'challenge', method: input.method, result: 'failure', reason: 'throttled' });
+      throw new SsprError('SSPR_THROTTLED');
+    }
+    if (outbox.length) d.nudge();
+    return this.view(flow, policy, user, now, outcome.result.publicData);
+  }
+
+  async verify(id: string, token: string, input: { method: MethodId } & VerifyInput, ctx: RequestContext): Promise<FlowView> {
+    const { d } = this;
+    const flow = await this.load(id, token);
+    const now = d.clock.now();
+    assertCanChallenge(flow, input.method, now);
+    const method = d.methods.get(input.method);
+    if (!method) throw new SsprError('SSPR_METHOD_UNAVAILABLE');
+    const policy = await d.policy.get();
+    const { user, info } = await this.subjectOf(flow);
+    if (!(await d.throttle.sourceMayTryProof(d.store.r, ctx.ip, now))) {
+      await this.auditAlone(flow, ctx, { step: 'verify', method: input.method, result: 'failure', reason: 'source throttled' });
+      throw new SsprError('SSPR_THROTTLED');
+    }
+    type Outcome = { ok: true; next: Flow } | { ok: false; blocked: boolean; error: SsprError };
+    const outcome = await d.store.transaction(async (r): Promise<Outcome> => {
+      const env = this.env(r, flow, user, info, policy, now, []);
+      let error: SsprError = new SsprError('SSPR_CODE_INVALID');
+      let ok = false;
+      try {
+        ok = (await method.verify(env, input)) && flow.userId !== null;
+      } catch (e) {
+        if (!isSsprError(e)) throw e;
+        error = e;
+      }
+      if (ok) {
+        let next = passGate(flow, input.method);
+        if (user && next.state === 'set_password' && next.gatesRequired < gatesRequiredFor(user, policy)) {
+          next = { ...next, state: 'verify', gatesRequired: gatesRequiredFor(user, policy) };
+        }
+        if (!(await r.flows.advance(flow, next, now))) throw new SsprError('SSPR_FLOW_STATE');
+        await r.audit.append(this.audit(flow, ctx, now, { step: 'verify', method: input.method, result: 'success' }));
+        return { ok: true, next };
+      }
+      const blocked = await d.throttle.proofFailed(r, flow.subjectKey, ctx.ip, now);
+      await r.audit.append(this.audit(flow, ctx, now, { step: 'verify', method: input.method, result: 'failure', reason: error.code }));
+      if (blocked) {
+        await r.flows.blockOpenFlows(flow.subjectKey);
+        await r.audit.append(this.audit(flow, ctx, now, { activity: ACTIVITIES.blocked, method: input.method, result: 'failure', reason: '5 failed proofs in 24 hours' }));
+      }
+      return { ok: false, blocked, error };
+    });
+    if (!outcome.ok) {
+      d.metrics.flowsFailed.inc({ method: input.method, reason: outcome.blocked ? 'blocked' : outcome.error.code });
+      throw outcome.blocked ? new SsprError('SSPR_BLOCKED') : outcome.error;
+    }
+    return this.view(outcome.next, policy, user, now);
+  }
+
+  // ---------- finish ----------
+
+  async setPassword(id: string, token: string, newPassword: string, ctx: RequestContext): Promise<FlowView> {
+    const { d } = this;
+    const flow = await this.load(id, token);
+    const now = d.clock.now();
+    assertGatesPassed(flow, now);
+    const policy = await d.policy.get();
+    const user = await this.requireUser(flow);
+    const failures = checkPasswordRules(
+      newPassword,
+      { minLength: policy.passwordMinLength, maxLength: policy.passwordMaxLength, characterClasses: policy.passwordCharacterClasses },
+      { username: user.username, givenName: user.givenName, surname: user.surname },
+    );
+    if (failures.length) {
+      await this.auditAlone(flow, ctx, { step: 'password', result: 'failure', reason: failures.map((f) => f.code).join(',') });
+      d.metrics.flowsFailed.inc({ method: 'password', reason: 'policy' });
+      throw new SsprError('SSPR_PASSWORD_POLICY', failures);
+    }
+    const dir = d.directory;
+    // Hash before the transaction so it stays short; the built-in directory then writes
+    // the hash in the same transaction as the flow and the audit.
+    const preHashed = dir instanceof BuiltinDirectory ? await d.hasher.hash(newPassword.normalize('NFKC')) : null;
+    const done = await this.finish(flow, user, policy, ctx, ACTIVITIES.resetSelf, 'resetDone', async (r) => {
+      if (preHashed !== null && dir instanceof BuiltinDirectory) await dir.setPasswordHash(user.id, preHashed, { mustChange: false }, r.db);
+      else await dir.setPassword(user.id, newPassword, { mustChange: false }, r.db);
+      await r.sessions.revokeAllFor(user.id, now);
+    });
+    return this.view(done, policy, user, now);
+  }
+
+  async unlock(id: string, token: string, ctx: RequestContext): Promise<FlowView> {
+    const { d } = this;
+    const flow = await this.load(id, token);
+    const now = d.clock.now();
+    assertGatesPassed(flow, now);
+    const policy = await d.policy.get();
+    if (!policy.allowUnlock) throw new SsprError('SSPR_UNLOCK_NOT_ALLOWED');
+    const user = await this.requireUser(flow);
+    if (!user.locked) throw new SsprError('SSPR_ACCOUNT_NOT_LOCKED');
+    const done = await this.finish(flow, user, policy, ctx, ACTIVITIES.unlockSelf, 'unlockDone', (r) => d.directory.unlock(user.id, r.db));
+    return this.view(done, policy, user, now);
+  }
+
+  private async finish(flow: Flow, user: DirectoryUser, policy: Policy, ctx: RequestContext, activity: string, notice: 'resetDone' | 'unlockDone', write: (r: Repos) => Promise<void>): Promise<Flow> {
+    const { d } = this;
+    const now = d.clock.now();
+    const done: Flow = { ...flow, state: 'completed' };
+    const info = await d.store.r.securityInfo.listFor(user.id);
+    await d.store.transaction(async (r) => {
+      if (!(await r.flows.advance(flow, done, now))) throw new SsprError('SSPR_FLOW_STATE');
+      try {
+        await write(r);
+      } catch (e) {
+        if (isSsprError(e)) throw e;
+        throw new SsprError('SSPR_0029');
+      }
+      await d.throttle.clearSubject(r, flow.subjectKey);
+      if (policy.notifyUserOnReset) await notifyUser(r, { keyring: d.keyring, random: d.random, clock: d.clock }, user, info, policy, flow.locale, notice, flow.id);
+      await r.audit.append(this.audit(flow, ctx, now, { activity, method: flow.gatesPassed.join('+'), result: 'success' }));
+    });
+    for (const m of flow.gatesPassed) d.metrics.flowsCompleted.inc({ intent: flow.intent, method: m });
+    d.nudge();
+    return done;
+  }
+
+  // ---------- helpers ----------
+
+  private async subjectOf(flow: Flow): Promise<{ user: DirectoryUser | null; info: MethodSubject['info'] }> {
+    const user = flow.userId ? await this.d.directory.findById(flow.userId) : null;
+    const info = (await this.d.store.r.securityInfo.listFor(flow.userId ?? flow.subjectKey)).filter((i) => i.state === 'active');
+    return { user, info };
+  }
+
+  private async requireUser(flow: Flow): Promise<DirectoryUser> {
+    const user = flow.userId ? await this.d.directory.findById(flow.userId) : null;
+    if (!user || !user.enabled) throw new SsprError('SSPR_FLOW_STATE');
+    return user;
+  }
+
+  private env(r: Repos, flow: Flow, user: DirectoryUser | null, info: MethodSubject['info'], policy: Policy, now: number, outbox: OutgoingMessage[]): GateEnv {
+    const t = translator(flow.locale);
+    return {
+      r,
+      flow,
+      user: flow.userId ? user : null,
+      info,
+      policy,
+      now,
+      keyring: this.d.keyring,
+      random: this.d.random,
+      protection: policy.enumerationProtection,
+      send: async (m) => void outbox.push({ ...m, locale: flow.locale }),
+      t,
+    };
+  }
+
+  private audit(flow: Flow, ctx: RequestContext, now: number, e: Partial<AuditInput> & Pick<AuditInput, 'result'>): AuditInput {
+    return {
+      at: now,
+      activity: ACTIVITIES.flowProgress,
+      actor: flow.username,
+      target: flow.username,
+      source_ip: ctx.ip,
+      user_agent: ctx.userAgent,
+      flow_id: flow.id,
+      ...e,
+    };
+  }
+
+  private async auditAlone(flow: Flow, ctx: RequestContext, e: Partial<AuditInput> & Pick<AuditInput, 'result'>): Promise<void> {
+    const now = this.d.clock.now();
+    await this.d.store.transaction((r) => r.audit.append(this.audit(flow, ctx, now, e)));
+  }
+}
