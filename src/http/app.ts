@@ -56,8 +56,6 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
     logger: s.logger ?? { level: s.config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
     trustProxy: s.config.trustProxy,
     bodyLimit: 1024 * 1024,
-    // query strings never carry secrets; keep them from logs all the same
-    disableRequestLogging: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,

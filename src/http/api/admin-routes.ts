@@ -6,7 +6,7 @@ import { actorName, type Auth } from '../auth.js';
 import { requestContext } from '../request-context.js';
 import { errorResponses } from './schemas.js';
 
-const security = [{ bearer: [] }, { apiKey: [] }];
+const security: { [k: string]: string[] }[] = [{ bearer: [] }, { apiKey: [] }];
 const userParams = { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1, maxLength: 256 } } } as const;
 const contact = { anyOf: [{ type: 'string', maxLength: 320 }, { type: 'null' }] } as const;
 const userFields = {

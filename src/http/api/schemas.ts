@@ -33,4 +33,4 @@ export const flowView = {
 /** Every route answers errors in the same envelope. */
 export const errorResponses = { '4xx': errorSchema, '5xx': errorSchema } as const;
 
-export const bearerSecurity = [{ bearer: [] }];
+export const bearerSecurity: { [k: string]: string[] }[] = [{ bearer: [] }];

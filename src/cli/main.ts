@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { argon2Hasher, systemClock, systemRandom } from '../adapters/crypto.js';
+import { BuiltinDirectory } from '../adapters/directory/builtin.js';
+import { Store } from '../adapters/store/store.js';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { errorCatalog, isSsprError } from '../core/errors.js';
+import { POLICY_SETTINGS } from '../core/policy/settings.js';
+import { parseSettingAssignment } from '../core/policy/validate.js';
+import { DEMO_USERS } from '../demo.js';
+import { translator } from '../i18n.js';
+import { createServer } from '../server.js';
+import { AdminService, publicUser } from '../services/admin-service.js';
+import { PolicyService } from '../services/policy-service.js';
+import { parseUsersCsv } from './csv.js';
+
+const USAGE = `Usage: sspr <command>
+  start [--demo]                 run the service
+  migrate                        apply database migrations
+  users add USERNAME [--password P] [--email E] [--mobile +E164] [--office +E164]
+                     [--given G] [--surname S] [--group G]… [--admin]
+  users list                     list users of the built-in directory
+  users import FILE.csv          add users from CSV (header: username,password,email,mobile,office,given,surname,groups,admin)
+  policy show                    print the reset policy
+  policy set KEY=VALUE…          change the reset policy (lists are comma-separated)`;
+
+async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = Store.open(config.databaseUrl);
+  try {
+    await store.migrate();
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+const CLI_ACTOR = `cli:${process.env.USER ?? 'operator'}`;
+
+async function start(config: Config): Promise<void> {
+  const server = await createServer(config);
+  const { app } = server;
+  await app.listen({ port: config.port, host: config.host });
+  const base = config.publicUrl.origin;
+  if (config.demo) {
+    const u = DEMO_USERS[0];
+    process.stdout.write(
+      `\nOpenSSPR is running at ${base}\n` +
+        `  Reset a password:   ${base}/reset   (try ${u.username}; the code arrives at ${base}/dev/outbox)\n` +
+        `  Security info:      ${base}/account (sign in as ${u.username} / ${u.password})\n` +
+        `  Admin (API):        ${base}/docs    (admin@example.org / ${DEMO_USERS[3].password})\n\n`,
+    );
+  }
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+async function users(config: Config, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  await withStore(config, async (store) => {
+    const dir = new BuiltinDirectory(store.db, argon2Hasher, systemClock, systemRandom);
+    const admin = new AdminService(store, dir, systemClock);
+    if (sub === 'add') {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          password: { type: 'string' },
+          email: { type: 'string' },
+          mobile: { type: 'string' },
+          office: { type: 'string' },
+          given: { type: 'string' },
+          surname: { type: 'string' },
+          group: { type: 'string', multiple: true },
+          admin: { type: 'boolean' },
+        },
+      });
+      if (positionals.length !== 1) throw new UsageError('users add needs exactly one USERNAME');
+      const u = await admin.addUser(
+        { username: positionals[0]!, password: values.password, email: values.email, mobile: values.mobile, office: values.office, givenName: values.given, surname: values.surname, groups: values.group, isAdmin: values.admin },
+        CLI_ACTOR,
+        null,
+      );
+      process.stdout.write(`added ${u.username} (${u.id})\n`);
+    } else if (sub === 'list') {
+      for (let offset = 0; ; offset += 500) {
+        const page = await admin.listUsers({ limit: 500, offset });
+        for (const u of page.map(publicUser))
+          process.stdout.write(`${u.username}\t${u.displayName}\t${u.email ?? '-'}\t${u.mobile ?? '-'}\t${u.groups.join(',') || '-'}\t${[u.isAdmin && 'admin', !u.enabled && 'disabled', u.locked && 'locked'].filter(Boolean).join(',') || '-'}\n`);
+        if (page.length < 500) break;
+      }
+    } else if (sub === 'import') {
+      if (rest.length !== 1) throw new UsageError('users import needs FILE.csv');
+      const rows = parseUsersCsv(readFileSync(rest[0]!, 'utf8'));
+      let added = 0;
+      const errors: string[] = [];
+      for (const [i, row] of rows.entries()) {
+        try {
+          await admin.addUser(row, CLI_ACTOR, null);
+          added++;
+        } catch (e) {
+          errors.push(`line ${i + 2} (${row.username}): ${describe(e)}`);
+        }
+      }
+      process.stdout.write(`imported ${added} of ${rows.length} users\n`);
+      if (errors.length) {
+        process.stderr.write(errors.join('\n') + '\n');
+        process.exitCode = 1;
+      }
+    } else throw new UsageError('users: add, list or import');
+  });
+}
+
+async function policy(config: Config, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  await withStore(config, async (store) => {
+    const service = new PolicyService(store, systemClock);
+    if (sub === 'show') {
+      const p = (await service.get()) as Record<string, unknown>;
+      for (const s of POLICY_SETTINGS) process.stdout.write(`${s.key}=${Array.isArray(p[s.key]) ? (p[s.key] as unknown[]).join(',') : String(p[s.key])}\n`);
+    } else if (sub === 'set') {
+      if (rest.length === 0) throw new UsageError('policy set needs KEY=VALUE');
+      const patch = Object.fromEntries(rest.map(parseSettingAssignment));
+      await service.update(patch, CLI_ACTOR, null);
+      process.stdout.write(`policy updated: ${Object.keys(patch).join(', ')}\n`);
+    } else throw new UsageError('policy: show or set');
+  });
+}
+
+class UsageError extends Error {}
+
+function describe(e: unknown): string {
+  if (isSsprError(e)) {
+    const t = translator(process.env.LANG?.startsWith('he') ? 'he' : 'en');
+    const details = e.details.map((d) => t(`details.${d.code}`, d.params ?? {}));
+    return [`${e.code}: ${t(errorCatalog[e.code].key)}`, ...details].join('\n  ');
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  const demo = rest.includes('--demo');
+  const config = loadConfig(process.env, demo ? { SSPR_DEMO: '1' } : {});
+  switch (cmd) {
+    case 'start':
+      return start(config);
+    case 'migrate': {
+      const applied = await withStore(config, async () => []);
+      process.stdout.write(`database is up to date${applied.length ? '' : ''}\n`);
+      return;
+    }
+    case 'users':
+      return users(config, rest);
+    case 'policy':
+      return policy(config, rest);
+    default:
+      throw new UsageError(cmd ? `unknown command ${cmd}` : 'no command');
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof UsageError) process.stderr.write(`${e.message}\n\n${USAGE}\n`);
+  else if (e instanceof ConfigError) process.stderr.write(`configuration error: ${e.message}\n`);
+  else process.stderr.write(`${describe(e)}\n`);
+  process.exit(e instanceof UsageError ? 2 : 1);
+});

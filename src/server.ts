@@ -1,0 +1,125 @@
+import type { FastifyInstance } from 'fastify';
+import { createAltchaCaptcha, disabledCaptcha } from './adapters/captcha/altcha.js';
+import { argon2Hasher, createKeyring, systemClock, systemRandom } from './adapters/crypto.js';
+import { createOutboxTransport } from './adapters/delivery/outbox.js';
+import { routeTransports } from './adapters/delivery/router.js';
+import { createSmtpTransport } from './adapters/delivery/smtp.js';
+import { createWebhookTransport } from './adapters/delivery/webhook.js';
+import { BuiltinDirectory } from './adapters/directory/builtin.js';
+import { Store } from './adapters/store/store.js';
+import { ConfigError, type Config } from './config.js';
+import type { MethodId } from './core/methods.js';
+import { seedDemo } from './demo.js';
+import { buildApp } from './http/app.js';
+import { emailMethod, officeMethod, smsMethod, voiceMethod } from './methods/code-method.js';
+import type { ResetMethod } from './methods/method.js';
+import type { Clock, Hasher, Random, Transport } from './ports.js';
+import { AccountService } from './services/account-service.js';
+import { AdminService } from './services/admin-service.js';
+import { DeliveryQueue } from './services/delivery-queue.js';
+import { createMetrics } from './services/metrics.js';
+import { PolicyService } from './services/policy-service.js';
+import { ResetService } from './services/reset-service.js';
+import { Throttle } from './services/throttle.js';
+
+export interface Overrides {
+  clock?: Clock;
+  random?: Random;
+  hasher?: Hasher;
+  logger?: boolean | object;
+  /** replaces the configured transports (tests that watch every message) */
+  transport?: Transport;
+}
+
+export interface Server {
+  app: FastifyInstance;
+  store: Store;
+  queue: DeliveryQueue;
+  directory: BuiltinDirectory;
+  reset: ResetService;
+  policy: PolicyService;
+  seeded: boolean;
+  close(): Promise<void>;
+}
+
+/** The composition root: the one place that knows which adapter is in use. */
+export async function createServer(config: Config, o: Overrides = {}): Promise<Server> {
+  const clock = o.clock ?? systemClock;
+  const random = o.random ?? systemRandom;
+  const hasher = o.hasher ?? argon2Hasher;
+  const store = Store.open(config.databaseUrl);
+  try {
+    await store.migrate();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  // Instances of one deployment share the generated secret through the database.
+  const secret = config.secret ?? (await store.r.kv.getOrInsert('server_secret', random.bytes(32).toString('hex')));
+  const keyring = createKeyring(Buffer.from(secret, 'utf8'));
+
+  if (config.directoryUrl !== 'builtin') throw new ConfigError('SSPR_DIRECTORY_URL: only the built-in directory is available in this version');
+  const directory = new BuiltinDirectory(store.db, hasher, clock, random);
+
+  const outbox = createOutboxTransport(store, clock);
+  const transport =
+    o.transport ??
+    routeTransports({
+      email: config.smtpUrl ? createSmtpTransport({ url: config.smtpUrl, from: config.mailFrom }) : outbox,
+      sms: config.smsWebhookUrl ? createWebhookTransport({ url: config.smsWebhookUrl, secret: config.smsWebhookSecret! }) : outbox,
+    });
+  const metrics = createMetrics();
+  const queue = new DeliveryQueue({ store, keyring, transport, clock, random });
+  const captcha = config.captcha === 'altcha' ? createAltchaCaptcha({ hmacKey: keyring.mac('captcha', 'hmac-key'), spent: store.r.captcha, clock }) : disabledCaptcha;
+  const methods = new Map<MethodId, ResetMethod>([emailMethod, smsMethod, voiceMethod, officeMethod].map((m) => [m.id, m]));
+  const policy = new PolicyService(store, clock);
+  const throttle = new Throttle(config.sourceLimits);
+  const nudge = () => queue.nudge();
+  const reset = new ResetService({ store, directory, methods, policy, throttle, keyring, random, clock, hasher, captcha, metrics, nudge });
+  const accounts = new AccountService({ store, directory, methods, policy, throttle, keyring, random, clock, nudge });
+  const admin = new AdminService(store, directory, clock);
+
+  const seeded = config.demo ? await seedDemo(store, directory) : false;
+  const app = await buildApp({
+    config,
+    store,
+    reset,
+    accounts,
+    admin,
+    policy,
+    captcha,
+    metrics,
+    csrfKey: (v) => keyring.mac('csrf', v),
+    ...(o.logger !== undefined ? { logger: o.logger } : {}),
+  });
+  queue.start();
+
+  // Expired flows, codes, counters and sessions are removed in the background.
+  const housekeeping = setInterval(() => {
+    const now = clock.now();
+    void Promise.all([
+      store.r.flows.prune(now - 86_400_000),
+      store.r.codes.prune(now - 86_400_000),
+      store.r.throttle.prune(now - 2 * 86_400_000),
+      store.r.sessions.prune(now),
+      store.r.captcha.prune(now),
+    ]).catch((err) => app.log.warn({ err }, 'housekeeping failed'));
+  }, 10 * 60_000);
+  housekeeping.unref();
+
+  return {
+    app,
+    store,
+    queue,
+    directory,
+    reset,
+    policy,
+    seeded,
+    async close() {
+      clearInterval(housekeeping);
+      await app.close();
+      await queue.stop();
+      await store.close();
+    },
+  };
+}

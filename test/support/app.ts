@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../../src/config.js';
+import type { OutgoingMessage, Transport } from '../../src/ports.js';
+import { createServer, type Overrides, type Server } from '../../src/server.js';
+
+/** A transport that keeps every message, so tests can read the codes sent. */
+export class CapturingTransport implements Transport {
+  readonly sent: OutgoingMessage[] = [];
+  private waiters: (() => void)[] = [];
+  async send(m: OutgoingMessage): Promise<void> {
+    this.sent.push(m);
+    for (const w of this.waiters.splice(0)) w();
+  }
+  /** waits until a message to `to` arrives and returns the newest one */
+  async next(to: string, timeoutMs = 5000): Promise<OutgoingMessage> {
+    const start = this.sent.filter((m) => m.to === to).length;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const mine = this.sent.filter((m) => m.to === to);
+      if (mine.length > start) return mine[mine.length - 1]!;
+      if (Date.now() > deadline) throw new Error(`no message to ${to}`);
+      await new Promise<void>((res) => {
+        this.waiters.push(res);
+        setTimeout(res, 50);
+      });
+    }
+  }
+  /** the newest code sent to `to` (already sent) */
+  lastCode(to: string): string {
+    const m = [...this.sent].reverse().find((x) => x.to === to && x.code);
+    if (!m?.code) throw new Error(`no code sent to ${to}`);
+    return m.code;
+  }
+}
+
+export interface TestServer extends Server {
+  transport: CapturingTransport;
+  url: string;
+}
+
+/**
+ * A real server on a real database, listening on 127.0.0.1, with the CAPTCHA off unless asked.
+ * `env` sets any SSPR_* key.
+ */
+export async function startTestServer(databaseUrl: string, env: Record<string, string> = {}, o: Overrides = {}): Promise<TestServer> {
+  const config = loadConfig({}, { SSPR_DATABASE_URL: databaseUrl, SSPR_CAPTCHA: 'off', SSPR_SECRET: randomBytes(32).toString('hex'), SSPR_LOG_LEVEL: 'silent', ...env });
+  const transport = new CapturingTransport();
+  const server = await createServer(config, { transport, logger: false, ...o });
+  await server.app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = server.app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return Object.assign(server, { transport, url: `http://127.0.0.1:${port}` });
+}
+
+/** JSON over real HTTP. */
+export async function api(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  let json: any = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  return { status: res.status, json, text, headers: res.headers };
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
