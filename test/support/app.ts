@@ -11,13 +11,17 @@ export class CapturingTransport implements Transport {
     this.sent.push(m);
     for (const w of this.waiters.splice(0)) w();
   }
-  /** waits until a message to `to` arrives and returns the newest one */
+  private seen = new Map<string, number>();
+  /** waits for the next message to `to` that an earlier call has not returned yet */
   async next(to: string, timeoutMs = 5000): Promise<OutgoingMessage> {
-    const start = this.sent.filter((m) => m.to === to).length;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const mine = this.sent.filter((m) => m.to === to);
-      if (mine.length > start) return mine[mine.length - 1]!;
+      const cursor = this.seen.get(to) ?? 0;
+      if (mine.length > cursor) {
+        this.seen.set(to, cursor + 1);
+        return mine[cursor]!;
+      }
       if (Date.now() > deadline) throw new Error(`no message to ${to}`);
       await new Promise<void>((res) => {
         this.waiters.push(res);
