@@ -1,0 +1,152 @@
+import { RTL, type Locale, type Translate } from '../../../i18n.js';
+import { attr, html, type Html, type SafeHtml } from '../html.js';
+
+/** What every page needs to know about the request it answers. */
+export interface PageCtx {
+  locale: Locale;
+  t: Translate;
+  /** value of the hidden `_csrf` field of every form */
+  csrf: string;
+  /** policy helpdesk link: https URL or e-mail address; '' when unset */
+  helpdesk: string;
+  /** versioned URLs of our own stylesheet and script */
+  assets: { css: string; js: string };
+}
+
+/** A localised error as a page shows it; `field` names the input the main message belongs to. */
+export interface PageError {
+  code: string;
+  message: string;
+  details: { code: string; message: string; field?: string }[];
+  field?: string | undefined;
+}
+
+export interface LayoutOptions {
+  title: string;
+  /** the GET address of this page (path and query), for the language switch */
+  path: string;
+  body: Html;
+  head?: Html;
+  error?: PageError | null;
+  /** `<meta http-equiv="refresh">` seconds (developer outbox only) */
+  refresh?: number;
+}
+
+export function layout(ctx: PageCtx, o: LayoutOptions): string {
+  const { t, locale } = ctx;
+  const other = t('pages.lang.switchLang');
+  const switchUrl = new URL(o.path, 'http://page.invalid');
+  switchUrl.searchParams.set('lang', other);
+  const page = html`<!doctype html>
+<html lang="${locale}" dir="${RTL.has(locale) ? 'rtl' : 'ltr'}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+${o.refresh ? html`<meta http-equiv="refresh" content="${o.refresh}">` : ''}
+<title>${o.error ? `${t('pages.error.prefix')} ` : ''}${o.title} · ${t('app.name')}</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${ctx.assets.css}">
+<script type="module" src="${ctx.assets.js}"></script>
+${o.head ?? ''}
+</head>
+<body>
+<a class="skip-link" href="#main">${t('pages.skip')}</a>
+<header class="site-header">
+<div class="wrap header-row">
+<a class="brand" href="/reset">${t('app.name')}</a>
+<nav aria-label="${t('pages.nav.label')}">
+<ul class="nav-list">
+<li><a href="/reset">${t('pages.nav.reset')}</a></li>
+<li><a href="/account">${t('pages.nav.account')}</a></li>
+<li><a href="${switchUrl.pathname + switchUrl.search}" lang="${other}" hreflang="${other}">${t('pages.lang.switch')}</a></li>
+</ul>
+</nav>
+</div>
+</header>
+<main id="main" class="wrap" tabindex="-1">
+<h1>${o.title}</h1>
+${o.error ? errorSummary(ctx, o.error) : ''}
+${o.body}
+</main>
+<footer class="site-footer"><div class="wrap">${footer(ctx)}</div></footer>
+</body>
+</html>
+`;
+  return page.value;
+}
+
+function footer(ctx: PageCtx): SafeHtml {
+  const { t } = ctx;
+  const marker = '\u0000';
+  const [before = '', after = ''] = t('pages.footer', { helpdesk: marker }).split(marker);
+  const h = ctx.helpdesk;
+  const link = !h
+    ? html`${t('pages.helpdeskDefault')}`
+    : h.startsWith('https://')
+      ? html`<a href="${h}">${t('pages.helpdeskLink')}</a>`
+      : html`<a href="${`mailto:${h}`}"><bdi>${h}</bdi></a>`;
+  return html`<p>${before}${link}${after}</p>`;
+}
+
+/** The summary at the top of the page: announced (role=alert) and focused on load (app.js). */
+export function errorSummary(ctx: PageCtx, e: PageError): SafeHtml {
+  const items = e.details.map((d) => html`<li>${linkTo(d.field ?? e.field, d.message)}</li>`);
+  return html`<div class="error-summary" id="error-summary" role="alert" tabindex="-1" aria-labelledby="error-summary-title" data-focus-on-load>
+<h2 id="error-summary-title">${ctx.t('pages.error.summary')}</h2>
+<p>${linkTo(e.field, e.message)}</p>
+${items.length ? html`<ul>${items}</ul>` : ''}
+</div>`;
+}
+
+const linkTo = (field: string | undefined, text: string): Html => (field ? html`<a href="${`#${field}`}">${text}</a>` : text);
+
+/** The messages that belong to one input: the main one if it is about this field, then its details. */
+export function fieldErrors(e: PageError | null | undefined, field: string): string[] {
+  if (!e) return [];
+  const own = e.field === field ? [e.message] : [];
+  return [...own, ...e.details.filter((d) => (d.field ?? e.field) === field).map((d) => d.message)];
+}
+
+export const csrfField = (ctx: PageCtx): SafeHtml => html`<input type="hidden" name="_csrf" value="${ctx.csrf}">`;
+
+export interface InputOptions {
+  id: string;
+  name?: string;
+  label: string;
+  type?: 'text' | 'email' | 'tel' | 'password';
+  help?: string | undefined;
+  value?: string | undefined;
+  autocomplete?: string;
+  inputmode?: 'text' | 'email' | 'tel' | 'numeric';
+  required?: boolean;
+  /** contacts, codes and passwords read left to right in Hebrew pages too */
+  ltr?: boolean;
+  maxlength?: number;
+  pattern?: string;
+  spellcheck?: boolean;
+  autocapitalize?: boolean;
+  /** show a show/hide button next to the field (app.js) */
+  toggle?: boolean;
+}
+
+/** A labelled input with its help text and errors tied to it through aria-describedby. */
+export function input(ctx: PageCtx, o: InputOptions, error?: PageError | null): SafeHtml {
+  const errors = fieldErrors(error, o.id);
+  const helpId = `${o.id}-help`;
+  const errorId = `${o.id}-error`;
+  const describedBy = [o.help ? helpId : '', errors.length ? errorId : ''].filter(Boolean).join(' ');
+  return html`<div class="field${errors.length ? ' field-invalid' : ''}">
+<label for="${o.id}">${o.label}</label>
+${o.help ? html`<p class="help" id="${helpId}">${o.help}</p>` : ''}
+${errors.length ? html`<p class="field-error" id="${errorId}">${errors.map((m, i) => html`${i ? html`<br>` : ''}<span class="visually-hidden">${ctx.t('pages.error.prefix')} </span>${m}`)}</p>` : ''}
+<input id="${o.id}" name="${o.name ?? o.id}" type="${o.type ?? 'text'}"${o.value ? html` value="${o.value}"` : ''}${o.autocomplete ? html` autocomplete="${o.autocomplete}"` : ''}${o.inputmode ? html` inputmode="${o.inputmode}"` : ''}${o.maxlength ? html` maxlength="${o.maxlength}"` : ''}${o.pattern ? html` pattern="${o.pattern}"` : ''}${describedBy ? html` aria-describedby="${describedBy}"` : ''}${attr(errors.length > 0, 'aria-invalid="true"')}${attr(Boolean(o.required), 'required')}${attr(Boolean(o.ltr), 'dir="ltr"')}${attr(o.spellcheck === false, 'spellcheck="false"')}${attr(o.autocapitalize === false, 'autocapitalize="none"')}${o.toggle ? html` data-toggle-password data-show="${ctx.t('pages.reset.showPassword')}" data-hide="${ctx.t('pages.reset.hidePassword')}"` : ''}>
+</div>`;
+}
+
+export const button = (label: string, kind: 'primary' | 'secondary' | 'link' = 'primary'): SafeHtml => html`<button type="submit" class="button button-${kind}">${label}</button>`;
+
+/** A one-button form (Remove, Sign out, Looks good). */
+export function actionForm(ctx: PageCtx, action: string, label: Html, hidden: Record<string, string> = {}, kind: 'primary' | 'secondary' | 'link' = 'secondary'): SafeHtml {
+  return html`<form method="post" action="${action}" class="inline-form">${csrfField(ctx)}${Object.entries(hidden).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}<button type="submit" class="button button-${kind}">${label}</button></form>`;
+}

@@ -1,0 +1,62 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { api, bearer, startTestServer, type TestServer } from '../support/app.js';
+import { freshDatabaseUrl } from '../support/databases.js';
+
+const KEY = 'k'.repeat(40);
+
+describe('admin API', () => {
+  let s: TestServer;
+  let adminToken: string;
+  beforeEach(async () => {
+    s = await startTestServer(await freshDatabaseUrl('sqlite'), { SSPR_ADMIN_API_KEYS: `ops:${KEY}` });
+    await s.directory.add({ username: 'root@example.org', password: 'Admin-Pass-1!', isAdmin: true });
+    await s.directory.add({ username: 'user@example.org', password: 'User-Pass-1!' });
+    adminToken = (await api(s.url, 'POST', '/api/v1/session', { username: 'root@example.org', password: 'Admin-Pass-1!' })).json.token;
+  });
+  afterEach(() => s.close());
+
+  it('needs an admin session or an API key', async () => {
+    expect((await api(s.url, 'GET', '/api/v1/admin/policy')).status).toBe(401);
+    const userToken = (await api(s.url, 'POST', '/api/v1/session', { username: 'user@example.org', password: 'User-Pass-1!' })).json.token;
+    expect((await api(s.url, 'GET', '/api/v1/admin/policy', undefined, bearer(userToken))).status).toBe(403);
+    expect((await api(s.url, 'GET', '/api/v1/admin/policy', undefined, { 'x-api-key': 'x'.repeat(40) })).status).toBe(401);
+    expect((await api(s.url, 'GET', '/api/v1/admin/policy', undefined, { 'x-api-key': KEY })).status).toBe(200);
+  });
+
+  it('changes the policy, refuses out-of-bounds values and audits old and new values', async () => {
+    const bad = await api(s.url, 'PUT', '/api/v1/admin/policy?lang=he', { gatesRequired: 5 }, bearer(adminToken));
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.code).toBe('SSPR_POLICY_INVALID');
+    expect(bad.json.error.details[0]).toMatchObject({ code: 'policy.range', field: 'gatesRequired' });
+    const ok = await api(s.url, 'PUT', '/api/v1/admin/policy', { gatesRequired: 2, methods: ['email', 'sms'] }, bearer(adminToken));
+    expect(ok.status).toBe(200);
+    expect(ok.json.gatesRequired).toBe(2);
+    expect((await api(s.url, 'GET', '/api/v1/admin/policy', undefined, bearer(adminToken))).json.gatesRequired).toBe(2);
+    const audit = (await api(s.url, 'GET', '/api/v1/admin/audit', undefined, bearer(adminToken))).json.entries;
+    const change = audit.find((e: { target: string; activity: string }) => e.activity === 'Update password reset policy' && e.target === 'gatesRequired');
+    expect(change).toMatchObject({ actor: 'root@example.org', details: { setting: 'gatesRequired', old: 1, new: 2 } });
+  });
+
+  it('adds, reads, edits and unlocks users, with prefilled contacts validated', async () => {
+    const created = await api(s.url, 'POST', '/api/v1/admin/users', { username: 'New@Example.org', email: 'New@Example.org', mobile: '+972 50 000 1111', groups: ['pilot'] }, bearer(adminToken));
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ username: 'new@example.org', email: 'new@example.org', mobile: '+972500001111' });
+    expect((await api(s.url, 'POST', '/api/v1/admin/users', { username: 'new@example.org' }, bearer(adminToken))).status).toBe(409);
+    expect((await api(s.url, 'POST', '/api/v1/admin/users', { username: 'x@example.org', email: 'not-mail' }, bearer(adminToken))).status).toBe(400);
+    expect((await api(s.url, 'PATCH', '/api/v1/admin/users/new@example.org', { locked: true }, bearer(adminToken))).json.locked).toBe(true);
+    expect((await api(s.url, 'POST', `/api/v1/admin/users/${created.json.id}/unlock`, undefined, bearer(adminToken))).json.locked).toBe(false);
+    const list = (await api(s.url, 'GET', '/api/v1/admin/users?search=new', undefined, bearer(adminToken))).json.users;
+    expect(list.map((u: { username: string }) => u.username)).toEqual(['new@example.org']);
+    expect(JSON.stringify(list)).not.toMatch(/argon|password_hash/);
+  });
+
+  it('exports the audit as CSV with formulas neutralised and one line per entry', async () => {
+    await api(s.url, 'POST', '/api/v1/reset', { username: '=cmd|calc\r\nevil' });
+    const csv = await api(s.url, 'GET', '/api/v1/admin/audit?format=csv', undefined, bearer(adminToken));
+    expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
+    const lines = csv.text.trim().split('\r\n');
+    expect(lines[0]).toBe('seq,at,activity,step,actor,target,method,result,reason,source_ip,user_agent,flow_id,hash');
+    expect(lines.every((l) => !l.includes('\n'))).toBe(true);
+    expect(csv.text).toContain(`"'=cmd|calc`);
+  });
+});

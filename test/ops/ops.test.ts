@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, startTestServer, type TestServer } from '../support/app.js';
+import { freshDatabaseUrl } from '../support/databases.js';
+
+describe('operations endpoints', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer(await freshDatabaseUrl('sqlite'));
+    await s.directory.add({ username: 'ops@example.org', email: 'ops@example.org' });
+  });
+  afterAll(() => s.close());
+
+  it('answers health and readiness', async () => {
+    expect((await api(s.url, 'GET', '/healthz')).json).toEqual({ status: 'ok' });
+    expect((await api(s.url, 'GET', '/readyz')).json).toEqual({ status: 'ready' });
+  });
+
+  it('counts flows started, completed and failed by method in Prometheus format', async () => {
+    const f = (await api(s.url, 'POST', '/api/v1/reset', { username: 'ops@example.org' })).json;
+    await api(s.url, 'POST', `/api/v1/reset/${f.id}/challenge`, { method: 'email', contact: 'ops@example.org' }, { authorization: `Bearer ${f.token}` });
+    await api(s.url, 'POST', `/api/v1/reset/${f.id}/verify`, { method: 'email', code: '00000000' }, { authorization: `Bearer ${f.token}` });
+    const code = (await s.transport.next('ops@example.org')).code;
+    await api(s.url, 'POST', `/api/v1/reset/${f.id}/verify`, { method: 'email', code }, { authorization: `Bearer ${f.token}` });
+    await api(s.url, 'POST', `/api/v1/reset/${f.id}/password`, { newPassword: 'Tulip-Harbor-73!' }, { authorization: `Bearer ${f.token}` });
+    const m = (await api(s.url, 'GET', '/metrics')).text;
+    expect(m).toMatch(/sspr_flows_started_total\{intent="reset"\} 1/);
+    expect(m).toMatch(/sspr_flows_failed_total\{method="email",reason="SSPR_CODE_INVALID"\} 1/);
+    expect(m).toMatch(/sspr_flows_completed_total\{intent="reset",method="email"\} 1/);
+  });
+
+  it('publishes an OpenAPI document generated from the route schemas, and its docs page', async () => {
+    const doc = (await api(s.url, 'GET', '/openapi.json')).json;
+    expect(doc.openapi).toMatch(/^3\./);
+    for (const p of ['/api/v1/reset', '/api/v1/reset/{id}/challenge', '/api/v1/reset/{id}/verify', '/api/v1/reset/{id}/password', '/api/v1/reset/{id}/unlock', '/api/v1/session', '/api/v1/me', '/api/v1/admin/policy'])
+      expect(doc.paths).toHaveProperty([p]);
+    expect(doc.paths['/api/v1/reset'].post.requestBody.content['application/json'].schema.required).toEqual(['username']);
+    expect(doc.paths['/api/v1/admin/policy'].get.responses['200'].content['application/json'].schema.properties.gatesRequired).toMatchObject({ minimum: 1, maximum: 2 });
+    const docs = await fetch(`${s.url}/docs/`);
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toMatch(/swagger/i);
+  });
+});
+
+describe('the sspr command', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sspr-cli-'));
+  const env = { ...process.env, SSPR_DATABASE_URL: `sqlite:${join(dir, 'cli.db')}`, SSPR_LOG_LEVEL: 'warn' };
+  const run = (args: string[], extra: Record<string, string> = {}) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env: { ...env, ...extra } });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (err += d));
+      p.on('close', (code) => resolve({ code, out, err }));
+    });
+
+  it('adds, lists and imports users, and shows and sets the policy', async () => {
+    expect((await run(['migrate'])).code).toBe(0);
+    const add = await run(['users', 'add', 'eli@example.org', '--email', 'eli@example.org', '--mobile', '+972501234567', '--given', 'Eli', '--group', 'a', '--group', 'b', '--admin']);
+    expect(add.code).toBe(0);
+    const csv = join(dir, 'u.csv');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(csv, 'username,email,mobile,given,surname,groups,admin\r\nrut@example.org,rut@example.org,,Rut,"Ben, David",a;b,no\r\nbad@example.org,not-an-email,,,,,\r\n');
+    const imp = await run(['users', 'import', csv]);
+    expect(imp.out).toMatch(/imported 1 of 2/);
+    expect(imp.err).toMatch(/line 3 \(bad@example.org\)/);
+    expect(imp.code).toBe(1);
+    const list = await run(['users', 'list']);
+    expect(list.out).toMatch(/eli@example.org\tEli\teli@example.org\t\+972501234567\ta,b\tadmin/);
+    expect(list.out).toMatch(/rut@example.org\tRut Ben, David/);
+    expect((await run(['policy', 'set', 'gatesRequired=2', 'methods=email,sms'])).code).toBe(0);
+    const bad = await run(['policy', 'set', 'reconfirmDays=999']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/SSPR_POLICY_INVALID[\s\S]*0 to 730/);
+    const show = await run(['policy', 'show']);
+    expect(show.out).toMatch(/^gatesRequired=2$/m);
+    expect(show.out).toMatch(/^methods=email,sms$/m);
+  }, 60_000);
+
+  it('stops gracefully on SIGTERM', async () => {
+    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], { env: { ...env, SSPR_PORT: '0', SSPR_CAPTCHA: 'off', SSPR_LOG_LEVEL: 'info' } });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    await new Promise<void>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error(`not started: ${out}`)), 20_000);
+      p.stdout.on('data', () => out.includes('Server listening') && (clearTimeout(timer), res()));
+    });
+    p.kill('SIGTERM');
+    const code = await new Promise<number | null>((res) => p.on('close', res));
+    expect(code).toBe(0);
+    expect(out).toMatch(/shutting down/);
+  }, 40_000);
+});
