@@ -168,13 +168,7 @@ export class ResetService {
 
   async challenge(id: string, token: string, input: { method: MethodId } & ChallengeInput, ctx: RequestContext): Promise<FlowView> {
     const { d } = this;
-    const flow = await this.load(id, token);
-    const now = d.clock.now();
-    assertCanChallenge(flow, input.method, now);
-    const method = d.methods.get(input.method);
-    if (!method) throw new SsprError('SSPR_METHOD_UNAVAILABLE');
-    const policy = await d.policy.get();
-    const { user, info } = await this.subjectOf(flow);
+    const { flow, now, method, policy, user, info } = await this.gate(id, token, input.method);
     const outbox: OutgoingMessage[] = [];
     const outcome = await d.store.transaction(async (r) => {
       if (isCodeMethod(input.method) && !(await d.throttle.takeCode(r, flow.subjectKey, input.method, ctx.ip, now))) {
@@ -199,13 +193,7 @@ export class ResetService {
 
   async verify(id: string, token: string, input: { method: MethodId } & VerifyInput, ctx: RequestContext): Promise<FlowView> {
     const { d } = this;
-    const flow = await this.load(id, token);
-    const now = d.clock.now();
-    assertCanChallenge(flow, input.method, now);
-    const method = d.methods.get(input.method);
-    if (!method) throw new SsprError('SSPR_METHOD_UNAVAILABLE');
-    const policy = await d.policy.get();
-    const { user, info } = await this.subjectOf(flow);
+    const { flow, now, method, policy, user, info } = await this.gate(id, token, input.method);
     if (!(await d.throttle.sourceMayTryProof(d.store.r, ctx.ip, now))) {
       await this.auditAlone(flow, ctx, { step: 'verify', method: input.method, result: 'failure', reason: 'source throttled' });
       throw new SsprError('SSPR_THROTTLED');
@@ -312,6 +300,18 @@ export class ResetService {
   }
 
   // ---------- helpers ----------
+
+  /** what both gate steps need: the flow in the verify state, the method, the person */
+  private async gate(id: string, token: string, methodId: MethodId) {
+    const flow = await this.load(id, token);
+    const now = this.d.clock.now();
+    assertCanChallenge(flow, methodId, now);
+    const method = this.d.methods.get(methodId);
+    if (!method) throw new SsprError('SSPR_METHOD_UNAVAILABLE');
+    const policy = await this.d.policy.get();
+    const { user, info } = await this.subjectOf(flow);
+    return { flow, now, method, policy, user, info };
+  }
 
   private async subjectOf(flow: Flow): Promise<{ user: DirectoryUser | null; info: MethodSubject['info'] }> {
     const user = flow.userId ? await this.d.directory.findById(flow.userId) : null;
