@@ -19,7 +19,8 @@ import { resetRoutes } from './api/reset-routes.js';
 import { cookieNames, createAuth } from './auth.js';
 import { sendApiError } from './errors.js';
 import { pageRoutes } from './pages/page-routes.js';
-import { securityHeaders } from './plugins/security-headers.js';
+import { inputGuards } from './plugins/input-guards.js';
+import { securityHeaders, setSecurityHeaders } from './plugins/security-headers.js';
 
 export interface AppServices {
   config: Config;
@@ -61,6 +62,12 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true } },
     routerOptions: { maxParamLength: 256 },
+    // bad URLs and over-long path parameters answer in the error envelope like everything else
+    // (no hook runs for them, so the security headers are set here)
+    frameworkErrors: (err, request, reply) => {
+      setSecurityHeaders(reply, https);
+      return sendApiError(err, request, reply);
+    },
   });
 
   app.decorateRequest('locale', 'en');
@@ -72,6 +79,7 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
     s.metrics.httpDuration.observe({ route: request.routeOptions.url ?? 'unknown', method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
   securityHeaders(app, { https });
+  inputGuards(app);
   await app.register(cookie);
   app.setErrorHandler((err, request, reply) => sendApiError(err, request, reply));
   app.setNotFoundHandler((request, reply) => sendApiError(Object.assign(new Error('not found'), { statusCode: 404 }), request, reply));

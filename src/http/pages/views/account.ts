@@ -68,7 +68,7 @@ ${status}
 ${review}
 <section aria-labelledby="methods-title">
 <h2 id="methods-title">${t('pages.account.methodsTitle')}</h2>
-${rows.length ? html`<ul class="methods">${rows}</ul>` : html`<p>${t('pages.account.none')}</p>`}
+${rows.length ? html`<ul class="methods">${rows}</ul>` : prefilled.length ? '' : html`<p>${t('pages.account.none')}</p>`}
 ${prefilled.length ? html`<ul class="methods">${prefilled}</ul>` : ''}
 </section>
 ${addForm('email')}

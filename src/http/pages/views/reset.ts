@@ -35,8 +35,8 @@ ${
 }
 ${
   o.widget
-    ? html`<div class="field captcha" id="captcha">
-<p class="label-text">${t('pages.reset.captcha')}</p>
+    ? html`<div class="field captcha" id="captcha" role="group" aria-labelledby="captcha-label">
+<p class="label-text" id="captcha-label">${t('pages.reset.captcha')}</p>
 ${o.widget.body}
 </div>`
     : ''

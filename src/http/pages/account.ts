@@ -1,0 +1,162 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SsprError } from '../../core/errors.js';
+import { SESSION_LIFETIME_MS, type Session } from '../../services/account-service.js';
+import { cookieOptions } from '../auth.js';
+import { toSsprError } from '../errors.js';
+import { requestContext } from '../request-context.js';
+import { pageError, type PageKit } from './kit.js';
+import { confirmPage, dashboardPage, signInPage, type AddForm, type Me } from './views/account.js';
+import type { PageCtx } from './views/layout.js';
+
+const ID = /^[0-9a-f]{32}$/;
+
+/** The portal: sign in, see and change one's security info. */
+export function accountPages(app: FastifyInstance, kit: PageKit): void {
+  const { deps } = kit;
+  const hide = { schema: { hide: true } };
+
+  /** The signed-in person and their info, or null (and the stale cookie cleared). */
+  async function signedIn(request: FastifyRequest, reply: FastifyReply): Promise<{ s: Session; me: Me } | null> {
+    const s = await deps.auth.session(request);
+    if (!s) return null;
+    try {
+      return { s, me: await deps.accounts.me(s) };
+    } catch (err) {
+      if (toSsprError(err).code !== 'SSPR_UNAUTHENTICATED') throw err;
+      reply.clearCookie(deps.names.session, cookieOptions(deps.https));
+      return null;
+    }
+  }
+
+  /**
+   * Runs an action of a signed-in person. Without a (fresh enough) session it shows the sign-in
+   * form with the reason; another service error shows `again` with the error.
+   */
+  async function action(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    run: (c: PageCtx, s: Session) => Promise<FastifyReply>,
+    again: (c: PageCtx, me: Me, e: SsprError) => string,
+  ): Promise<FastifyReply> {
+    const c = await kit.ctx(request, reply);
+    const who = await signedIn(request, reply);
+    if (!who) return kit.send(reply, 401, signInPage(c, { error: pageError(new SsprError('SSPR_UNAUTHENTICATED'), c.locale) }));
+    try {
+      return await run(c, who.s);
+    } catch (err) {
+      const e = toSsprError(err);
+      if (e.code === 'SSPR_INTERNAL') throw err;
+      if (e.code === 'SSPR_UNAUTHENTICATED' || e.code === 'SSPR_FRESH_SIGN_IN_REQUIRED') {
+        return kit.send(reply, e.status, signInPage(c, { username: who.me.user.username, error: pageError(e, c.locale, 'password') }));
+      }
+      const me = await deps.accounts.me(who.s);
+      return kit.send(reply, e.status, again(c, me, e));
+    }
+  }
+
+  app.get('/account', hide, async (request, reply) => {
+    const c = await kit.ctx(request, reply);
+    const who = await signedIn(request, reply);
+    return kit.send(reply, 200, who ? dashboardPage(c, who.me) : signInPage(c));
+  });
+
+  app.post('/account/sign-in', hide, async (request, reply) => {
+    const c = await kit.ctx(request, reply);
+    const field = kit.form(request);
+    const username = field('username').slice(0, 256);
+    const password = field('password');
+    if (!username.trim() || !password) {
+      const details = [...(!username.trim() ? [{ code: 'username.required', field: 'username' }] : []), ...(!password ? [{ code: 'password.required', field: 'password' }] : [])];
+      return kit.send(reply, 400, signInPage(c, { username, error: pageError(new SsprError('SSPR_BAD_REQUEST', details), c.locale) }));
+    }
+    try {
+      const { token } = await deps.accounts.signIn(username, password.slice(0, 1024), requestContext(request));
+      deps.auth.setSessionCookie(reply, token, deps.https, SESSION_LIFETIME_MS / 1000);
+      return kit.redirect(reply, '/account');
+    } catch (err) {
+      const e = toSsprError(err);
+      if (e.code === 'SSPR_INTERNAL') throw err;
+      return kit.send(reply, e.status, signInPage(c, { username, error: pageError(e, c.locale, 'username') }));
+    }
+  });
+
+  app.post('/account/sign-out', hide, async (request, reply) => {
+    const s = await deps.auth.session(request);
+    if (s) await deps.accounts.signOut(s);
+    reply.clearCookie(deps.names.session, cookieOptions(deps.https));
+    return kit.redirect(reply, '/account');
+  });
+
+  app.post('/account/reconfirm', hide, async (request, reply) =>
+    action(
+      request,
+      reply,
+      async (_c, s) => {
+        await deps.accounts.reconfirm(s, requestContext(request));
+        return kit.redirect(reply, '/account');
+      },
+      (c, me, e) => dashboardPage(c, me, { error: pageError(e, c.locale) }),
+    ),
+  );
+
+  app.post('/account/methods', hide, async (request, reply) => {
+    const field = kit.form(request);
+    const add: AddForm = { method: field('method') === 'sms' ? 'sms' : 'email', value: field('value').trim().slice(0, 320) };
+    const where = `value_${add.method}`;
+    return action(
+      request,
+      reply,
+      async (_c, s) => {
+        if (!add.value) throw new SsprError('SSPR_BAD_REQUEST', [{ code: 'contact.invalid', field: 'value' }]);
+        const { id } = await deps.accounts.addMethod(s, { method: add.method, value: add.value }, requestContext(request));
+        return kit.redirect(reply, '/account/confirm', { id });
+      },
+      (c, me, e) => dashboardPage(c, me, { add, error: pageError(e, c.locale, where, { value: where }) }),
+    );
+  });
+
+  app.post('/account/methods/remove', hide, async (request, reply) => {
+    const id = kit.form(request)('id');
+    return action(
+      request,
+      reply,
+      async (_c, s) => {
+        if (!ID.test(id)) throw new SsprError('SSPR_NOT_FOUND');
+        await deps.accounts.removeMethod(s, id, requestContext(request));
+        return kit.redirect(reply, '/account');
+      },
+      (c, me, e) => dashboardPage(c, me, { error: pageError(e, c.locale) }),
+    );
+  });
+
+  const pending = (me: Me, id: unknown) => (typeof id === 'string' && ID.test(id) ? me.methods.find((m) => m.id === id && m.state === 'pending') : undefined);
+
+  app.get<{ Querystring: { id?: string } }>('/account/confirm', hide, async (request, reply) => {
+    const c = await kit.ctx(request, reply);
+    const who = await signedIn(request, reply);
+    if (!who) return kit.send(reply, 200, signInPage(c));
+    const m = pending(who.me, request.query.id);
+    if (!m) return kit.redirect(reply, '/account');
+    return kit.send(reply, 200, confirmPage(c, m));
+  });
+
+  app.post('/account/confirm', hide, async (request, reply) => {
+    const field = kit.form(request);
+    const id = field('id');
+    const code = field('code').replace(/[\s-]/g, '').slice(0, 32);
+    return action(
+      request,
+      reply,
+      async (_c, s) => {
+        if (!ID.test(id)) throw new SsprError('SSPR_NOT_FOUND');
+        if (!code) throw new SsprError('SSPR_BAD_REQUEST', [{ code: 'code.required', field: 'code' }]);
+        await deps.accounts.verifyMethod(s, id, code, requestContext(request));
+        return kit.redirect(reply, '/account');
+      },
+      (c, me, e) => {
+        const m = pending(me, id);
+        return m ? confirmPage(c, m, { error: pageError(e, c.locale, 'code') }) : dashboardPage(c, me, { error: pageError(e, c.locale) });
+      },
+    );
+  });
+}

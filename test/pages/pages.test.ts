@@ -1,0 +1,305 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CSP } from '../../src/http/plugins/security-headers.js';
+import { api, startTestServer, type TestServer } from '../support/app.js';
+import { freshDatabaseUrl } from '../support/databases.js';
+import { FormClient, codeSince, csrfOf, langDir, type PageResponse } from './http-client.js';
+
+const CAROL = { username: 'carol@example.org', password: 'Old-Passw0rd!x', email: 'carol@example.org', mobile: '+972501111111', givenName: 'Carol', surname: 'Shani', groups: ['staff'] };
+const DAN = { username: 'dan@example.org', password: 'Dans-Passw0rd!x', email: 'dan@example.org', givenName: 'Dan', surname: 'Peretz', groups: ['staff'], locked: true };
+const NEW_PASSWORD = 'Fresh-Garden-93!';
+
+const withLang = (path: string, lang: string) => `${path}${path.includes('?') ? '&' : '?'}lang=${lang}`;
+
+/** what every page must be: HTML with the strict CSP, no inline script or style, the right language and direction */
+function expectGoodPage(r: PageResponse, lang: 'en' | 'he') {
+  expect(r.headers.get('content-type')).toMatch(/^text\/html/);
+  expect(r.headers.get('content-security-policy')).toBe(CSP);
+  expect(r.headers.get('referrer-policy')).toBe('no-referrer');
+  expect(langDir(r.text)).toEqual({ lang, dir: lang === 'he' ? 'rtl' : 'ltr' });
+  // every <script> has a src; no <style> element and no style attribute
+  expect(r.text).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/i);
+  expect(r.text).not.toMatch(/<style[\s>]/i);
+  expect(r.text).not.toMatch(/\sstyle=/i);
+  // a skip link, one <main>, a language switch that stays on this page
+  expect(r.text).toContain('href="#main"');
+  expect(r.text.match(/<main\b/g)).toHaveLength(1);
+  expect(r.text).toMatch(new RegExp(`hreflang="${lang === 'he' ? 'en' : 'he'}"`));
+}
+
+/** GETs a page in English and in Hebrew: 200, lang and dir right */
+async function expectBothLanguages(c: FormClient, path: string): Promise<PageResponse> {
+  for (const lang of ['en', 'he'] as const) {
+    const r = await c.get(withLang(path, lang));
+    expect(r.status, `${path} in ${lang}`).toBe(200);
+    expectGoodPage(r, lang);
+  }
+  // the language sticks without ?lang= (it was Hebrew last)
+  const again = await c.get(path);
+  expect(langDir(again.text).lang).toBe('he');
+  // back to English; that page is the one the test goes on with
+  const en = await c.get(withLang(path, 'en'));
+  expectGoodPage(en, 'en');
+  return en;
+}
+
+describe('pages over HTTP', () => {
+  let server: TestServer;
+  let plain: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer(await freshDatabaseUrl('sqlite'), { SSPR_DEMO: '1' });
+    await server.directory.add(CAROL);
+    await server.directory.add(DAN);
+    plain = await startTestServer(await freshDatabaseUrl('sqlite'));
+  });
+  afterAll(async () => {
+    await server?.close();
+    await plain?.close();
+  });
+
+  it('walks a whole reset; every page answers 200 in en and he; the flow token never shows in a URL, a Location or a page', async () => {
+    const c = new FormClient(server.url);
+    expect((await c.get('/')).location).toBe('/reset');
+    expect((await c.get('/?lang=he')).location).toBe('/reset?lang=he');
+
+    let page = await expectBothLanguages(c, '/reset');
+    expect(page.text).toContain('name="intent" value="unlock"');
+    let r = await c.post('/reset', { username: CAROL.username, intent: 'reset' }, page);
+    expect(r.status).toBe(303);
+    expect(r.location).toBe('/reset/method');
+    const token = c.cookies.get('sspr_flow')!;
+    expect(token.length).toBeGreaterThanOrEqual(40);
+    expect(c.cookies.get('sspr_flow_id')).toMatch(/^[0-9a-f]{32}$/);
+
+    // the password step is unreachable before the gates, by GET and by POST
+    expect((await c.get('/reset/password')).location).toBe('/reset/method');
+    page = await c.get('/reset/method');
+    expect((await c.post('/reset/password', { newPassword: NEW_PASSWORD, confirmPassword: NEW_PASSWORD }, page)).location).toBe('/reset/method');
+
+    page = await expectBothLanguages(c, '/reset/method');
+    expect(page.text).toMatch(/<input id="contact_email" name="contact_email" type="email"[^>]*inputmode="email"/);
+    expect(page.text).toMatch(/<input id="contact_sms" name="contact_sms" type="tel"[^>]*inputmode="tel"/);
+
+    // a contact that is not a contact is shown inline, localised, with role=alert
+    r = await c.post('/reset/method', { method: 'email', contact_email: 'not an address' }, page);
+    expect(r.status).toBe(400);
+    expect(r.text).toContain('role="alert"');
+    expect(r.text).toMatch(/aria-describedby="[^"]*contact_email-error/);
+
+    let since = server.transport.sent.length;
+    r = await c.post('/reset/method', { method: 'email', contact_email: CAROL.email }, page);
+    expect(r.status).toBe(303);
+    expect(r.location).toBe('/reset/code?method=email');
+    const code = await codeSince(server, CAROL.email, since);
+
+    page = await expectBothLanguages(c, '/reset/code?method=email');
+    expect(page.text).toMatch(/inputmode="numeric"/);
+    expect(page.text).toMatch(/autocomplete="one-time-code"/);
+    // protection is on: the neutral text, never the address
+    expect(page.text).toContain('If these details match your account, we sent a code.');
+
+    r = await c.post('/reset/code', { method: 'email', code: code === '00000000' ? '11111111' : '00000000' }, page);
+    expect(r.status).toBe(400);
+    expect(r.text).toContain('That code is not right.');
+    expect(r.text).not.toContain(code);
+
+    r = await c.post('/reset/code', { method: 'email', code }, page);
+    expect(r.location).toBe('/reset/password');
+
+    page = await expectBothLanguages(c, '/reset/password');
+    r = await c.post('/reset/password', { newPassword: NEW_PASSWORD, confirmPassword: `${NEW_PASSWORD}x` }, page);
+    expect(r.status).toBe(422);
+    expect(r.text).toContain('The two passwords do not match.');
+
+    // every failed rule is listed
+    r = await c.post('/reset/password', { newPassword: 'carol', confirmPassword: 'carol' }, page);
+    expect(r.status).toBe(422);
+    expect(r.text).toContain('The new password does not meet the password policy.');
+    expect(r.text).toContain('Use at least 8 characters.');
+    expect(r.text).toContain('Use at least 3 of: lower-case letters');
+    expect(r.text).toContain('Do not use your name or username.');
+
+    r = await c.post('/reset/password', { newPassword: NEW_PASSWORD, confirmPassword: NEW_PASSWORD }, page);
+    expect(r.status).toBe(303);
+    expect(r.location).toBe('/reset/done');
+    page = await expectBothLanguages(c, '/reset/done');
+    expect(page.text).toContain('Your password has been reset.');
+
+    expect((await api(server.url, 'POST', '/api/v1/session', { username: CAROL.username, password: NEW_PASSWORD })).status).toBe(200);
+
+    for (const u of c.urls) {
+      expect(u).not.toContain(token);
+      expect(u).not.toContain(encodeURIComponent(token));
+    }
+    for (const res of c.responses) expect(res.text).not.toContain(token);
+  });
+
+  it('walks an unlock for a locked account', async () => {
+    const c = new FormClient(server.url);
+    let page = await c.get('/reset');
+    expect((await c.post('/reset', { username: DAN.username, intent: 'unlock' }, page)).location).toBe('/reset/method');
+    page = await c.get('/reset/method');
+    const since = server.transport.sent.length;
+    expect((await c.post('/reset/method', { method: 'email', contact_email: DAN.email }, page)).location).toBe('/reset/code?method=email');
+    const code = await codeSince(server, DAN.email, since);
+    page = await c.get('/reset/code?method=email');
+    expect((await c.post('/reset/code', { method: 'email', code }, page)).location).toBe('/reset/unlock');
+    page = await expectBothLanguages(c, '/reset/unlock');
+    expect((await c.post('/reset/unlock', {}, page)).location).toBe('/reset/done');
+    page = await c.get('/reset/done');
+    expect(page.text).toContain('Your account has been unlocked.');
+    expect((await api(server.url, 'POST', '/api/v1/session', { username: DAN.username, password: DAN.password })).status).toBe(200);
+  });
+
+  it('serves the portal: sign-in, dashboard, add and confirm a contact, remove it, sign out', async () => {
+    const c = new FormClient(server.url);
+    let page = await expectBothLanguages(c, '/account');
+    expect(page.text).toContain('href="/reset"');
+    let r = await c.post('/account/sign-in', { username: DAN.username, password: 'wrong-password' }, page);
+    expect(r.status).toBe(401);
+    expect(r.text).toContain('The username or password is incorrect.');
+    r = await c.post('/account/sign-in', { username: DAN.username, password: DAN.password }, page);
+    expect(r.location).toBe('/account');
+    expect(c.cookies.has('sspr_session')).toBe(true);
+
+    page = await expectBothLanguages(c, '/account');
+    expect(page.text).toContain('You are registered for password reset.');
+    const since = server.transport.sent.length;
+    r = await c.post('/account/methods', { method: 'sms', value: '+972 52 000 1122' }, page);
+    expect(r.status).toBe(303);
+    expect(r.location).toMatch(/^\/account\/confirm\?id=[0-9a-f]{32}$/);
+    const code = await codeSince(server, '+972520001122', since);
+    page = await expectBothLanguages(c, r.location!);
+    r = await c.post('/account/confirm', { id: /name="id" value="([0-9a-f]{32})"/.exec(page.text)![1]!, code }, page);
+    expect(r.location).toBe('/account');
+    page = await c.get('/account');
+    expect(page.text).toContain('+972 ••• ••22');
+    const id = /action="\/account\/methods\/remove"[^]*?name="id" value="([0-9a-f]{32})"/.exec(page.text)![1]!;
+    expect((await c.post('/account/methods/remove', { id }, page)).location).toBe('/account');
+    page = await c.get('/account');
+    expect(page.text).not.toContain('+972 ••• ••22');
+    expect((await c.post('/account/sign-out', {}, page)).location).toBe('/account');
+    expect((await c.get('/account')).text).toContain('action="/account/sign-in"');
+  });
+
+  it('refuses every form post without the CSRF field with a 403 page', async () => {
+    const posts = ['/reset', '/reset/method', '/reset/code', '/reset/password', '/reset/unlock', '/account/sign-in', '/account/sign-out', '/account/reconfirm', '/account/methods', '/account/methods/remove', '/account/confirm'];
+    const fresh = new FormClient(server.url);
+    const withCookie = new FormClient(server.url);
+    const page = await withCookie.get('/reset');
+    const good = csrfOf(page.text);
+    for (const path of posts) {
+      for (const [c, body] of [
+        [fresh, { username: CAROL.username }],
+        [withCookie, { username: CAROL.username }],
+        [withCookie, { username: CAROL.username, _csrf: `${good.slice(0, -1)}${good.endsWith('0') ? '1' : '0'}` }],
+        [withCookie, { username: CAROL.username, _csrf: 'short' }],
+      ] as const) {
+        const r = await c.request('POST', path, body);
+        expect(r.status, path).toBe(403);
+        expect(r.headers.get('content-type')).toMatch(/^text\/html/);
+        expect(r.text).toContain('This form has expired.');
+        expect(r.text).toContain('role="alert"');
+        expectGoodPage(r, 'en');
+      }
+    }
+    // the same form from another browser (its own cookie) does not pass either
+    const other = new FormClient(server.url);
+    await other.get('/reset');
+    expect((await other.request('POST', '/reset', { username: CAROL.username, _csrf: good })).status).toBe(403);
+    // in Hebrew too
+    const he = new FormClient(server.url, { 'accept-language': 'he-IL,he;q=0.9' });
+    const r = await he.request('POST', '/reset', { username: CAROL.username });
+    expect(r.status).toBe(403);
+    expectGoodPage(r, 'he');
+  });
+
+  it('answers bad bodies with a page, never JSON or a 500', async () => {
+    const c = new FormClient(server.url);
+    const page = await c.get('/reset');
+    const json = await c.request('POST', '/reset', JSON.stringify({ username: 'x', _csrf: csrfOf(page.text) }), 'application/json');
+    expect(json.status).toBe(400);
+    expect(json.headers.get('content-type')).toMatch(/^text\/html/);
+    // repeated fields and an empty username are refused inline
+    const dup = await c.request('POST', '/reset', `_csrf=${encodeURIComponent(csrfOf(page.text))}&username=a&username=b`);
+    expect(dup.status).toBe(400);
+    expect(dup.text).toContain('Enter your username.');
+    // no flow: the step pages say so and offer a new start
+    const none = await new FormClient(server.url).get('/reset/code?method=email');
+    expect(none.status).toBe(200);
+    expect(none.text).toContain('href="/reset"');
+  });
+
+  it('shows the developer outbox only in demo mode, escaped', async () => {
+    await server.store.r.outbox.add({ channel: 'email', recipient: 'eve@example.org', subject: 'Code <b>1</b>', body: 'Your code is 12345678 <script>alert(1)</script>', created_at: Date.now() });
+    const c = new FormClient(server.url);
+    const page = await expectBothLanguages(c, '/dev/outbox');
+    expect(page.text).toContain('12345678');
+    expect(page.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(page.text).not.toContain('<script>alert(1)');
+    const auto = await c.get('/dev/outbox?refresh=5');
+    expect(auto.text).toContain('<meta http-equiv="refresh" content="5">');
+
+    const off = await new FormClient(plain.url).get('/dev/outbox');
+    expect(off.status).toBe(404);
+    expect(off.headers.get('content-type')).toMatch(/^text\/html/);
+  });
+
+  it('ends blocked and expired flows with a "start over" page', async () => {
+    let offset = 0;
+    const timed = await startTestServer(await freshDatabaseUrl('sqlite'), {}, { clock: { now: () => Date.now() + offset } });
+    try {
+      await timed.directory.add(CAROL);
+      const start = async () => {
+        const c = new FormClient(timed.url);
+        const page = await c.get('/reset');
+        expect((await c.post('/reset', { username: CAROL.username }, page)).location).toBe('/reset/method');
+        const m = await c.get('/reset/method');
+        expect((await c.post('/reset/method', { method: 'email', contact_email: CAROL.email }, m)).location).toBe('/reset/code?method=email');
+        return c;
+      };
+
+      // five wrong codes block the account; the fifth answer says so
+      const c = await start();
+      const page = await c.get('/reset/code?method=email');
+      let r: PageResponse | null = null;
+      for (let i = 0; i < 5; i++) r = await c.post('/reset/code', { method: 'email', code: '0000000' }, page);
+      expect(r!.status).toBe(429);
+      expect(r!.text).toContain('password reset is blocked for 24 hours');
+      expect(r!.text).toContain('href="/reset"');
+      expect((await c.get('/reset/method')).text).toContain('password reset is blocked for 24 hours');
+
+      // a flow older than 15 minutes is expired, by GET and by POST
+      await timed.store.r.throttle.prune(Number.MAX_SAFE_INTEGER);
+      const d = await start();
+      const codePage = await d.get('/reset/code?method=email');
+      offset = 16 * 60_000;
+      const gone = await d.get('/reset/code?method=email');
+      expect(gone.status).toBe(200);
+      expect(gone.text).toContain('This reset has expired. Start again.');
+      expect((await d.post('/reset/code', { method: 'email', code: '12345678' }, codePage)).status).toBe(410);
+    } finally {
+      await timed.close();
+    }
+  });
+
+  it('serves its assets and the CAPTCHA widget files from its own origin, cached for a day', async () => {
+    const page = await new FormClient(server.url).get('/reset');
+    const css = /href="(\/assets\/app\.css\?v=[0-9a-f]+)"/.exec(page.text)![1]!;
+    const js = /src="(\/assets\/app\.js\?v=[0-9a-f]+)"/.exec(page.text)![1]!;
+    for (const [path, type] of [
+      [css, 'text/css'],
+      [js, 'text/javascript'],
+      ['/assets/altcha/altcha.js', 'text/javascript'],
+      ['/assets/altcha/altcha.css', 'text/css'],
+      ['/assets/altcha/workers/pbkdf2.js', 'text/javascript'],
+      ['/assets/altcha/boot.js', 'text/javascript'],
+    ]) {
+      const res = await fetch(server.url + path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-type')).toContain(type);
+      expect(res.headers.get('cache-control')).toBe('public, max-age=86400');
+      expect((await res.text()).length).toBeGreaterThan(100);
+    }
+  });
+});
