@@ -191,6 +191,23 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_password_protection': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('password_history')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('password_history_user').on('password_history').columns(['user_id', 'created_at']).execute();
+        await db.schema
+          .createTable('banned_terms')
+          .addColumn('term', 'text', (c) => c.primaryKey())
+          .addColumn('added_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

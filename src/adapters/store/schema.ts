@@ -156,7 +156,21 @@ export interface CaptchaSpentTable {
   expires_at: number;
 }
 
+export interface PasswordHistoryTable {
+  id: string;
+  user_id: string;
+  hash: string; // Argon2id of an earlier password
+  created_at: number;
+}
+
+export interface BannedTermsTable {
+  term: string;
+  added_at: number;
+}
+
 export interface Database {
+  password_history: PasswordHistoryTable;
+  banned_terms: BannedTermsTable;
   users: UsersTable;
   security_info: SecurityInfoTable;
   accounts: AccountsTable;

@@ -5,6 +5,7 @@ import { openDatabase, type Dialect } from './db.js';
 import { flowsRepo } from './flows.js';
 import { messagesRepo, outboxRepo } from './messages.js';
 import { migrateToLatest } from './migrations.js';
+import { bannedTermsRepo, passwordHistoryRepo } from './password-history.js';
 import { captchaSpentRepo, kvRepo, policyRepo } from './policy-store.js';
 import type { Database } from './schema.js';
 import { securityInfoRepo } from './security-info.js';
@@ -25,6 +26,8 @@ function repos(db: Kysely<Database>, dialect: Dialect) {
     securityInfo: securityInfoRepo(db),
     sessions: sessionsRepo(db),
     throttle: throttleRepo(db),
+    passwordHistory: passwordHistoryRepo(db),
+    bannedTerms: bannedTermsRepo(db),
   };
 }
 

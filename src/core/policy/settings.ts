@@ -35,6 +35,13 @@ export const POLICY_SETTINGS = [
   { key: 'passwordMinLength', group: 'password', type: 'integer', min: 8, max: 256, default: 8 },
   { key: 'passwordMaxLength', group: 'password', type: 'integer', min: 8, max: 1024, default: 256 },
   { key: 'passwordCharacterClasses', group: 'password', type: 'integer', min: 0, max: 4, default: 3 },
+  { key: 'bannedPasswordsEnforced', group: 'password', type: 'boolean', default: true },
+  { key: 'customBannedEnforced', group: 'password', type: 'boolean', default: true },
+  { key: 'breachedPasswordsEnforced', group: 'password', type: 'boolean', default: true },
+  { key: 'breachedOnlineCheck', group: 'password', type: 'boolean', default: false },
+  { key: 'historyOnReset', group: 'password', type: 'integer', min: 0, max: 24, default: 0 },
+  { key: 'historyOnChange', group: 'password', type: 'integer', min: 0, max: 24, default: 1 },
+  { key: 'minStrengthScore', group: 'password', type: 'integer', min: 0, max: 4, default: 0 },
 ] as const satisfies readonly SettingSpec[];
 
 type Spec = (typeof POLICY_SETTINGS)[number];
