@@ -18,7 +18,9 @@ import { AccountService } from './services/account-service.js';
 import { AdminService } from './services/admin-service.js';
 import { DeliveryQueue } from './services/delivery-queue.js';
 import { createMetrics } from './services/metrics.js';
+import { PasswordPolicy } from './services/password-policy.js';
 import { PolicyService } from './services/policy-service.js';
+import { strengthScore } from './adapters/strength.js';
 import { ResetService } from './services/reset-service.js';
 import { Throttle } from './services/throttle.js';
 
@@ -42,8 +44,11 @@ export interface Server {
   close(): Promise<void>;
 }
 
-/** The composition root: the one place that knows which adapter is in use. */
-export async function createServer(config: Config, o: Overrides = {}): Promise<Server> {
+/**
+ * The composition root: the one place that knows which adapter is in use. The command line
+ * uses the same services without the HTTP server; messages it queues leave when the service runs.
+ */
+export async function composeServices(config: Config, o: Overrides = {}) {
   const clock = o.clock ?? systemClock;
   const random = o.random ?? systemRandom;
   const hasher = o.hasher ?? argon2Hasher;
@@ -75,10 +80,16 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
   const policy = new PolicyService(store, clock);
   const throttle = new Throttle(config.sourceLimits);
   const nudge = () => queue.nudge();
-  const reset = new ResetService({ store, directory, methods, policy, throttle, keyring, random, clock, hasher, captcha, metrics, nudge });
-  const accounts = new AccountService({ store, directory, methods, policy, throttle, keyring, random, clock, nudge });
-  const admin = new AdminService(store, directory, clock);
+  const passwords = new PasswordPolicy({ store, policy, hasher, clock, random, strength: strengthScore });
+  const reset = new ResetService({ store, directory, methods, policy, throttle, keyring, random, clock, hasher, captcha, metrics, nudge, passwords });
+  const accounts = new AccountService({ store, directory, methods, policy, throttle, keyring, random, clock, nudge, passwords });
+  const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, nudge });
+  return { clock, random, hasher, store, keyring, directory, metrics, queue, captcha, policy, passwords, reset, accounts, admin, nudge };
+}
+export type Services = Awaited<ReturnType<typeof composeServices>>;
 
+export async function createServer(config: Config, o: Overrides = {}): Promise<Server> {
+  const { clock, store, keyring, directory, metrics, queue, captcha, policy, reset, accounts, admin } = await composeServices(config, o);
   const seeded = config.demo ? await seedDemo(store, directory) : false;
   const app = await buildApp({
     config,

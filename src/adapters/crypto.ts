@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import { availableParallelism } from 'node:os';
 import type { Clock, Hasher, Keyring, Random } from '../ports.js';
 
 export const systemClock: Clock = { now: () => Date.now() };
@@ -13,11 +14,38 @@ export const systemRandom: Random = {
 /** OWASP / RFC 9106 second recommended option: 19 MiB, 2 passes, 1 lane. */
 export const ARGON2_PARAMS = { algorithm: 2 /* Argon2id */, memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 } as const;
 
+/** Runs at most `n` tasks at once; the rest wait in order. */
+export function concurrencyLimit(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (active < n) active++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      // hand the slot straight to the next waiter, or free it
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}
+
+/**
+ * Argon2 runs on libuv's threadpool (4 threads unless UV_THREADPOOL_SIZE says otherwise). More
+ * hashes at once than there are cores gain nothing: they thrash the caches (19 MiB each), take
+ * CPU from the event loop that serves every other request, and queue file and DNS work behind
+ * them. So no more run at once than there are cores, nor than the pool has threads.
+ */
+export const ARGON2_CONCURRENCY = Math.max(1, Math.min(availableParallelism(), Number(process.env.UV_THREADPOOL_SIZE) || 4));
+const argon2Slot = concurrencyLimit(ARGON2_CONCURRENCY);
+
 export const argon2Hasher: Hasher = {
-  hash: (secret) => argonHash(secret, ARGON2_PARAMS),
+  hash: (secret) => argon2Slot(() => argonHash(secret, ARGON2_PARAMS)),
   verify: async (h, secret) => {
     try {
-      return await argonVerify(h, secret);
+      return await argon2Slot(() => argonVerify(h, secret));
     } catch {
       return false;
     }
@@ -42,8 +70,10 @@ export function createKeyring(serverSecret: Buffer): Keyring {
   return {
     mac: (purpose, value) => createHmac('sha256', key(purpose)).update(value, 'utf8').digest('hex'),
     equal: (a, b) => {
-      const ba = Buffer.from(String(a), 'utf8');
-      const bb = Buffer.from(String(b), 'utf8');
+      // UTF-16 code units, not UTF-8: UTF-8 encoding maps every lone surrogate to U+FFFD,
+      // which would make different strings compare equal
+      const ba = Buffer.from(String(a), 'utf16le');
+      const bb = Buffer.from(String(b), 'utf16le');
       // compare equal-length digests of both so unequal lengths take the same path
       const da = createHmac('sha256', sealKey).update(ba).digest();
       const db = createHmac('sha256', sealKey).update(bb).digest();

@@ -30,6 +30,8 @@ export const errorCatalog = {
   SSPR_FLOW_STATE: { status: 409, key: 'errors.SSPR_FLOW_STATE' },
   SSPR_PASSWORD_POLICY: { status: 422, key: 'errors.SSPR_PASSWORD_POLICY' },
   SSPR_PASSWORD_MISMATCH: { status: 422, key: 'errors.SSPR_PASSWORD_MISMATCH' },
+  SSPR_CURRENT_PASSWORD_WRONG: { status: 403, key: 'errors.SSPR_CURRENT_PASSWORD_WRONG' },
+  SSPR_PASSWORD_CHANGE_REQUIRED: { status: 403, key: 'errors.SSPR_PASSWORD_CHANGE_REQUIRED' },
   SSPR_CAPTCHA_REQUIRED: { status: 400, key: 'errors.SSPR_CAPTCHA_REQUIRED' },
   SSPR_CAPTCHA_INVALID: { status: 400, key: 'errors.SSPR_CAPTCHA_INVALID' },
   SSPR_SIGN_IN_FAILED: { status: 401, key: 'errors.SSPR_SIGN_IN_FAILED' },

@@ -2,6 +2,7 @@ import { ACTIVITIES } from '../adapters/store/audit.js';
 import type { SecurityInfoRow } from '../adapters/store/security-info.js';
 import type { Store } from '../adapters/store/store.js';
 import { BuiltinDirectory, normalizeUsername } from '../adapters/directory/builtin.js';
+import { normalizePassword } from '../core/password/rules.js';
 import { maskEmail, maskPhone, normalizeEmail, normalizePhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
 import type { MethodId } from '../core/methods.js';
@@ -13,6 +14,7 @@ import type { Clock, Directory, DirectoryUser, Keyring, Random } from '../ports.
 import type { RequestContext } from './context.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { notifyUser } from './notify.js';
+import type { PasswordPolicy } from './password-policy.js';
 import type { PolicyService } from './policy-service.js';
 import type { Throttle } from './throttle.js';
 
@@ -46,6 +48,7 @@ export interface AccountDeps {
   keyring: Keyring;
   random: Random;
   clock: Clock;
+  passwords: PasswordPolicy;
   nudge(): void;
 }
 
@@ -102,15 +105,17 @@ export class AccountService {
     await this.d.store.r.sessions.revoke(session.id, this.d.clock.now());
   }
 
-  private async user(session: Session): Promise<DirectoryUser> {
+  private async user(session: Session, opts: { allowMustChange?: boolean } = {}): Promise<DirectoryUser> {
     const user = await this.d.directory.findById(session.userId);
     if (!user || !user.enabled) throw new SsprError('SSPR_UNAUTHENTICATED');
+    // a temporary password from the helpdesk opens nothing but the change of it
+    if (user.mustChange && !opts.allowMustChange) throw new SsprError('SSPR_PASSWORD_CHANGE_REQUIRED');
     return user;
   }
 
   async me(session: Session) {
     const { d } = this;
-    const user = await this.user(session);
+    const user = await this.user(session, { allowMustChange: true });
     const policy = await d.policy.get();
     const info = await d.store.r.securityInfo.listFor(user.id);
     const active = info.filter((i) => i.state === 'active');
@@ -221,6 +226,41 @@ export class AccountService {
       await r.audit.append({ at: now, activity: ACTIVITIES.deleted, actor: user.username, target: user.username, method: info.method, result: 'success', source_ip: ctx.ip, user_agent: ctx.userAgent });
       const kind = CONTACT_KINDS[info.method as ContactKind];
       if (info.state === 'active' && kind && info.value) await notifyUser(r, d, user, [], policy, ctx.locale, 'methodRemoved', null, {}, { channel: kind.channel === 'email' ? 'email' : 'sms', to: info.value });
+    });
+    d.nudge();
+  }
+
+  /** Change password with the current one; wrong guesses count like failed sign-ins. */
+  async changePassword(session: Session, currentPassword: string, newPassword: string, ctx: RequestContext): Promise<void> {
+    const { d } = this;
+    const user = await this.user(session, { allowMustChange: true });
+    const now = d.clock.now();
+    const userKey = d.keyring.mac('subject', user.username);
+    if (!(await d.throttle.signInAllowed(d.store.r, userKey, ctx.ip, now))) throw new SsprError('SSPR_SIGN_IN_LOCKED');
+    const audit = { at: now, activity: ACTIVITIES.changeSelf, actor: user.username, target: user.username, source_ip: ctx.ip, user_agent: ctx.userAgent };
+    if (!(await d.directory.authenticate(user.id, currentPassword))) {
+      await d.store.transaction(async (r) => {
+        await d.throttle.signInFailed(r, userKey, ctx.ip, now);
+        await r.audit.append({ ...audit, result: 'failure', reason: 'current password wrong' });
+      });
+      throw new SsprError('SSPR_CURRENT_PASSWORD_WRONG');
+    }
+    const policy = await d.policy.get();
+    const failures = await d.passwords.check(newPassword, user, 'change', policy);
+    if (normalizePassword(newPassword) === normalizePassword(currentPassword) && !failures.some((f) => f.code === 'password.history'))
+      failures.push({ code: 'password.history', params: { count: Math.max(1, policy.historyOnChange) } });
+    if (failures.length) {
+      await d.store.transaction((r) => r.audit.append({ ...audit, result: 'failure', reason: failures.map((f) => f.code).join(',') }));
+      throw new SsprError('SSPR_PASSWORD_POLICY', failures);
+    }
+    const hash = await d.passwords.prepare(newPassword, d.directory, policy);
+    const info = await d.store.r.securityInfo.listFor(user.id);
+    await d.store.transaction(async (r) => {
+      await d.passwords.write(r, d.directory, user.id, newPassword, hash, { mustChange: false }, policy);
+      // every other session ends; this one stays so the person is not thrown out mid-task
+      await r.sessions.revokeAllExcept(user.id, session.id, now);
+      await r.audit.append({ ...audit, result: 'success' });
+      if (policy.notifyUserOnReset) await notifyUser(r, d, user, info, policy, ctx.locale, 'passwordChanged', null);
     });
     d.nudge();
   }

@@ -3,7 +3,10 @@ import type { Store } from '../adapters/store/store.js';
 import { BuiltinDirectory, type NewUser } from '../adapters/directory/builtin.js';
 import { normalizeEmail, normalizePhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
-import type { Clock, Directory, DirectoryUser } from '../ports.js';
+import type { Clock, Directory, DirectoryUser, Keyring, Random } from '../ports.js';
+import { notifyUser } from './notify.js';
+import type { PasswordPolicy } from './password-policy.js';
+import type { PolicyService } from './policy-service.js';
 import type { RequestContext } from './context.js';
 
 export const publicUser = (u: DirectoryUser) => ({
@@ -34,12 +37,95 @@ export function checkPrefilled(u: { email?: string | null | undefined; mobile?: 
 }
 
 /** Administration of users and audit. The built-in directory is the only one admins edit here. */
+export interface AdminDeps {
+  store: Store;
+  directory: Directory;
+  clock: Clock;
+  random: Random;
+  keyring: Keyring;
+  policy: PolicyService;
+  passwords: PasswordPolicy;
+  nudge(): void;
+}
+
+export const MAX_CUSTOM_BANNED = 1000;
+/** readable characters only: no 0/O, 1/l/I */
+const TEMP_ALPHABET = ['abcdefghijkmnpqrstuvwxyz', 'ABCDEFGHJKLMNPQRSTUVWXYZ', '23456789', '-_.!?#%+='];
+
 export class AdminService {
-  constructor(
-    private readonly store: Store,
-    private readonly directory: Directory,
-    private readonly clock: Clock,
-  ) {}
+  private readonly store: Store;
+  private readonly directory: Directory;
+  private readonly clock: Clock;
+  constructor(private readonly d: AdminDeps) {
+    this.store = d.store;
+    this.directory = d.directory;
+    this.clock = d.clock;
+  }
+
+  /** a temporary password with every class, uniform over the alphabet, from the CSPRNG */
+  private temporaryPassword(length: number): string {
+    const all = TEMP_ALPHABET.join('');
+    const pick = (set: string) => set[this.d.random.int(set.length)]!;
+    const chars = TEMP_ALPHABET.map(pick);
+    while (chars.length < length) chars.push(pick(all));
+    for (let i = chars.length - 1; i > 0; i--) {
+      const j = this.d.random.int(i + 1);
+      [chars[i], chars[j]] = [chars[j]!, chars[i]!];
+    }
+    return chars.join('');
+  }
+
+  /**
+   * Helpdesk reset: a one-time temporary password, returned once and never stored in clear,
+   * that must be changed at the next sign-in. Audited as Entra's "Reset password (by admin)".
+   */
+  async resetPassword(idOrName: string, actor: string, ctx: RequestContext | null): Promise<{ temporaryPassword: string }> {
+    const { d } = this;
+    const user = await this.findUser(idOrName);
+    const policy = await d.policy.get();
+    let temporaryPassword = '';
+    for (let attempt = 0; ; attempt++) {
+      temporaryPassword = this.temporaryPassword(Math.max(16, policy.passwordMinLength));
+      if ((await d.passwords.check(temporaryPassword, user, 'admin', policy)).length === 0) break;
+      if (attempt > 5) throw new SsprError('SSPR_INTERNAL');
+    }
+    const hash = await d.passwords.prepare(temporaryPassword, d.directory, policy);
+    const now = this.clock.now();
+    const admins = user.isAdmin && policy.notifyAdminsOnAdminReset && this.directory instanceof BuiltinDirectory ? (await this.directory.list({ limit: 500, offset: 0, adminsOnly: true })).filter((a) => a.id !== user.id) : [];
+    const info = await this.store.r.securityInfo.listFor(user.id);
+    await this.store.transaction(async (r) => {
+      await d.passwords.write(r, d.directory, user.id, temporaryPassword, hash, { mustChange: true }, policy);
+      await r.sessions.revokeAllFor(user.id, now);
+      await r.audit.append({ at: now, activity: ACTIVITIES.resetByAdmin, actor, target: user.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null });
+      const locale = ctx?.locale ?? 'en';
+      if (policy.notifyUserOnReset) await notifyUser(r, d, user, info, policy, locale, 'adminReset', null);
+      for (const a of admins) await notifyUser(r, d, a, await r.securityInfo.listFor(a.id), policy, locale, 'adminResetOfAdmin', null, { actor, username: user.username });
+    });
+    d.nudge();
+    return { temporaryPassword };
+  }
+
+  async bannedTerms(): Promise<string[]> {
+    return this.store.r.bannedTerms.list();
+  }
+
+  /** replaces the custom list; every change is audited with the terms added and removed */
+  async setBannedTerms(input: string[], actor: string, ctx: RequestContext | null): Promise<string[]> {
+    const terms = [...new Set(input.map((t) => t.normalize('NFKC').trim().toLocaleLowerCase()))].sort();
+    const bad = terms.filter((t) => [...t].length < 4 || [...t].length > 16);
+    if (bad.length) throw new SsprError('SSPR_BAD_REQUEST', bad.slice(0, 10).map((t) => ({ code: 'banned.term', field: t })));
+    if (terms.length > MAX_CUSTOM_BANNED) throw new SsprError('SSPR_BAD_REQUEST', [{ code: 'banned.count', params: { max: MAX_CUSTOM_BANNED } }]);
+    const now = this.clock.now();
+    await this.store.transaction(async (r) => {
+      const old = new Set(await r.bannedTerms.list());
+      await r.bannedTerms.replace(terms, now);
+      const added = terms.filter((t) => !old.has(t));
+      const removed = [...old].filter((t) => !terms.includes(t));
+      await r.audit.append({ at: now, activity: 'Update custom banned password list', actor, target: 'banned-passwords', result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null, details: { added, removed, count: terms.length } });
+    });
+    this.d.passwords.invalidate();
+    return terms;
+  }
 
   private builtin(): BuiltinDirectory {
     if (!(this.directory instanceof BuiltinDirectory)) throw new SsprError('SSPR_FORBIDDEN');

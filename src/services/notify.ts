@@ -6,7 +6,7 @@ import { translator } from '../i18n.js';
 import type { Clock, DirectoryUser, Keyring, Random } from '../ports.js';
 import { DeliveryQueue } from './delivery-queue.js';
 
-type Notice = 'resetDone' | 'unlockDone' | 'methodRemoved' | 'methodAdded';
+type Notice = 'resetDone' | 'unlockDone' | 'methodRemoved' | 'methodAdded' | 'passwordChanged' | 'adminReset' | 'adminResetOfAdmin';
 
 /**
  * Tells a person that something happened to their account, on every e-mail on record (or the

@@ -1,12 +1,11 @@
 import { ACTIVITIES, type AuditInput } from '../adapters/store/audit.js';
 import type { Repos, Store } from '../adapters/store/store.js';
-import { BuiltinDirectory, normalizeUsername } from '../adapters/directory/builtin.js';
+import { normalizeUsername } from '../adapters/directory/builtin.js';
 import { SsprError, isSsprError, type ErrorCode } from '../core/errors.js';
 import { FLOW_LIFETIME_MS, assertCanChallenge, assertGatesPassed, currentState, passGate, type Flow, type FlowIntent, type OfferedMethod } from '../core/flow/flow.js';
 import { isCodeMethod, type MethodId } from '../core/methods.js';
 import { gatesRequiredFor, inScope, isRegistered, methodsAllowedFor } from '../core/policy/eligibility.js';
 import type { Policy } from '../core/policy/settings.js';
-import { checkPasswordRules } from '../core/password/rules.js';
 import { translator } from '../i18n.js';
 import type { ChallengeInput, GateEnv, MethodSubject, ResetMethod, VerifyInput } from '../methods/method.js';
 import type { Captcha, Clock, Directory, DirectoryUser, Hasher, Keyring, OutgoingMessage, Random } from '../ports.js';
@@ -14,6 +13,7 @@ import type { RequestContext } from './context.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import type { Metrics } from './metrics.js';
 import { notifyUser } from './notify.js';
+import type { PasswordPolicy } from './password-policy.js';
 import type { PolicyService } from './policy-service.js';
 import type { Throttle } from './throttle.js';
 
@@ -43,6 +43,7 @@ export interface ResetDeps {
   hasher: Hasher;
   captcha: Captcha;
   metrics: Metrics;
+  passwords: PasswordPolicy;
   /** wakes the delivery queue after a commit */
   nudge(): void;
 }
@@ -242,23 +243,15 @@ export class ResetService {
     assertGatesPassed(flow, now);
     const policy = await d.policy.get();
     const user = await this.requireUser(flow);
-    const failures = checkPasswordRules(
-      newPassword,
-      { minLength: policy.passwordMinLength, maxLength: policy.passwordMaxLength, characterClasses: policy.passwordCharacterClasses },
-      { username: user.username, givenName: user.givenName, surname: user.surname },
-    );
+    const failures = await d.passwords.check(newPassword, user, 'reset', policy);
     if (failures.length) {
       await this.auditAlone(flow, ctx, { step: 'password', result: 'failure', reason: failures.map((f) => f.code).join(',') });
       d.metrics.flowsFailed.inc({ method: 'password', reason: 'policy' });
       throw new SsprError('SSPR_PASSWORD_POLICY', failures);
     }
-    const dir = d.directory;
-    // Hash before the transaction so it stays short; the built-in directory then writes
-    // the hash in the same transaction as the flow and the audit.
-    const preHashed = dir instanceof BuiltinDirectory ? await d.hasher.hash(newPassword.normalize('NFKC')) : null;
+    const hash = await d.passwords.prepare(newPassword, d.directory, policy);
     const done = await this.finish(flow, user, policy, ctx, ACTIVITIES.resetSelf, 'resetDone', async (r) => {
-      if (preHashed !== null && dir instanceof BuiltinDirectory) await dir.setPasswordHash(user.id, preHashed, { mustChange: false }, r.db);
-      else await dir.setPassword(user.id, newPassword, { mustChange: false }, r.db);
+      await d.passwords.write(r, d.directory, user.id, newPassword, hash, { mustChange: false }, policy);
       await r.sessions.revokeAllFor(user.id, now);
     });
     return this.view(done, policy, user, now);

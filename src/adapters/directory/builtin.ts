@@ -148,8 +148,9 @@ export class BuiltinDirectory implements Directory {
     return toUser(row);
   }
 
-  async list(opts: { limit: number; offset: number; search?: string | undefined }): Promise<DirectoryUser[]> {
+  async list(opts: { limit: number; offset: number; search?: string | undefined; adminsOnly?: boolean }): Promise<DirectoryUser[]> {
     let q = this.db.selectFrom('users').selectAll().orderBy('username').limit(opts.limit).offset(opts.offset);
+    if (opts.adminsOnly) q = q.where('is_admin', '=', 1);
     if (opts.search) q = q.where('username', 'like', `%${opts.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%`);
     return (await q.execute()).map(toUser);
   }

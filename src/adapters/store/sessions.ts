@@ -22,6 +22,9 @@ export function sessionsRepo(db: Kysely<Database>) {
       const r = await db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
       return Number(r.numUpdatedRows);
     },
+    async revokeAllExcept(userId: string, keepId: string, now: number): Promise<void> {
+      await db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('id', '!=', keepId).where('revoked_at', 'is', null).execute();
+    },
     async prune(before: number): Promise<void> {
       await db.deleteFrom('sessions').where('expires_at', '<', before).execute();
     },

@@ -86,6 +86,28 @@ export function accountRoutes(app: FastifyInstance, accounts: AccountService, au
     },
   );
 
+  app.post<{ Body: { currentPassword: string; newPassword: string } }>(
+    '/api/v1/me/password',
+    {
+      schema: {
+        tags,
+        summary: 'Change password with the current one',
+        security: bearerSecurity,
+        body: {
+          type: 'object',
+          required: ['currentPassword', 'newPassword'],
+          additionalProperties: false,
+          properties: { currentPassword: { type: 'string', minLength: 1, maxLength: 1024 }, newPassword: { type: 'string', minLength: 1 } },
+        },
+        response: { 204: { type: 'null' }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await accounts.changePassword(await auth.requireSession(request), request.body.currentPassword, request.body.newPassword, requestContext(request));
+      return reply.status(204).send();
+    },
+  );
+
   app.post('/api/v1/me/reconfirm', { schema: { tags, summary: 'Confirm the security info still looks good', security: bearerSecurity, response: { 204: { type: 'null' }, ...errorResponses } } }, async (request, reply) => {
     await accounts.reconfirm(await auth.requireSession(request), requestContext(request));
     return reply.status(204).send();

@@ -126,6 +126,32 @@ export function adminRoutes(app: FastifyInstance, admin: AdminService, policy: P
     publicUser(await admin.unlockUser(request.params.id, await actor(request), requestContext(request))),
   );
 
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/admin/users/:id/reset-password',
+    {
+      schema: {
+        tags,
+        summary: 'Helpdesk reset: a one-time temporary password, to be changed at next sign-in',
+        description: 'The temporary password is returned once and never stored in clear. Audited as "Reset password (by admin)".',
+        security,
+        params: userParams,
+        response: { 200: { type: 'object', properties: { temporaryPassword: { type: 'string' } } }, ...errorResponses },
+      },
+    },
+    async (request) => admin.resetPassword(request.params.id, await actor(request), requestContext(request)),
+  );
+
+  const bannedBody = { type: 'object', required: ['terms'], additionalProperties: false, properties: { terms: { type: 'array', maxItems: 5000, items: { type: 'string', maxLength: 64 } } } } as const;
+  app.get('/api/v1/admin/banned-passwords', { schema: { tags, summary: 'The custom banned-password list', security, response: { 200: bannedBody, ...errorResponses } } }, async (request) => {
+    await auth.requireAdmin(request);
+    return { terms: await admin.bannedTerms() };
+  });
+  app.put<{ Body: { terms: string[] } }>(
+    '/api/v1/admin/banned-passwords',
+    { schema: { tags, summary: 'Replace the custom banned-password list (≤1000 terms of 4–16 characters)', security, body: bannedBody, response: { 200: bannedBody, ...errorResponses } } },
+    async (request) => ({ terms: await admin.setBannedTerms(request.body.terms, await actor(request), requestContext(request)) }),
+  );
+
   app.delete<{ Params: { id: string } }>(
     '/api/v1/admin/users/:id/methods',
     { schema: { tags, summary: "Remove all of a user's security info", security, params: userParams, response: { 204: { type: 'null' }, ...errorResponses } } },

@@ -27,6 +27,8 @@ export const en = {
     SSPR_FLOW_STATE: 'That step is not available now.',
     SSPR_PASSWORD_POLICY: 'The new password does not meet the password policy.',
     SSPR_PASSWORD_MISMATCH: 'The two passwords do not match.',
+    SSPR_CURRENT_PASSWORD_WRONG: 'Your current password is not right.',
+    SSPR_PASSWORD_CHANGE_REQUIRED: 'You must change your password before you continue.',
     SSPR_CAPTCHA_REQUIRED: 'Complete the check that you are not a robot.',
     SSPR_CAPTCHA_INVALID: 'The robot check failed. Try again.',
     SSPR_SIGN_IN_FAILED: 'The username or password is incorrect.',
@@ -48,6 +50,13 @@ export const en = {
     'password.tooLong': 'Use at most {{max}} characters.',
     'password.classes': 'Use at least {{count}} of: lower-case letters, upper-case letters, digits, symbols.',
     'password.personal': 'Do not use your name or username.',
+    'password.banned': 'It is built on words that are easy to guess ({{terms}}). Add more of your own characters or words.',
+    'password.breached': 'This password has appeared in a data breach. Choose one you have never used anywhere.',
+    'password.weak': 'This password is too easy to guess (strength {{min}} of 4 is required). Make it longer or less predictable.',
+    'password.history': 'You used this password recently. Choose one you have not used in your last {{count}} passwords.',
+    'password.current': 'Your current password is not right.',
+    'banned.term': 'Each banned term must be 4–16 characters.',
+    'banned.count': 'The custom list may have at most {{max}} terms.',
     'password.mismatch': 'The two passwords do not match.',
     'policy.object': 'Send an object of settings.',
     'policy.unknown': 'There is no setting called “{{key}}”.',
@@ -90,6 +99,18 @@ export const en = {
     resetDone: {
       subject: 'Your password was changed',
       text: 'The password of {{username}} was reset through self-service password reset on {{time}} UTC. If this was not you, contact your helpdesk now.',
+    },
+    passwordChanged: {
+      subject: 'Your password was changed',
+      text: 'The password of {{username}} was changed on {{time}} UTC. If this was not you, contact your helpdesk now.',
+    },
+    adminReset: {
+      subject: 'Your password was reset by an administrator',
+      text: 'An administrator reset the password of {{username}} on {{time}} UTC. You will get a temporary password from them and must change it when you sign in.',
+    },
+    adminResetOfAdmin: {
+      subject: 'An administrator password was reset',
+      text: '{{actor}} reset the password of administrator {{username}} on {{time}} UTC.',
     },
     unlockDone: {
       subject: 'Your account was unlocked',

@@ -34,6 +34,8 @@ export const he: Catalog = {
     SSPR_FLOW_STATE: 'השלב הזה אינו זמין כעת.',
     SSPR_PASSWORD_POLICY: 'הסיסמה החדשה אינה עומדת במדיניות הסיסמאות.',
     SSPR_PASSWORD_MISMATCH: 'שתי הסיסמאות אינן זהות.',
+    SSPR_CURRENT_PASSWORD_WRONG: 'הסיסמה הנוכחית שגויה.',
+    SSPR_PASSWORD_CHANGE_REQUIRED: 'יש להחליף את הסיסמה לפני שממשיכים.',
     SSPR_CAPTCHA_REQUIRED: 'השלימו את בדיקת "אני לא רובוט".',
     SSPR_CAPTCHA_INVALID: 'בדיקת "אני לא רובוט" נכשלה. נסו שוב.',
     SSPR_SIGN_IN_FAILED: 'שם המשתמש או הסיסמה שגויים.',
@@ -55,6 +57,13 @@ export const he: Catalog = {
     'password.tooLong': 'השתמשו ב-{{max}} תווים לכל היותר.',
     'password.classes': 'השתמשו לפחות ב-{{count}} מהסוגים הבאים: אותיות קטנות, אותיות גדולות, ספרות, סימנים.',
     'password.personal': 'אין להשתמש בשם או בשם המשתמש.',
+    'password.banned': 'הסיסמה בנויה ממילים שקל לנחש ({{terms}}). הוסיפו עוד תווים או מילים משלכם.',
+    'password.breached': 'הסיסמה הזו הופיעה בדליפת מידע. בחרו סיסמה שמעולם לא השתמשתם בה בשום מקום.',
+    'password.weak': 'קל מדי לנחש את הסיסמה (נדרש חוזק {{min}} מתוך 4). האריכו אותה או הפכו אותה לפחות צפויה.',
+    'password.history': 'השתמשתם בסיסמה הזו לאחרונה. בחרו סיסמה שלא הייתה בין {{count}} הסיסמאות האחרונות שלכם.',
+    'password.current': 'הסיסמה הנוכחית שגויה.',
+    'banned.term': 'כל מונח חסום חייב להכיל 4–16 תווים.',
+    'banned.count': 'הרשימה המותאמת יכולה להכיל {{max}} מונחים לכל היותר.',
     'password.mismatch': 'שתי הסיסמאות אינן זהות.',
     'policy.object': 'יש לשלוח אובייקט של הגדרות.',
     'policy.unknown': 'אין הגדרה בשם "{{key}}".',
@@ -97,6 +106,18 @@ export const he: Catalog = {
     resetDone: {
       subject: 'הסיסמה שלכם שונתה',
       text: 'הסיסמה של {{username}} אופסה באמצעות איפוס סיסמה בשירות עצמי ב-{{time}} UTC. אם לא אתם ביצעתם את הפעולה, פנו מיד למוקד התמיכה.',
+    },
+    passwordChanged: {
+      subject: 'הסיסמה שלך הוחלפה',
+      text: 'הסיסמה של {{username}} הוחלפה ב-{{time}} UTC. אם לא אתם עשיתם זאת, פנו מיד לתמיכה.',
+    },
+    adminReset: {
+      subject: 'מנהל מערכת איפס את הסיסמה שלך',
+      text: 'מנהל מערכת איפס את הסיסמה של {{username}} ב-{{time}} UTC. תקבלו ממנו סיסמה זמנית ותצטרכו להחליף אותה בכניסה הבאה.',
+    },
+    adminResetOfAdmin: {
+      subject: 'סיסמה של מנהל מערכת אופסה',
+      text: '{{actor}} איפס את הסיסמה של מנהל המערכת {{username}} ב-{{time}} UTC.',
     },
     unlockDone: {
       subject: 'נעילת החשבון שלכם בוטלה',
