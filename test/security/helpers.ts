@@ -240,3 +240,72 @@ export function parseSetCookies(lines: string[] | string | undefined): { name: s
     };
   });
 }
+
+/**
+ * A minimal browser over raw HTTP for the pages: keeps cookies, never follows redirects, fills
+ * in the CSRF field from the last page, and records every Set-Cookie, Location and page seen.
+ */
+export class Browser {
+  readonly cookies = new Map<string, string>();
+  readonly setCookies: string[] = [];
+  readonly locations: string[] = [];
+  readonly pages: RawResponse[] = [];
+  csrf = '';
+
+  constructor(
+    readonly base: string,
+    private readonly headers: Record<string, string> = {},
+  ) {}
+
+  async request(method: string, path: string, form?: Record<string, string>, headers: Record<string, string> = {}): Promise<RawResponse> {
+    const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const res = await raw(this.base, method, path, {
+      headers: { ...this.headers, ...(cookie ? { cookie } : {}), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}), ...headers },
+      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+    });
+    for (const line of ([] as string[]).concat(res.headers['set-cookie'] ?? [])) {
+      this.setCookies.push(line);
+      const [c] = parseSetCookies(line);
+      if (!c) continue;
+      const gone = c.value === '' || c.attrs.get('max-age') === '0' || /1970/.test(c.attrs.get('expires') ?? '');
+      if (gone) this.cookies.delete(c.name);
+      else this.cookies.set(c.name, c.value);
+    }
+    if (typeof res.headers.location === 'string') this.locations.push(res.headers.location);
+    const field = /name="_csrf" value="([^"]+)"/.exec(res.text);
+    if (field) this.csrf = field[1]!;
+    this.pages.push(res);
+    return res;
+  }
+
+  get(path: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+    return this.request('GET', path, undefined, headers);
+  }
+
+  /** a form post with this browser's CSRF field, unless `fields` sets `_csrf` itself */
+  post(path: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<RawResponse> {
+    return this.request('POST', path, { _csrf: this.csrf, ...fields }, headers);
+  }
+}
+
+/** Resets a password through the pages, as a person would: start, code, password, done. */
+export async function pageReset(server: TestServer, b: Browser, username: string, email: string, newPassword: string): Promise<void> {
+  expect((await b.get('/reset')).status).toBe(200);
+  const started = await b.post('/reset', { username, intent: 'reset' });
+  expect(started.status, started.text.slice(0, 500)).toBe(303);
+  expect(started.headers.location).toBe('/reset/method');
+  await b.get('/reset/method');
+  const before = server.transport.sent.filter((m) => m.to === email && m.code).length;
+  const sent = await b.post('/reset/method', { method: 'email', contact_email: email });
+  expect(sent.status, sent.text.slice(0, 500)).toBe(303);
+  const code = await waitForCode(server, email, before);
+  await b.get(sent.headers.location as string);
+  const verified = await b.post('/reset/code', { method: 'email', code });
+  expect(verified.status, verified.text.slice(0, 500)).toBe(303);
+  expect(verified.headers.location).toBe('/reset/password');
+  await b.get('/reset/password');
+  const done = await b.post('/reset/password', { newPassword, confirmPassword: newPassword });
+  expect(done.status, done.text.slice(0, 500)).toBe(303);
+  expect(done.headers.location).toBe('/reset/done');
+  expect((await b.get('/reset/done')).status).toBe(200);
+}

@@ -1,0 +1,322 @@
+// SECURITY 11: inputs are strictly typed. Every API route (taken from the OpenAPI document, so
+// a new route is fuzzed the day it appears) gets type confusion, operator and prototype
+// payloads, hostile strings, broken encodings, wrong content types, duplicate keys and
+// parameters, odd path ids and mutated credentials. Every answer must be < 500 and, when an
+// error, the JSON error envelope; nothing may match; and the service must still work after.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createKeyring } from '../../src/adapters/crypto.js';
+import { DATABASES } from '../support/databases.js';
+import {
+  ADMIN_KEY,
+  ADMIN_KEY_ENV,
+  PASSWORD,
+  api,
+  bearer,
+  expectErrorEnvelope,
+  fullReset,
+  raw,
+  seedUser,
+  signIn,
+  startFlow,
+  startServer,
+  type RawResponse,
+} from './helpers.js';
+
+/** The API routes of API.md that exist today; the OpenAPI document must list at least these. */
+const KNOWN_ROUTES = [
+  'POST /api/v1/reset',
+  'GET /api/v1/reset/{id}',
+  'POST /api/v1/reset/{id}/challenge',
+  'POST /api/v1/reset/{id}/verify',
+  'POST /api/v1/reset/{id}/password',
+  'POST /api/v1/reset/{id}/unlock',
+  'GET /api/v1/captcha',
+  'POST /api/v1/session',
+  'DELETE /api/v1/session',
+  'GET /api/v1/me',
+  'POST /api/v1/me/methods',
+  'POST /api/v1/me/methods/{id}/verify',
+  'DELETE /api/v1/me/methods/{id}',
+  'POST /api/v1/me/reconfirm',
+  'GET /api/v1/admin/policy',
+  'PUT /api/v1/admin/policy',
+  'GET /api/v1/admin/users',
+  'POST /api/v1/admin/users',
+  'GET /api/v1/admin/users/{id}',
+  'PATCH /api/v1/admin/users/{id}',
+  'POST /api/v1/admin/users/{id}/unlock',
+  'DELETE /api/v1/admin/users/{id}/methods',
+  'GET /api/v1/admin/audit',
+  'GET /healthz',
+  'GET /readyz',
+  'GET /metrics',
+];
+
+type Schema = { type?: string; enum?: unknown[]; default?: unknown; properties?: Record<string, Schema>; required?: string[]; minimum?: number; anyOf?: Schema[] };
+interface Route {
+  method: string;
+  template: string;
+  body: Schema | null;
+}
+
+function routesOf(doc: { paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: Schema }> } }>> }): Route[] {
+  const out: Route[] = [];
+  for (const [template, ops] of Object.entries(doc.paths)) {
+    for (const [m, op] of Object.entries(ops)) {
+      if (!['get', 'post', 'put', 'patch', 'delete'].includes(m)) continue;
+      out.push({ method: m.toUpperCase(), template, body: op.requestBody?.content?.['application/json']?.schema ?? null });
+    }
+  }
+  // signing out last, so the session stays usable for the routes before it
+  return out.sort((a, b) => Number(a.method === 'DELETE' && a.template === '/api/v1/session') - Number(b.method === 'DELETE' && b.template === '/api/v1/session'));
+}
+
+/** a plausible value for a field, so that only the mutated field is wrong */
+function plausible(name: string, s: Schema): unknown {
+  if (s.default !== undefined) return s.default;
+  if (s.enum) return s.enum[0];
+  const type = s.type ?? s.anyOf?.[0]?.type;
+  switch (type) {
+    case 'integer':
+    case 'number':
+      return s.minimum ?? 1;
+    case 'boolean':
+      return false;
+    case 'array':
+      return [];
+    case 'object':
+      return {};
+  }
+  const byName: Record<string, string> = {
+    username: 'alice',
+    password: PASSWORD,
+    currentPassword: PASSWORD,
+    newPassword: 'Fuzz-Quartz-Pass-1',
+    contact: 'alice@example.com',
+    code: '12345678',
+    value: 'alice.other@example.com',
+    email: 'someone@example.com',
+    mobile: '+972501111111',
+    office: '+972502222222',
+  };
+  return byName[name] ?? 'fuzz';
+}
+
+function baseline(schema: Schema | null): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const [k, s] of Object.entries(schema?.properties ?? {})) body[k] = plausible(k, s);
+  return body;
+}
+
+const HUGE = 'x'.repeat(300_000);
+/** values put in place of one field at a time */
+const FIELD_VALUES: unknown[] = [
+  {}, [], null, true, false, 0, -1, 1.5, 1e308, '', ' ',
+  { $gt: '' }, { $ne: null }, { $where: 'sleep(1000)' }, ['a', 'b'], [{}],
+  '\ud800', '\udfff', 'a\ud800b', '\u202eevil\u202c', '\u200f\u202b\u061c', 'a\u0000b', '\u0000', '\uffff\ufffe',
+  HUGE, "' OR '1'='1' --", '*)(uid=*))(|(uid=*', 'cn=admin,dc=example,dc=org', '{{7*7}}', '${7*7}', '<script>alert(1)</script>',
+  '../../../etc/passwd', 'a\r\nBcc: evil@evil.example', '%00', '1e3', 'NaN', '__proto__', 'constructor',
+];
+
+/** whole bodies sent as application/json that no route taking a body may accept */
+const REFUSED_BODIES: string[] = [
+  '[]', 'null', 'true', '0', '""', '1e400', '-0',
+  '{"username":{"$gt":""}}',
+  '{"username":{"$gt":""},"password":{"$gt":""}}',
+  '{"__proto__":{"admin":true}}',
+  '{"a":{"__proto__":{"admin":true}}}',
+  '{"constructor":{"prototype":{"x":1}}}',
+  '{"a":[{"constructor":{"prototype":{"x":1}}}]}',
+  JSON.stringify('a'.repeat(2 * 1024 * 1024)),
+  JSON.stringify({ username: 'a'.repeat(2 * 1024 * 1024) }),
+  '',
+  '{"a":',
+  '{"username":"alice",}',
+  `${'['.repeat(20_000)}${']'.repeat(20_000)}`,
+];
+/** odd but well-formed strings and broken encodings: any answer below 500 will do */
+const ODD_BODIES: (string | Buffer)[] = [
+  '{}',
+  '\ufeff{}',
+  '{"username":"\\ud800","password":"\\udfff"}',
+  '{"username":"al\\u0000ice","password":"x\\u0000"}',
+  '{"username":"\u202ealice","method":"\u200femail"}',
+  Buffer.from([0x7b, 0x22, 0x75, 0x73, 0x65, 0x72, 0x6e, 0x61, 0x6d, 0x65, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0xed, 0xa0, 0x80, 0x22, 0x7d]),
+  Buffer.from([0xff, 0xfe, 0x00, 0x7b, 0x00, 0x7d]),
+];
+
+const CONTENT_TYPES = [
+  'text/plain',
+  'text/plain; charset=utf-8',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=xyz',
+  'application/xml',
+  'application/jsonx',
+  'text/plain; a=application/json',
+  'application/x-www-form-urlencoded; application/json',
+  'application/json-patch+json',
+  '*/*',
+];
+
+const QUERY = '?lang=en&lang=he&format=csv&format=json&limit=1&limit=2&limit=x&search=a&search=b&after=-1&after=x&target=a&target=b&__proto__[admin]=1&constructor[prototype][x]=1&refresh=5&refresh=6';
+
+describe('SECURITY 11: secret comparison is constant-time in shape and never throws', () => {
+  it('keyring.equal answers (never throws) for different lengths, empty, huge, odd and non-string input', () => {
+    const k = createKeyring(randomBytes(32));
+    const mac = k.mac('flow', 'token');
+    expect(k.equal(mac, mac)).toBe(true);
+    expect(k.equal(mac, k.mac('flow', 'token2'))).toBe(false);
+    const pairs: [string, string][] = [
+      [mac, mac.slice(0, -1)], [mac, `${mac}0`], ['', mac], ['', ''], ['a', 'a'.repeat(100_000)], [mac.toUpperCase(), mac],
+      ['\ud800', '\udfff'], ['\ud800', '\ufffd'], ['é', 'e\u0301'], ['a\u0000', 'a'], ['😀', '😀'],
+    ];
+    for (const [a, b] of pairs) {
+      expect(() => k.equal(a, b)).not.toThrow();
+      expect(k.equal(a, b), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(a === b);
+    }
+    // values that are not strings at all (a bug upstream) still get an answer, not an exception
+    for (const odd of [undefined, null, 123, {}, [], Symbol.for('x').description]) {
+      expect(() => k.equal(odd as unknown as string, mac)).not.toThrow();
+      expect(k.equal(odd as unknown as string, mac)).toBe(false);
+    }
+  });
+});
+
+describe.each(DATABASES)('SECURITY 11: every API route answers hostile input with 4xx and the error envelope, never 5xx (%s)', (kind) => {
+  it('fuzzes every route, then the service still works and nothing was polluted', { timeout: 240_000 }, async () => {
+    const server = await startServer(kind, ADMIN_KEY_ENV);
+    await seedUser(server, { username: 'alice' });
+    await seedUser(server, { username: 'fuzzee' });
+    await seedUser(server, { username: 'after' });
+    const flow = await startFlow(server, 'alice');
+    const other = await startFlow(server, 'fuzzee');
+    const used = await fullReset(server, 'fuzzee', 'fuzzee@example.com', 'Used-Flow-Pass-42');
+    const session = (await signIn(server, 'alice', PASSWORD)).json.token as string;
+    const pending = await api(server.url, 'POST', '/api/v1/me/methods', { method: 'email', value: 'alice.new@example.com' }, bearer(session));
+    expect(pending.status, pending.text).toBe(201);
+
+    const doc = (await api(server.url, 'GET', '/openapi.json')).json;
+    const routes = routesOf(doc);
+    const listed = routes.map((r) => `${r.method} ${r.template}`);
+    for (const known of KNOWN_ROUTES) expect(listed, `${known} is in the OpenAPI document`).toContain(known);
+
+    const idFor = (template: string) =>
+      template.startsWith('/api/v1/reset/') ? flow.id : template.startsWith('/api/v1/me/methods/') ? pending.json.id : template.startsWith('/api/v1/admin/users/') ? 'fuzzee' : 'alice';
+    const authFor = (template: string): Record<string, string> =>
+      template.startsWith('/api/v1/reset/') ? bearer(flow.token) : template.startsWith('/api/v1/me') || template === '/api/v1/session' ? bearer(session) : template.startsWith('/api/v1/admin') ? { 'x-api-key': ADMIN_KEY } : {};
+
+    let sent = 0;
+    const send = async (route: Route, what: string, opts: { path?: string; headers?: Record<string, string | string[]>; body?: string | Buffer; query?: string }): Promise<RawResponse> => {
+      const path = (opts.path ?? route.template.replace(/\{[^}]+\}/g, idFor(route.template))) + (opts.query ?? '');
+      const res = await raw(server.url, route.method, path, { headers: opts.headers ?? {}, ...(opts.body !== undefined ? { body: opts.body } : {}) });
+      sent++;
+      const where = `${route.method} ${path.slice(0, 120)} [${what}]`;
+      expect(res.status, `${where} → ${res.text.slice(0, 300)}`).toBeLessThan(500);
+      if (res.status >= 400) expectErrorEnvelope(res, where);
+      return res;
+    };
+    const json = { 'content-type': 'application/json' };
+
+    for (const route of routes) {
+      const auth = authFor(route.template);
+      const base = baseline(route.body);
+      const takesBody = route.body !== null;
+
+      // 1. whole hostile bodies, with and without credentials
+      for (const body of [...REFUSED_BODIES, ...ODD_BODIES]) {
+        for (const headers of [{ ...json }, { ...json, ...auth }]) {
+          const res = await send(route, `body ${String(body).slice(0, 40)}`, { headers, body });
+          if (takesBody && REFUSED_BODIES.includes(body as string)) expect(res.status, `${route.method} ${route.template} accepted ${String(body).slice(0, 60)}`).toBeGreaterThanOrEqual(400);
+        }
+      }
+      // 2. one field at a time replaced by a hostile value
+      for (const field of Object.keys(base)) {
+        for (const value of FIELD_VALUES) {
+          const res = await send(route, `${field}=${JSON.stringify(value)?.slice(0, 40)}`, { headers: { ...json, ...auth }, body: JSON.stringify({ ...base, [field]: value }) });
+          if (res.status < 400 && typeof value === 'object' && value !== null) {
+            // an operator object or a list may never stand in for a string field
+            expect(route.body?.properties?.[field]?.type, `${route.template}: ${field} accepted ${JSON.stringify(value)}`).not.toBe('string');
+          }
+        }
+      }
+      // 3. duplicate keys: the last one wins and is validated like any other
+      if (takesBody && Object.keys(base).length) {
+        const [first] = Object.keys(base);
+        const dup = `{${JSON.stringify(first)}:${JSON.stringify(base[first!])},${JSON.stringify(base).slice(1, -1)},${JSON.stringify(first)}:{"$gt":""}}`;
+        expect((await send(route, 'duplicate keys', { headers: { ...json, ...auth }, body: dup })).status).toBeGreaterThanOrEqual(400);
+      }
+      // 4. bodies that are not JSON, however they are labelled (a cross-site form cannot send JSON)
+      for (const ct of CONTENT_TYPES) {
+        const res = await send(route, `content-type ${ct}`, { headers: { 'content-type': ct, ...auth }, body: JSON.stringify(base) });
+        if (takesBody) expect(res.status, `${route.template} with ${ct}`).toBe(415);
+      }
+      // 5. repeated query parameters
+      await send(route, 'query duplicates', { headers: takesBody ? { ...json, ...auth } : auth, query: QUERY, ...(takesBody ? { body: JSON.stringify(base) } : {}) });
+      // 6. odd path ids
+      if (route.template.includes('{')) {
+        for (const id of ['x', '0'.repeat(32), 'A'.repeat(32), '..%2F..%2Fetc', '%00', 'alice%00', 'a'.repeat(300), '%7B%22%24gt%22%3A%22%22%7D', '%ED%A0%80', '%FF%FE', '*', '%2A%29%28uid%3D%2A']) {
+          await send(route, `id ${id}`, { path: route.template.replace(/\{[^}]+\}/g, id), headers: takesBody ? { ...json, ...auth } : auth, ...(takesBody ? { body: JSON.stringify(base) } : {}) });
+        }
+      }
+    }
+
+    // 7. mutated flow tokens never open the flow
+    const t = flow.token;
+    const mutated: Record<string, string | string[]> = {
+      truncated: `Bearer ${t.slice(0, -1)}`,
+      half: `Bearer ${t.slice(0, 22)}`,
+      padded: `Bearer ${t}=`,
+      extended: `Bearer ${t}A`,
+      reencoded: `Bearer ${Buffer.from(t, 'base64url').toString('base64')}`,
+      upper: `Bearer ${t.toUpperCase()}`,
+      otherFlow: `Bearer ${other.token}`,
+      usedFlow: `Bearer ${used.token}`,
+      lowerScheme: `bearer ${t}x`,
+      trailing: `Bearer ${t} x`,
+      basic: `Basic ${Buffer.from(`alice:${t}`).toString('base64')}`,
+      repeated: [`Bearer ${other.token}`, `Bearer ${t}x`],
+      huge: `Bearer ${'A'.repeat(8000)}`,
+      empty: 'Bearer ',
+    };
+    for (const [name, authorization] of Object.entries(mutated)) {
+      for (const [method, path, body] of [
+        ['GET', `/api/v1/reset/${flow.id}`, undefined],
+        ['POST', `/api/v1/reset/${flow.id}/challenge`, { method: 'email', contact: 'alice@example.com' }],
+        ['POST', `/api/v1/reset/${flow.id}/verify`, { method: 'email', code: '12345678' }],
+        ['POST', `/api/v1/reset/${flow.id}/password`, { newPassword: 'Fuzz-Quartz-Pass-1' }],
+        ['POST', `/api/v1/reset/${flow.id}/unlock`, {}],
+      ] as const) {
+        const res = await raw(server.url, method, path, { headers: { authorization, ...(body ? json : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+        expect(res.status, `${name} token on ${method} ${path}`).toBe(404);
+        expectErrorEnvelope(res, `${name} token`);
+      }
+    }
+    // the used flow's own token opens only a finished flow
+    for (const step of ['challenge', 'verify', 'password', 'unlock']) {
+      const res = await raw(server.url, 'POST', `/api/v1/reset/${used.id}/${step}`, { headers: { ...json, ...bearer(used.token) }, body: JSON.stringify(step === 'password' ? { newPassword: 'Fuzz-Quartz-Pass-1' } : step === 'unlock' ? {} : { method: 'email', code: '12345678', contact: 'fuzzee@example.com' }) });
+      expect(res.status, `used flow ${step}`).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+    }
+    // mutated session tokens and API keys open nothing
+    for (const authorization of [`Bearer ${session.slice(0, -1)}`, `Bearer ${session}=`, `Bearer ${flow.token}`, `Bearer ${session.toUpperCase()}`]) {
+      expect((await raw(server.url, 'GET', '/api/v1/me', { headers: { authorization } })).status).toBe(401);
+    }
+    for (const key of [ADMIN_KEY.slice(0, -1), `${ADMIN_KEY}k`, ADMIN_KEY.toUpperCase(), [ADMIN_KEY, ADMIN_KEY], ' '.repeat(40), 'k'.repeat(600)]) {
+      const res = await raw(server.url, 'GET', '/api/v1/admin/policy', { headers: { 'x-api-key': key } });
+      expect(res.status, `api key ${String(key).slice(0, 10)}`).toBe(401);
+    }
+
+    expect(sent).toBeGreaterThan(1000);
+    // nothing polluted, nothing matched, and the service still works end to end
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty('admin');
+    const sessions = await server.store.db.selectFrom('sessions').select('username').execute();
+    expect(new Set(sessions.map((s) => s.username))).toEqual(new Set(['alice']));
+    expect((await api(server.url, 'GET', '/healthz')).status).toBe(200);
+    expect((await api(server.url, 'GET', '/readyz')).status).toBe(200);
+    await fullReset(server, 'after', 'after@example.com', 'Quartz-Final-Pass-77');
+    expect((await signIn(server, 'after', 'Quartz-Final-Pass-77')).status).toBe(200);
+  });
+});
