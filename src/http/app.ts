@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { Ajv } from 'ajv';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { pickLocale } from '../i18n.js';
@@ -60,7 +61,6 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true } },
     routerOptions: { maxParamLength: 256 },
     // bad URLs and over-long path parameters answer in the error envelope like everything else
     // (no hook runs for them, so the security headers are set here)
@@ -69,6 +69,12 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
       return sendApiError(err, request, reply);
     },
   });
+
+  // Bodies and parameters are typed strictly: `0` is not the string "0". Query strings are
+  // text by nature, so there (and only there) "25" may become the integer 25.
+  const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+  const query = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'querystring' ? query : strict).compile(schema));
 
   app.decorateRequest('locale', 'en');
   app.addHook('onRequest', async (request) => {

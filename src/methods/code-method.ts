@@ -90,17 +90,17 @@ export function codeMethod(spec: CodeMethodSpec): ResetMethod {
       return { delivered: true, to: spec.mask(target) };
     },
 
-    async verify(env, input): Promise<boolean> {
-      if (typeof input.code !== 'string' || !/^\d{6,10}$/.test(input.code)) return false;
+    async verify(env, input) {
+      if (typeof input.code !== 'string' || !/^\d{6,10}$/.test(input.code)) return 'wrong';
       const row = await env.r.codes.current(env.flow.id, 'reset', spec.id);
       if (!row) throw new SsprError('SSPR_CODE_INVALID');
       if (Number(row.expires_at) <= env.now) throw new SsprError('SSPR_CODE_EXPIRED');
       if (row.failed_tries >= 5) throw new SsprError('SSPR_CODE_EXPIRED', [{ code: 'code.tooManyTries' }]);
       if (env.keyring.equal(row.code_hash, codeMac(env, env.flow.id, spec.id, input.code))) {
-        return env.r.codes.consume(row.id, env.now);
+        return (await env.r.codes.consume(row.id, env.now)) ? 'ok' : 'replayed';
       }
       await env.r.codes.fail(row.id);
-      return false;
+      return 'wrong';
     },
   };
 }

@@ -36,6 +36,8 @@ export interface VerifyInput {
   response?: unknown;
 }
 
+export type VerifyResult = 'ok' | 'wrong' | 'replayed';
+
 /** What a challenge did, for the audit trail only — never shown, never a secret. */
 export interface ChallengeOutcome {
   delivered: boolean;
@@ -57,6 +59,10 @@ export interface ResetMethod {
   /** the offer shown at the start of a flow */
   offer(s: MethodSubject, protection: boolean): OfferedMethod;
   challenge(env: GateEnv, input: ChallengeInput): Promise<ChallengeOutcome>;
-  /** true when the proof is right; throws SsprError for an expired or exhausted code */
-  verify(env: GateEnv, input: VerifyInput): Promise<boolean>;
+  /**
+   * 'ok' when the proof is right; 'wrong' when it is not (counts toward the throttle);
+   * 'replayed' when it was right but already used — by a racing duplicate of the same
+   * request, which must not count against the person. Throws SsprError for an expired code.
+   */
+  verify(env: GateEnv, input: VerifyInput): Promise<VerifyResult>;
 }

@@ -7,7 +7,7 @@ import { isCodeMethod, type MethodId } from '../core/methods.js';
 import { gatesRequiredFor, inScope, isRegistered, methodsAllowedFor } from '../core/policy/eligibility.js';
 import type { Policy } from '../core/policy/settings.js';
 import { translator } from '../i18n.js';
-import type { ChallengeInput, GateEnv, MethodSubject, ResetMethod, VerifyInput } from '../methods/method.js';
+import type { ChallengeInput, GateEnv, MethodSubject, ResetMethod, VerifyInput, VerifyResult } from '../methods/method.js';
 import type { Captcha, Clock, Directory, DirectoryUser, Hasher, Keyring, OutgoingMessage, Random } from '../ports.js';
 import type { RequestContext } from './context.js';
 import { DeliveryQueue } from './delivery-queue.js';
@@ -203,14 +203,14 @@ export class ResetService {
     const outcome = await d.store.transaction(async (r): Promise<Outcome> => {
       const env = this.env(r, flow, user, info, policy, now, []);
       let error: SsprError = new SsprError('SSPR_CODE_INVALID');
-      let ok = false;
+      let result: VerifyResult = 'wrong';
       try {
-        ok = (await method.verify(env, input)) && flow.userId !== null;
+        result = await method.verify(env, input);
       } catch (e) {
         if (!isSsprError(e)) throw e;
         error = e;
       }
-      if (ok) {
+      if (result === 'ok' && flow.userId !== null) {
         let next = passGate(flow, input.method);
         if (user && next.state === 'set_password' && next.gatesRequired < gatesRequiredFor(user, policy)) {
           next = { ...next, state: 'verify', gatesRequired: gatesRequiredFor(user, policy) };
@@ -218,6 +218,11 @@ export class ResetService {
         if (!(await r.flows.advance(flow, next, now))) throw new SsprError('SSPR_FLOW_STATE');
         await r.audit.append(this.audit(flow, ctx, now, { step: 'verify', method: input.method, result: 'success' }));
         return { ok: true, next };
+      }
+      if (result === 'replayed') {
+        // the right code, already consumed by a racing duplicate: refuse, but it is no guess
+        await r.audit.append(this.audit(flow, ctx, now, { step: 'verify', method: input.method, result: 'failure', reason: 'code already used' }));
+        return { ok: false, blocked: false, error };
       }
       const blocked = await d.throttle.proofFailed(r, flow.subjectKey, ctx.ip, now);
       await r.audit.append(this.audit(flow, ctx, now, { step: 'verify', method: input.method, result: 'failure', reason: error.code }));

@@ -48,6 +48,9 @@ describe('admin API', () => {
     const list = (await api(s.url, 'GET', '/api/v1/admin/users?search=new', undefined, bearer(adminToken))).json.users;
     expect(list.map((u: { username: string }) => u.username)).toEqual(['new@example.org']);
     expect(JSON.stringify(list)).not.toMatch(/argon|password_hash/);
+    // query strings are text: integers there are read as integers, bounds still hold
+    expect((await api(s.url, 'GET', '/api/v1/admin/users?limit=2&offset=1', undefined, bearer(adminToken))).json.users).toHaveLength(2);
+    expect((await api(s.url, 'GET', '/api/v1/admin/users?limit=0', undefined, bearer(adminToken))).status).toBe(400);
   });
 
   it('exports the audit as CSV with formulas neutralised and one line per entry', async () => {

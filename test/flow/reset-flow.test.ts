@@ -65,7 +65,7 @@ describe.each(DATABASES)('reset and unlock journey on %s', (kind) => {
     const r = await api(s.url, 'POST', `/api/v1/reset/${f.id}/password?lang=he`, { newPassword: 'peretz' }, bearer(f.token));
     expect(r.status).toBe(422);
     expect(r.json.error.code).toBe('SSPR_PASSWORD_POLICY');
-    expect(r.json.error.details.map((d: { code: string }) => d.code).sort()).toEqual(['password.classes', 'password.personal', 'password.tooShort']);
+    expect(r.json.error.details.map((d: { code: string }) => d.code).sort()).toEqual(['password.banned', 'password.classes', 'password.personal', 'password.tooShort']);
     expect(r.json.error.message).toMatch(/[\u0590-\u05FF]/);
     // the flow is still usable after a refusal
     expect((await api(s.url, 'POST', `/api/v1/reset/${f.id}/password`, { newPassword: NEW_PASSWORD }, bearer(f.token))).json.state).toBe('completed');

@@ -287,5 +287,8 @@ describe.each(DATABASES)('SECURITY 9: a code lives ≤10 minutes (5 by default),
     for (const r of results) expect(r.status, r.text).toBeLessThan(500);
     const row = await server.store.db.selectFrom('codes').selectAll().where('subject_id', '=', flow.id).executeTakeFirstOrThrow();
     expect(row.used_at).not.toBeNull();
+    // the losing duplicates were the right code, not guesses: the person is not blocked
+    const again = await startFlow(server, 'alice');
+    expect(again.body.state).toBe('verify');
   });
 });
