@@ -5,7 +5,8 @@
  *
  * Terms are found with a deletion index (every term and each of its one-character deletions,
  * with the deleted position), so one lookup per candidate substring and per one-character
- * deletion of it answers "is there a term at distance ≤ 1" exactly, without scanning the list.
+ * deletion of it answers "is there a term at distance ≤ 1" exactly, without scanning the list;
+ * lookups go by rolling hash, so the search itself builds no strings.
  * A character added at either end of a term is not a fuzzy match but a leftover character.
  * The score is the minimum over every way of covering the password with found terms (a small
  * dynamic programme), so the most generous reading for an attacker is the one that counts.
@@ -32,12 +33,47 @@ interface Entry {
   term: string;
   /** deleted position, or -1 for the term itself */
   pos: number;
+  /** the indexed string: the term, or the term without the character at pos */
+  key: string;
 }
 
+/**
+ * Polynomial hashing mod 2^32 over code points: every substring and every one-character
+ * deletion of it is hashed in O(1) from prefix hashes, so the search builds no strings. A hash
+ * hit is confirmed by comparing the strings, so collisions can cost time but never a wrong answer.
+ */
+const BASE = 0x01000193;
+const mul = (a: number, b: number) => Math.imul(a, b) >>> 0;
+const POW: number[] = [1];
+const pow = (n: number): number => {
+  while (POW.length <= n) POW.push(mul(POW[POW.length - 1]!, BASE));
+  return POW[n]!;
+};
+
+function hashOf(cps: readonly number[]): number {
+  let h = 0;
+  for (const c of cps) h = (mul(h, BASE) + c) >>> 0;
+  return h;
+}
+
+/** prefix hashes of a password, P[i] = hash of its first i code points */
+export function prefixHashes(cps: readonly number[]): Uint32Array {
+  const p = new Uint32Array(cps.length + 1);
+  for (let i = 0; i < cps.length; i++) p[i + 1] = (mul(p[i]!, BASE) + cps[i]!) >>> 0;
+  return p;
+}
+
+const range = (p: Uint32Array, x: number, y: number): number => (p[y]! - mul(p[x]!, pow(y - x))) >>> 0;
+const text = (cps: readonly number[], from: number, to: number, skip = -1): string => {
+  let out = '';
+  for (let i = from; i < to; i++) if (i !== skip) out += String.fromCodePoint(cps[i]!);
+  return out;
+};
+
 export class BannedIndex {
-  /** key: a term or a one-deletion variant of it */
-  private readonly index = new Map<string, Entry[]>();
-  private readonly lengths = new Set<number>();
+  /** key: the hash of a term or of a one-deletion variant of it */
+  private readonly index = new Map<number, Entry[]>();
+  private readonly lengthList: number[];
   readonly size: number;
 
   constructor(terms: Iterable<string>) {
@@ -46,45 +82,54 @@ export class BannedIndex {
       const t = normalizeForBanned(raw.trim());
       if ([...t].length >= MIN_TERM) unique.add(t);
     }
+    const lengths = new Set<number>();
     for (const t of unique) {
-      const cps = [...t];
-      this.add(t, { term: t, pos: -1 });
-      for (let i = 0; i < cps.length; i++) this.add(cps.slice(0, i).join('') + cps.slice(i + 1).join(''), { term: t, pos: i });
-      this.lengths.add(cps.length);
+      const cps = [...t].map((c) => c.codePointAt(0)!);
+      this.add(hashOf(cps), { term: t, pos: -1, key: t });
+      for (let i = 0; i < cps.length; i++) {
+        const variant = [...cps.slice(0, i), ...cps.slice(i + 1)];
+        this.add(hashOf(variant), { term: t, pos: i, key: String.fromCodePoint(...variant) });
+      }
+      for (const d of [-1, 0, 1]) if (cps.length + d >= MIN_TERM) lengths.add(cps.length + d);
     }
+    this.lengthList = [...lengths].sort((x, y) => x - y);
     this.size = unique.size;
   }
 
-  private add(key: string, e: Entry): void {
-    const list = this.index.get(key);
+  private add(h: number, e: Entry): void {
+    const list = this.index.get(h);
     if (list) list.push(e);
-    else this.index.set(key, [e]);
-  }
-
-  /** the term within edit distance 1 of `s` (an array of code points), if any */
-  match(s: string[]): string | null {
-    const whole = s.join('');
-    for (const e of this.index.get(whole) ?? []) {
-      if (e.pos === -1) return e.term; // equal
-      return e.term; // s is the term with one character deleted
-    }
-    for (let i = 0; i < s.length; i++) {
-      const del = s.slice(0, i).join('') + s.slice(i + 1).join('');
-      for (const e of this.index.get(del) ?? []) {
-        // s is the term with one character inserted — only inside it: a character added at
-        // either end is just a leftover character and scores as one, as in Entra's examples
-        if (e.pos === -1 && i > 0 && i < s.length - 1) return e.term;
-        if (e.pos === i) return e.term; // one character substituted at i
-      }
-    }
-    return null;
+    else this.index.set(h, [e]);
   }
 
   /** lengths of substrings worth looking at: every term length ±1, never under MIN_TERM */
-  candidateLengths(): number[] {
-    const out = new Set<number>();
-    for (const l of this.lengths) for (const d of [-1, 0, 1]) if (l + d >= MIN_TERM) out.add(l + d);
-    return [...out].sort((a, b) => a - b);
+  candidateLengths(): readonly number[] {
+    return this.lengthList;
+  }
+
+  /** the term within edit distance 1 of cps[a..a+len), if any */
+  findAt(cps: readonly number[], p: Uint32Array, a: number, len: number): string | null {
+    const end = a + len;
+    const whole = this.index.get(range(p, a, end));
+    if (whole) {
+      const s = text(cps, a, end);
+      // equal to a term, or a term with one character deleted
+      for (const e of whole) if (e.key === s) return e.term;
+    }
+    for (let k = 0; k < len; k++) {
+      const h = (mul(range(p, a, a + k), pow(len - k - 1)) + range(p, a + k + 1, end)) >>> 0;
+      const hits = this.index.get(h);
+      if (!hits) continue;
+      const s = text(cps, a, end, a + k);
+      for (const e of hits) {
+        if (e.key !== s) continue;
+        // a term with one character inserted — only inside it: a character added at either
+        // end is just a leftover character and scores as one, as in Entra's examples
+        if (e.pos === -1 && k > 0 && k < len - 1) return e.term;
+        if (e.pos === k) return e.term; // one character substituted at k
+      }
+    }
+    return null;
   }
 }
 
@@ -98,8 +143,9 @@ export interface BannedResult {
  * Scores a password against banned-term indexes (fuzzy) and personal names (exact substrings).
  */
 export function scoreBanned(password: string, indexes: readonly BannedIndex[], names: readonly string[] = []): BannedResult {
-  const cps = [...normalizeForBanned(password)];
+  const cps = [...normalizeForBanned(password)].map((c) => c.codePointAt(0)!);
   const n = cps.length;
+  const p = prefixHashes(cps);
   // matches[end] = list of [start, term] for substrings cps[start..end) that are found terms
   const matches: [number, string][][] = Array.from({ length: n + 1 }, () => []);
   for (const idx of indexes) {
@@ -107,12 +153,12 @@ export function scoreBanned(password: string, indexes: readonly BannedIndex[], n
     for (let start = 0; start < n; start++) {
       for (const len of lengths) {
         if (start + len > n) break;
-        const term = idx.match(cps.slice(start, start + len));
+        const term = idx.findAt(cps, p, start, len);
         if (term) matches[start + len]!.push([start, term]);
       }
     }
   }
-  const joined = cps.join('');
+  const joined = String.fromCodePoint(...cps);
   for (const raw of names) {
     const name = normalizeForBanned(raw);
     const len = [...name].length;
