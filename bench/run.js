@@ -4,18 +4,26 @@
  * the results to bench/RESULTS.md. Nothing else is written inside the repository: databases live
  * in a temporary directory that is removed at the end.
  *
- *   (a) flow starts: a child process `sspr start` driven by autocannon (POST /api/v1/reset)
+ *   (a) flow starts: a child process `sspr start` driven by autocannon (POST /api/v1/reset,
+ *       known and unknown names)
  *   (b) whole resets: start → challenge → verify → password against an in-process server whose
- *       transport hands each code to the virtual user waiting for it
- *   (c) raw Argon2id hashes/s with the product's parameters, right before and after (b), at the
- *       same concurrency as (b); a reset needs exactly one hash, so (b)/(c) shows the overhead
+ *       transport hands each code to the virtual user waiting for it; each bench user resets once
+ *   (c) raw Argon2id hashes/s with the product's parameters and the same concurrency as (b), in
+ *       the same process. (b) and (c) run in alternating slices (c b c b c b c) so that load from
+ *       other processes hits both alike; a reset needs exactly one hash, so (b)/(c) is the share
+ *       of the hashing capacity that reaches users.
+ *
+ * On Linux the CPU time of each thread is read from /proc (schedstat): it is much less noisy
+ * than throughput on a shared machine, and shows the time a thread waited for a CPU.
  *
  * Tunables (environment): BENCH_START_SECONDS (15), BENCH_START_CONNECTIONS (32),
- * BENCH_RESET_SECONDS (20), BENCH_VUS (16), BENCH_USERS (3000), BENCH_HASH_SECONDS (6).
+ * BENCH_RESET_SECONDS (21, split in 3 slices), BENCH_HASH_SECONDS (12, split in 4 slices),
+ * BENCH_VUS (16), BENCH_USERS (4000). `--only=a` / `--only=b` runs one part (never recorded),
+ * e.g. under `node --cpu-prof bench/run.js --only=b`; BENCH_KEEP_TMP=1 keeps the databases.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -29,16 +37,18 @@ import { createServer } from '../dist/server.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const RECORD = process.argv.includes('--record');
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? null;
 const num = (name, def) => {
   const v = Number(process.env[name]);
   return Number.isFinite(v) && v > 0 ? v : def;
 };
 const START_SECONDS = num('BENCH_START_SECONDS', 15);
 const START_CONNECTIONS = num('BENCH_START_CONNECTIONS', 32);
-const RESET_SECONDS = num('BENCH_RESET_SECONDS', 20);
+const RESET_SECONDS = num('BENCH_RESET_SECONDS', 21);
+const HASH_SECONDS = num('BENCH_HASH_SECONDS', 12);
 const VUS = num('BENCH_VUS', 16);
-const USERS = num('BENCH_USERS', 3000);
-const HASH_SECONDS = num('BENCH_HASH_SECONDS', 6);
+const USERS = num('BENCH_USERS', 4000);
+const SLICES = 3;
 const HIGH_LIMITS = { SSPR_SOURCE_CODES_PER_HOUR: '10000000', SSPR_SOURCE_FAILURES_PER_HOUR: '10000000', SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR: '10000000' };
 const NEW_PASSWORD = 'Correct-Horse-42!';
 
@@ -64,6 +74,38 @@ function freePort() {
   });
 }
 
+/**
+ * CPU time (ms) of a process's main thread and of all its other threads, and the time they
+ * spent runnable but waiting for a CPU. Linux only; null elsewhere.
+ */
+function threadTimes(pid) {
+  try {
+    const main = { run: 0, wait: 0 };
+    const others = { run: 0, wait: 0 };
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      let fields;
+      try {
+        fields = readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+      } catch {
+        continue; // the thread ended meanwhile
+      }
+      const into = t === String(pid) ? main : others;
+      into.run += fields[0] / 1e6;
+      into.wait += fields[1] / 1e6;
+    }
+    return { main, others };
+  } catch {
+    return null;
+  }
+}
+const since = (t0, t1) =>
+  t0 && t1
+    ? {
+        main: { run: t1.main.run - t0.main.run, wait: t1.main.wait - t0.main.wait },
+        others: { run: t1.others.run - t0.others.run, wait: t1.others.wait - t0.others.wait },
+      }
+    : null;
+
 function machine() {
   const cpus = os.cpus();
   return {
@@ -72,10 +114,14 @@ function machine() {
     memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     node: process.version,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
-    load: os.loadavg().map((l) => l.toFixed(2)).join(' '),
     threadpool: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
   };
 }
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 // ---------------------------------------------------------------- (a) flow starts
 
@@ -107,26 +153,28 @@ async function benchStarts() {
       if (i > 300) throw new Error('server did not start within 30 s');
       await sleep(100);
     }
-    const body = (username) => JSON.stringify({ username });
-    const requests = ['alice@example.org', 'nobody-1@example.org', 'dana@example.org', 'ghost@example.net', 'bob@example.org', 'unknown-user'].map((u) => ({
-      method: 'POST',
-      path: '/api/v1/reset',
-      headers: { 'content-type': 'application/json' },
-      body: body(u),
-    }));
+    // demo users (one locked, so a decoy) and unknown names, in turn on every connection
+    const names = ['alice@example.org', 'nobody-1@example.org', 'dana@example.org', 'ghost@example.net', 'bob@example.org', 'unknown-user'];
+    const requests = names.map((username) => ({ method: 'POST', path: '/api/v1/reset', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username }) }));
     const run = (duration) => autocannon({ url: base, connections: START_CONNECTIONS, duration, requests });
     progress(`(a) warm-up 3 s`);
     await run(3);
     progress(`(a) ${START_SECONDS} s, ${START_CONNECTIONS} connections`);
+    const t0 = threadTimes(child.pid);
     const r = await run(START_SECONDS);
+    const cpu = since(t0, threadTimes(child.pid));
+    const total = r.requests.total;
     return {
-      rps: r.requests.total / r.duration,
+      rps: total / r.duration,
       p50: r.latency.p50,
       p99: r.latency.p99,
       max: r.latency.max,
-      total: r.requests.total,
+      total,
       non2xx: r.non2xx,
       errors: r.errors + r.timeouts,
+      cpuPerRequest: cpu ? (cpu.main.run * 1000) / total : NaN,
+      mainBusy: cpu ? cpu.main.run / (r.duration * 1000) : NaN,
+      mainWaiting: cpu ? cpu.main.wait / (r.duration * 1000) : NaN,
     };
   } finally {
     child.kill('SIGTERM');
@@ -172,21 +220,28 @@ class CodeInbox {
   }
 }
 
+/** A lean JSON client (keep-alive), so the load generator costs the shared CPU little. */
 function client(port, maxSockets) {
   const agent = new http.Agent({ keepAlive: true, maxSockets });
   return (method, path, body, token) =>
     new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : JSON.stringify(body);
       const headers = {};
-      if (data !== undefined) headers['content-type'] = 'application/json';
-      if (data !== undefined) headers['content-length'] = Buffer.byteLength(data);
+      if (data !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = Buffer.byteLength(data);
+      }
       if (token) headers.authorization = `Bearer ${token}`;
       const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode, json: text ? JSON.parse(text) : null });
+          try {
+            resolve({ status: res.statusCode, json: text ? JSON.parse(text) : null });
+          } catch (e) {
+            reject(e);
+          }
         });
         res.on('error', reject);
       });
@@ -195,7 +250,22 @@ function client(port, maxSockets) {
     });
 }
 
-async function benchResets(hashBefore) {
+/** `concurrency` Argon2id hashes in flight for `seconds`; returns how many finished and when. */
+async function hashSlice(seconds, concurrency) {
+  let done = 0;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < end) {
+      await argon2Hasher.hash(randomBytes(12).toString('base64'));
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { done, ms: performance.now() - t0 };
+}
+
+async function benchResetsAndHashes() {
   const inbox = new CodeInbox();
   const config = loadConfig({}, { SSPR_DATABASE_URL: `sqlite:${join(tmp, 'resets.db')}`, SSPR_CAPTCHA: 'off', SSPR_SECRET: randomBytes(32).toString('hex'), SSPR_LOG_LEVEL: 'warn', ...HIGH_LIMITS });
   const server = await createServer(config, { transport: inbox, logger: false });
@@ -207,7 +277,7 @@ async function benchResets(hashBefore) {
         for (let j = i; j < Math.min(USERS, i + 500); j++) {
           const email = `bench${String(j).padStart(5, '0')}@example.org`;
           emails.push(email);
-          // no password: adding would spend an Argon2 hash per user
+          // no password: adding one would spend an Argon2 hash per user
           await server.directory.add({ username: email, email, password: undefined, givenName: 'Bench', surname: `User${j}` }, r.db);
         }
       });
@@ -231,30 +301,64 @@ async function benchResets(hashBefore) {
       if (done.state !== 'completed') throw new Error(`password: state ${done.state}`);
     };
 
-    // a few resets to warm up the JIT and the database
-    for (let i = 0; i < 4; i++) await resetOnce(emails.pop());
-    await hashBefore?.();
-
-    progress(`(b) ${RESET_SECONDS} s, ${VUS} virtual users`);
     const latencies = [];
     const failures = [];
-    const t0 = performance.now();
-    const end = t0 + RESET_SECONDS * 1000;
     let next = 0;
-    const vu = async () => {
-      while (performance.now() < end && next < emails.length) {
-        const email = emails[next++];
-        const s = performance.now();
-        try {
-          await resetOnce(email);
-          latencies.push(performance.now() - s);
-        } catch (e) {
-          failures.push(e.message);
+    const resetSlice = async (seconds) => {
+      const t0 = performance.now();
+      const end = t0 + seconds * 1000;
+      const before = latencies.length;
+      const vu = async () => {
+        while (performance.now() < end && next < emails.length) {
+          const email = emails[next++];
+          const s = performance.now();
+          try {
+            await resetOnce(email);
+            latencies.push(performance.now() - s);
+          } catch (e) {
+            failures.push(e.message);
+          }
         }
-      }
+      };
+      await Promise.all(Array.from({ length: VUS }, vu));
+      return { done: latencies.length - before, ms: performance.now() - t0 };
     };
-    await Promise.all(Array.from({ length: VUS }, vu));
-    const elapsed = (performance.now() - t0) / 1000;
+
+    // warm up the JIT, the database and the threadpool; not counted
+    progress('(b) warm-up');
+    await resetSlice(2);
+    await hashSlice(1, VUS);
+    const warmedUp = latencies.length;
+    latencies.length = 0;
+    failures.length = 0;
+
+    const resets = { done: 0, ms: 0, cpu: { main: 0, mainWait: 0 } };
+    const hashes = { done: 0, ms: 0, slices: [], cpu: { others: 0 } };
+    const measureHashes = async () => {
+      const t0 = threadTimes(process.pid);
+      const h = await hashSlice(HASH_SECONDS / (SLICES + 1), VUS);
+      const cpu = since(t0, threadTimes(process.pid));
+      hashes.done += h.done;
+      hashes.ms += h.ms;
+      hashes.slices.push((h.done * 1000) / h.ms);
+      if (cpu) hashes.cpu.others += cpu.others.run;
+    };
+    for (let i = 0; i < SLICES; i++) {
+      progress(`(c) Argon2id ${fmt(HASH_SECONDS / (SLICES + 1))} s; (b) ${fmt(RESET_SECONDS / SLICES)} s, ${VUS} virtual users [${i + 1}/${SLICES}]`);
+      await measureHashes();
+      const t0 = threadTimes(process.pid);
+      const r = await resetSlice(RESET_SECONDS / SLICES);
+      const cpu = since(t0, threadTimes(process.pid));
+      resets.done += r.done;
+      resets.ms += r.ms;
+      if (cpu) {
+        resets.cpu.main += cpu.main.run;
+        resets.cpu.mainWait += cpu.main.wait;
+      }
+    }
+    progress(`(c) Argon2id ${fmt(HASH_SECONDS / (SLICES + 1))} s`);
+    await measureHashes();
+
     latencies.sort((a, b) => a - b);
     const { n } = await server.store.db
       .selectFrom('flows')
@@ -262,87 +366,79 @@ async function benchResets(hashBefore) {
       .where('state', '=', 'completed')
       .executeTakeFirstOrThrow();
     return {
-      rps: latencies.length / elapsed,
-      p50: pct(latencies, 50),
-      p99: pct(latencies, 99),
-      completed: latencies.length,
-      completedInDb: Number(n) - 4,
-      failures: failures.length,
-      firstFailure: failures[0],
-      usersExhausted: next >= emails.length,
-      elapsed,
+      b: {
+        rps: (resets.done * 1000) / resets.ms,
+        p50: pct(latencies, 50),
+        p99: pct(latencies, 99),
+        completed: resets.done,
+        completedInDb: Number(n) - warmedUp,
+        failures: failures.length,
+        firstFailure: failures[0],
+        usersExhausted: next >= emails.length,
+        seconds: resets.ms / 1000,
+        mainCpuPerReset: resets.cpu.main / resets.done,
+        mainWaiting: resets.cpu.mainWait / resets.ms,
+      },
+      c: {
+        rps: (hashes.done * 1000) / hashes.ms,
+        slices: hashes.slices,
+        cpuPerHash: hashes.cpu.others / hashes.done,
+      },
     };
   } finally {
     await server.close();
   }
 }
 
-// ---------------------------------------------------------------- (c) raw Argon2id
-
-async function benchHashes(seconds, concurrency) {
-  let done = 0;
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  const worker = async () => {
-    while (performance.now() < end) {
-      await argon2Hasher.hash(randomBytes(12).toString('base64'));
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return done / ((performance.now() - t0) / 1000);
-}
-
 // ---------------------------------------------------------------- main
 
 async function main() {
   const m = machine();
-  say(`### ${m.date}`);
+  say(`## Load: flow starts, whole resets, Argon2id — ${m.date}`);
   say('');
-  say(`- machine: ${m.cpu}, ${m.memory} RAM, ${m.os}, Node ${m.node}, libuv threadpool ${m.threadpool}, load average at start ${m.load}`);
-  say(`- Argon2id: m=${ARGON2_PARAMS.memoryCost} KiB, t=${ARGON2_PARAMS.timeCost}, p=${ARGON2_PARAMS.parallelism}`);
+  say(`- machine: ${m.cpu}, ${m.memory} RAM, ${m.os}, Node ${m.node}, libuv threadpool ${m.threadpool}; load average at start ${load()}`);
+  say(`- Argon2id parameters: m=${ARGON2_PARAMS.memoryCost} KiB, t=${ARGON2_PARAMS.timeCost}, p=${ARGON2_PARAMS.parallelism}`);
 
-  const a = await benchStarts();
-  const aOk = a.rps >= 2000 && a.p99 < 50;
-  say(
-    `- (a) flow starts (child \`sspr start\`, SQLite, ${START_CONNECTIONS} connections, ${START_SECONDS} s, known+unknown names): ` +
-      `**${fmt(a.rps, 0)} req/s**, p50 ${a.p50} ms, p99 ${a.p99} ms, max ${a.max} ms, ${a.total} requests, non-2xx ${a.non2xx}, errors ${a.errors} ` +
-      `→ target ≥ 2000/s with p99 < 50 ms: **${aOk ? 'met' : 'MISSED'}**`,
-  );
+  if (ONLY !== 'b') {
+    const a = await benchStarts();
+    const ok = a.rps >= 2000 && a.p99 < 50;
+    say(
+      `- (a) flow starts (child \`sspr start\`, SQLite, ${START_CONNECTIONS} connections, ${START_SECONDS} s, known and unknown names): ` +
+        `**${fmt(a.rps, 0)} req/s**, p50 ${a.p50} ms, p99 ${a.p99} ms, max ${a.max} ms; ${a.total} requests, non-2xx ${a.non2xx}, errors ${a.errors}. ` +
+        `Server main thread: ${fmt(a.cpuPerRequest, 0)} µs CPU per request, busy ${fmt(a.mainBusy * 100, 0)} %, waiting for a CPU ${fmt(a.mainWaiting * 100, 0)} % of the time. ` +
+        `Target ≥ 2000/s with p99 < 50 ms: **${ok ? 'met' : 'MISSED'}**`,
+    );
+  }
+  if (ONLY === 'a') return true;
 
   await sleep(500);
-  let c1 = NaN;
-  const b = await benchResets(async () => {
-    progress(`(c) Argon2id before (b), ${HASH_SECONDS} s, concurrency ${VUS}`);
-    c1 = await benchHashes(HASH_SECONDS, VUS);
-  });
-  progress(`(c) Argon2id after (b), ${HASH_SECONDS} s, concurrency ${VUS}`);
-  const c2 = await benchHashes(HASH_SECONDS, VUS);
-  const c = (c1 + c2) / 2;
-  const ratio = b.rps / c;
+  const { b, c } = await benchResetsAndHashes();
+  const ratio = b.rps / c.rps;
   say(
-    `- (b) completed resets (in-process server, SQLite, ${VUS} virtual users, start → challenge → code → verify → password, ${fmt(b.elapsed)} s): ` +
-      `**${fmt(b.rps)} resets/s**, p50 ${fmt(b.p50, 0)} ms, p99 ${fmt(b.p99, 0)} ms, ${b.completed} completed (${b.completedInDb} in the database), ${b.failures} failed` +
+    `- (b) completed resets (in-process server, SQLite, ${VUS} virtual users, start → challenge → code → verify → password, ${fmt(b.seconds)} s in ${SLICES} slices): ` +
+      `**${fmt(b.rps)} resets/s**, p50 ${fmt(b.p50, 0)} ms, p99 ${fmt(b.p99, 0)} ms; ${b.completed} completed (${b.completedInDb} in the database), ${b.failures} failed` +
       (b.firstFailure ? ` (first: ${b.firstFailure})` : '') +
-      (b.usersExhausted ? ' — ran out of bench users, raise BENCH_USERS' : ''),
+      (b.usersExhausted ? ' — ran out of bench users, raise BENCH_USERS' : '') +
+      `. Main thread (server and load generator): ${fmt(b.mainCpuPerReset, 2)} ms CPU per reset, waiting for a CPU ${fmt(b.mainWaiting * 100, 0)} % of the time`,
   );
-  say(`- (c) Argon2id hashes, same process, concurrency ${VUS}: ${fmt(c1)}/s before (b), ${fmt(c2)}/s after (b), mean **${fmt(c)}/s**`);
+  say(
+    `- (c) Argon2id hashes (same process, ${VUS} in flight, ${SLICES + 1} slices around (b)): **${fmt(c.rps)} hashes/s** (slices ${c.slices.map((s) => fmt(s, 0)).join(', ')}); ` +
+      `${fmt(c.cpuPerHash, 1)} ms CPU per hash`,
+  );
   say(`- (b)/(c) = **${fmt(ratio, 2)}** → target ≥ 0.8: **${ratio >= 0.8 ? 'met' : 'MISSED'}**`);
-  say(`- load average at end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  say(`- load average at end ${load()}`);
+  say('- throughput, and the (b)/(c) ratio too, move with whatever else runs on the machine (a starved event loop starves (b) but not (c)); CPU time per request, reset or hash moves much less');
 
-  if (RECORD) {
+  if (RECORD && !ONLY) {
     const file = join(here, 'RESULTS.md');
+    // shared with bench/breached.js, which writes the same header when it comes first
     if (!existsSync(file))
       writeFileSync(
         file,
-        '# Benchmark results\n\n' +
-          'Reproduce with `npm run bench` (prints only) or `npm run bench -- --record` (appends a section here).\n' +
-          'See the comment at the top of `bench/run.js` for what is measured and the BENCH_* tunables.\n' +
-          'The machine may be shared, so absolute figures are noisy; (b) and (c) run back to back in one\n' +
-          'process and are compared as a ratio for that reason.\n',
+        '# Benchmark results\n\nSections are appended by `npm run bench -- --record` (bench/run.js) and `node bench/breached.js --record`; each script describes its measurements at its top.\n',
       );
     appendFileSync(file, '\n' + out.join('\n') + '\n');
-    progress(`appended to bench/RESULTS.md`);
+    progress('appended to bench/RESULTS.md');
   }
   // missed targets are reported above; only broken resets fail the command
   return b.failures === 0;
@@ -356,4 +452,7 @@ main()
     console.error(e);
     process.exitCode = 2;
   })
-  .finally(() => rmSync(tmp, { recursive: true, force: true }));
+  .finally(() => {
+    if (process.env.BENCH_KEEP_TMP) process.stderr.write(`kept ${tmp}\n`);
+    else rmSync(tmp, { recursive: true, force: true });
+  });

@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { argon2Hasher, systemClock, systemRandom } from '../adapters/crypto.js';
-import { BuiltinDirectory } from '../adapters/directory/builtin.js';
 import { Store } from '../adapters/store/store.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { errorCatalog, isSsprError } from '../core/errors.js';
@@ -10,9 +8,9 @@ import { POLICY_SETTINGS } from '../core/policy/settings.js';
 import { parseSettingAssignment } from '../core/policy/validate.js';
 import { DEMO_USERS } from '../demo.js';
 import { translator } from '../i18n.js';
-import { createServer } from '../server.js';
-import { AdminService, publicUser } from '../services/admin-service.js';
-import { PolicyService } from '../services/policy-service.js';
+import { composeServices, createServer, type Services } from '../server.js';
+import { publicUser } from '../services/admin-service.js';
+import { breachedCommand } from './breached.js';
 import { parseUsersCsv } from './csv.js';
 
 const USAGE = `Usage: sspr <command>
@@ -23,15 +21,17 @@ const USAGE = `Usage: sspr <command>
   users list                     list users of the built-in directory
   users import FILE.csv          add users from CSV (header: username,password,email,mobile,office,given,surname,groups,admin)
   policy show                    print the reset policy
-  policy set KEY=VALUE…          change the reset policy (lists are comma-separated)`;
+  policy set KEY=VALUE…          change the reset policy (lists are comma-separated)
+  banned list / banned set TERM… read / replace the custom banned-password list
+  breached import FILE           build the offline breached-password filter from an
+                                 HIBP SHA1:count file or a plain list`;
 
-async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = Store.open(config.databaseUrl);
+async function withServices<T>(config: Config, fn: (s: Services) => Promise<T>): Promise<T> {
+  const s = await composeServices(config);
   try {
-    await store.migrate();
-    return await fn(store);
+    return await fn(s);
   } finally {
-    await store.close();
+    await s.store.close();
   }
 }
 
@@ -67,9 +67,7 @@ async function start(config: Config): Promise<void> {
 
 async function users(config: Config, args: string[]): Promise<void> {
   const [sub, ...rest] = args;
-  await withStore(config, async (store) => {
-    const dir = new BuiltinDirectory(store.db, argon2Hasher, systemClock, systemRandom);
-    const admin = new AdminService(store, dir, systemClock);
+  await withServices(config, async ({ admin }) => {
     if (sub === 'add') {
       const { values, positionals } = parseArgs({
         args: rest,
@@ -123,8 +121,7 @@ async function users(config: Config, args: string[]): Promise<void> {
 
 async function policy(config: Config, args: string[]): Promise<void> {
   const [sub, ...rest] = args;
-  await withStore(config, async (store) => {
-    const service = new PolicyService(store, systemClock);
+  await withServices(config, async ({ policy: service }) => {
     if (sub === 'show') {
       const p = (await service.get()) as Record<string, unknown>;
       for (const s of POLICY_SETTINGS) process.stdout.write(`${s.key}=${Array.isArray(p[s.key]) ? (p[s.key] as unknown[]).join(',') : String(p[s.key])}\n`);
@@ -134,6 +131,17 @@ async function policy(config: Config, args: string[]): Promise<void> {
       await service.update(patch, CLI_ACTOR, null);
       process.stdout.write(`policy updated: ${Object.keys(patch).join(', ')}\n`);
     } else throw new UsageError('policy: show or set');
+  });
+}
+
+async function banned(config: Config, args: string[]): Promise<void> {
+  const [sub, ...terms] = args;
+  await withServices(config, async ({ admin }) => {
+    if (sub === 'list') for (const t of await admin.bannedTerms()) process.stdout.write(`${t}\n`);
+    else if (sub === 'set') {
+      const saved = await admin.setBannedTerms(terms, CLI_ACTOR, null);
+      process.stdout.write(`custom banned list: ${saved.length} terms\n`);
+    } else throw new UsageError('banned: list or set TERM…');
   });
 }
 
@@ -156,14 +164,26 @@ async function main(argv: string[]): Promise<void> {
     case 'start':
       return start(config);
     case 'migrate': {
-      const applied = await withStore(config, async () => []);
-      process.stdout.write(`database is up to date${applied.length ? '' : ''}\n`);
+      const store = Store.open(config.databaseUrl);
+      try {
+        const applied = await store.migrate();
+        process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'database is up to date\n');
+      } finally {
+        await store.close();
+      }
       return;
     }
     case 'users':
       return users(config, rest);
     case 'policy':
       return policy(config, rest);
+    case 'banned':
+      return banned(config, rest);
+    case 'breached': {
+      const code = await breachedCommand(rest, process.env);
+      if (code !== 0) process.exitCode = code;
+      return;
+    }
     default:
       throw new UsageError(cmd ? `unknown command ${cmd}` : 'no command');
   }

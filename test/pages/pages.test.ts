@@ -1,12 +1,32 @@
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerAssets } from '../../src/http/pages/assets.js';
+import { passwordPage } from '../../src/http/pages/views/reset.js';
 import { CSP } from '../../src/http/plugins/security-headers.js';
-import { api, startTestServer, type TestServer } from '../support/app.js';
+import { translator } from '../../src/i18n.js';
+import { buildClient } from '../../src/web/client/build.js';
+import { api, bearer, startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl } from '../support/databases.js';
 import { FormClient, codeSince, csrfOf, langDir, type PageResponse } from './http-client.js';
 
 const CAROL = { username: 'carol@example.org', password: 'Old-Passw0rd!x', email: 'carol@example.org', mobile: '+972501111111', givenName: 'Carol', surname: 'Shani', groups: ['staff'] };
 const DAN = { username: 'dan@example.org', password: 'Dans-Passw0rd!x', email: 'dan@example.org', givenName: 'Dan', surname: 'Peretz', groups: ['staff'], locked: true };
+const EDNA = { username: 'edna@example.org', password: 'Ednas-Passw0rd!x', email: 'edna@example.org', givenName: 'Edna', surname: 'Levi', groups: ['staff'] };
+const FARID = { username: 'farid@example.org', password: 'Farids-Passw0rd!x', email: 'farid@example.org', givenName: 'Farid', surname: 'Nasser', groups: ['staff'] };
+const ROOT = { username: 'root@example.org', password: 'Admin-Pass-93!x', email: 'root@example.org', givenName: 'Root', surname: 'Admin', isAdmin: true };
 const NEW_PASSWORD = 'Fresh-Garden-93!';
+
+/** the meter's box under the new-password field, its script in the head, and the words it counts as guessable */
+function expectStrengthMeter(r: PageResponse, userInputs: string[]) {
+  expect(r.text).toMatch(/<script type="module" src="\/assets\/build\/strength\.js\?v=[0-9a-f]{12}"><\/script>/);
+  expect(r.text).toMatch(/<div class="strength" data-strength-for="newPassword" data-labels="[^"]+" hidden>/);
+  expect(r.text).toContain('<p class="strength-text" id="newPassword-strength" aria-live="polite"></p>');
+  const inputs = JSON.stringify(userInputs).replaceAll('"', '&quot;');
+  expect(r.text).toContain(`data-user-inputs="${inputs}"`);
+}
 
 const withLang = (path: string, lang: string) => `${path}${path.includes('?') ? '&' : '?'}lang=${lang}`;
 
@@ -47,9 +67,14 @@ describe('pages over HTTP', () => {
   let plain: TestServer;
 
   beforeAll(async () => {
+    // the strength meter's bundle, as `npm run build` makes it; the servers read it at start
+    await buildClient();
     server = await startTestServer(await freshDatabaseUrl('sqlite'), { SSPR_DEMO: '1' });
     await server.directory.add(CAROL);
     await server.directory.add(DAN);
+    await server.directory.add(EDNA);
+    await server.directory.add(FARID);
+    await server.directory.add(ROOT);
     plain = await startTestServer(await freshDatabaseUrl('sqlite'));
   });
   afterAll(async () => {
@@ -64,6 +89,7 @@ describe('pages over HTTP', () => {
 
     let page = await expectBothLanguages(c, '/reset');
     expect(page.text).toContain('name="intent" value="unlock"');
+    expect(page.text).not.toContain('strength');
     let r = await c.post('/reset', { username: CAROL.username, intent: 'reset' }, page);
     expect(r.status).toBe(303);
     expect(r.location).toBe('/reset/method');
@@ -107,6 +133,7 @@ describe('pages over HTTP', () => {
     expect(r.location).toBe('/reset/password');
 
     page = await expectBothLanguages(c, '/reset/password');
+    expectStrengthMeter(page, [CAROL.username, CAROL.givenName, CAROL.surname]);
     r = await c.post('/reset/password', { newPassword: NEW_PASSWORD, confirmPassword: `${NEW_PASSWORD}x` }, page);
     expect(r.status).toBe(422);
     expect(r.text).toContain('The two passwords do not match.');
@@ -118,6 +145,8 @@ describe('pages over HTTP', () => {
     expect(r.text).toContain('Use at least 8 characters.');
     expect(r.text).toContain('Use at least 3 of: lower-case letters');
     expect(r.text).toContain('Do not use your name or username.');
+    expect(r.text).toContain('aria-describedby="newPassword-help newPassword-error" aria-invalid="true"');
+    expectStrengthMeter(r, [CAROL.username, CAROL.givenName, CAROL.surname]);
 
     r = await c.post('/reset/password', { newPassword: NEW_PASSWORD, confirmPassword: NEW_PASSWORD }, page);
     expect(r.status).toBe(303);
@@ -164,6 +193,8 @@ describe('pages over HTTP', () => {
 
     page = await expectBothLanguages(c, '/account');
     expect(page.text).toContain('You are registered for password reset.');
+    expect(page.text).toContain('<a href="/account/password">Change your password</a>');
+    expect(page.text).not.toContain('strength');
     const since = server.transport.sent.length;
     r = await c.post('/account/methods', { method: 'sms', value: '+972 52 000 1122' }, page);
     expect(r.status).toBe(303);
@@ -182,8 +213,123 @@ describe('pages over HTTP', () => {
     expect((await c.get('/account')).text).toContain('action="/account/sign-in"');
   });
 
+  it('changes a password on /account/password: every failed rule inline, mismatch, wrong current password, then the dashboard says so', async () => {
+    const c = new FormClient(server.url);
+    // signed out, the page asks to sign in
+    expect((await c.get('/account/password')).text).toContain('action="/account/sign-in"');
+    let page = await c.get('/account');
+    expect((await c.post('/account/sign-in', { username: EDNA.username, password: EDNA.password }, page)).location).toBe('/account');
+
+    page = await expectBothLanguages(c, '/account/password');
+    expect(page.text).toContain('<h1>Change your password</h1>');
+    expect(page.text).toMatch(/<input id="currentPassword" name="currentPassword" type="password" autocomplete="current-password"/);
+    expect(page.text).toMatch(/<input id="newPassword" name="newPassword" type="password" autocomplete="new-password"/);
+    expect(page.text).toMatch(/<input id="confirmPassword" name="confirmPassword" type="password" autocomplete="new-password"/);
+    expect(page.text).toContain('href="/account"');
+    expectStrengthMeter(page, [EDNA.username, EDNA.givenName, EDNA.surname]);
+
+    // nothing typed
+    let r = await c.post('/account/password', {}, page);
+    expect(r.status).toBe(400);
+    expect(r.text).toContain('aria-describedby="currentPassword-error"');
+    expect(r.text).toContain('Enter a password.');
+
+    // the pages own "type it twice": the service never sees a mismatch
+    r = await c.post('/account/password', { currentPassword: EDNA.password, newPassword: NEW_PASSWORD, confirmPassword: `${NEW_PASSWORD}x` }, page);
+    expect(r.status).toBe(422);
+    expect(r.text).toContain('role="alert"');
+    expect(r.text).toContain('The two passwords do not match.');
+    expect(r.text).toMatch(/<input id="confirmPassword"[^>]*aria-describedby="confirmPassword-error" aria-invalid="true"/);
+    // passwords are never written back into the page
+    expect(r.text).not.toContain(NEW_PASSWORD);
+    expect(r.text).not.toContain(EDNA.password);
+
+    // every failed rule, each its own item under the field and in the summary
+    r = await c.post('/account/password', { currentPassword: EDNA.password, newPassword: 'edna', confirmPassword: 'edna' }, page);
+    expect(r.status).toBe(422);
+    expect(r.text).toContain('role="alert"');
+    expect(r.text).toContain('The new password does not meet the password policy.');
+    const rules = ['Use at least 8 characters.', 'Use at least 3 of: lower-case letters, upper-case letters, digits, symbols.', 'Do not use your name or username.'];
+    for (const rule of rules) {
+      expect(r.text).toContain(`<li><a href="#newPassword">${rule}</a></li>`);
+      expect(r.text).toContain(`<li><span class="visually-hidden">Error: </span>${rule}</li>`);
+    }
+    expect(r.text).toMatch(/<ul class="field-error" id="newPassword-error">/);
+    expect(r.text).toMatch(/<input id="newPassword"[^>]*aria-describedby="newPassword-help newPassword-error" aria-invalid="true"/);
+    expectGoodPage(r, 'en');
+
+    // …in Hebrew too
+    r = await c.post('/account/password?lang=he', { currentPassword: EDNA.password, newPassword: 'edna', confirmPassword: 'edna' }, page);
+    expect(r.status).toBe(422);
+    expectGoodPage(r, 'he');
+    expect(r.text).toContain('הסיסמה החדשה אינה עומדת במדיניות הסיסמאות.');
+    for (const rule of ['השתמשו ב-8 תווים לפחות.', 'אין להשתמש בשם או בשם המשתמש.']) expect(r.text).toContain(`<li><a href="#newPassword">${rule}</a></li>`);
+    await c.get('/account/password?lang=en');
+
+    // the current password must be right
+    r = await c.post('/account/password', { currentPassword: 'not-my-password', newPassword: NEW_PASSWORD, confirmPassword: NEW_PASSWORD }, page);
+    expect(r.status).toBe(403);
+    expect(r.text).toContain('Your current password is not right.');
+    expect(r.text).toContain('aria-describedby="currentPassword-error"');
+
+    r = await c.post('/account/password', { currentPassword: EDNA.password, newPassword: NEW_PASSWORD, confirmPassword: NEW_PASSWORD }, page);
+    expect(r.status).toBe(303);
+    expect(r.location).toBe('/account?changed=1');
+    page = await c.get(r.location!);
+    expectGoodPage(page, 'en');
+    expect(page.text).toContain('<div class="notice notice-success" role="status"><p>Your password has been changed.');
+    // the notice is for this visit only
+    expect((await c.get('/account')).text).not.toContain('Your password has been changed.');
+    expect((await api(server.url, 'POST', '/api/v1/session', { username: EDNA.username, password: NEW_PASSWORD })).status).toBe(200);
+    expect((await api(server.url, 'POST', '/api/v1/session', { username: EDNA.username, password: EDNA.password })).status).toBe(401);
+  });
+
+  it('sends a person signed in with a helpdesk temporary password straight to the change page, and offers nothing else until it is changed', async () => {
+    const admin = (await api(server.url, 'POST', '/api/v1/session', { username: ROOT.username, password: ROOT.password })).json.token as string;
+    const farid = await server.directory.findByUsername(FARID.username);
+    const reset = await api(server.url, 'POST', `/api/v1/admin/users/${farid!.id}/reset-password`, undefined, bearer(admin));
+    expect(reset.status).toBe(200);
+    const temporary = reset.json.temporaryPassword as string;
+
+    const c = new FormClient(server.url);
+    let page = await c.get('/account');
+    let r = await c.post('/account/sign-in', { username: FARID.username, password: temporary }, page);
+    expect(r.location).toBe('/account');
+    // the dashboard and the confirm page send the person on
+    r = await c.get('/account');
+    expect(r.status).toBe(303);
+    expect(r.location).toBe('/account/password');
+    expect((await c.get(`/account/confirm?id=${'a'.repeat(32)}`)).location).toBe('/account/password');
+
+    page = await expectBothLanguages(c, '/account/password');
+    expect(page.text).toContain('Your administrator requires you to change your password.');
+    expect(page.text).toContain('The helpdesk gave you a temporary password.');
+    expect(page.text).toContain('Temporary password from the helpdesk');
+    expect((await c.get('/account/password?lang=he')).text).toContain('קיבלתם סיסמה זמנית ממוקד התמיכה.');
+    page = await c.get('/account/password?lang=en');
+    // no other account form is offered; signing out is
+    for (const action of ['/account/methods', '/account/methods/remove', '/account/reconfirm', '/account/confirm']) expect(page.text).not.toContain(`action="${action}"`);
+    expect(page.text).toContain('action="/account/sign-out"');
+    expect(page.text).not.toContain('Back to my security info');
+
+    // posting another form anyway answers with this page and the reason
+    r = await c.post('/account/methods', { method: 'email', value: 'farid@example.net' }, page);
+    expect(r.status).toBe(403);
+    expect(r.text).toContain('You must change your password before you continue.');
+    expect(r.text).toContain('action="/account/password"');
+    expectGoodPage(r, 'en');
+
+    r = await c.post('/account/password', { currentPassword: temporary, newPassword: 'Amber-Lighthouse-62!', confirmPassword: 'Amber-Lighthouse-62!' }, page);
+    expect(r.location).toBe('/account?changed=1');
+    page = await c.get(r.location!);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Your password has been changed.');
+    expect(page.text).toContain('action="/account/methods"');
+    expect((await api(server.url, 'POST', '/api/v1/session', { username: FARID.username, password: temporary })).status).toBe(401);
+  });
+
   it('refuses every form post without the CSRF field with a 403 page', async () => {
-    const posts = ['/reset', '/reset/method', '/reset/code', '/reset/password', '/reset/unlock', '/account/sign-in', '/account/sign-out', '/account/reconfirm', '/account/methods', '/account/methods/remove', '/account/confirm'];
+    const posts = ['/reset', '/reset/method', '/reset/code', '/reset/password', '/reset/unlock', '/account/sign-in', '/account/sign-out', '/account/reconfirm', '/account/methods', '/account/methods/remove', '/account/confirm', '/account/password'];
     const fresh = new FormClient(server.url);
     const withCookie = new FormClient(server.url);
     const page = await withCookie.get('/reset');
@@ -300,6 +446,40 @@ describe('pages over HTTP', () => {
       expect(res.headers.get('content-type')).toContain(type);
       expect(res.headers.get('cache-control')).toBe('public, max-age=86400');
       expect((await res.text()).length).toBeGreaterThan(100);
+    }
+    // the meter: a small entry that imports zxcvbn's chunk only when it is needed
+    const pw = await new FormClient(server.url).get('/account/password');
+    expect(pw.text).not.toContain('strength.js'); // signed out: the sign-in form
+    const strength = await fetch(`${server.url}/assets/build/strength.js`);
+    expect(strength.status).toBe(200);
+    expect(strength.headers.get('content-type')).toContain('text/javascript');
+    const entry = await strength.text();
+    expect(entry.length).toBeLessThan(5000);
+    const chunk = /import\("\.\/(chunk-[A-Z0-9]+\.js)"\)/.exec(entry)![1]!;
+    const zxcvbn = await fetch(`${server.url}/assets/build/${chunk}`);
+    expect(zxcvbn.status).toBe(200);
+    expect(zxcvbn.headers.get('cache-control')).toBe('public, max-age=86400');
+    expect(await zxcvbn.text()).toContain('yerushalayim'); // the Hebrew dictionary
+    expect((await fetch(`${server.url}/assets/build/nothing.js`)).status).toBe(404);
+  });
+
+  it('goes without the meter, and answers 404 for it, when the bundle was not built', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sspr-public-'));
+    try {
+      for (const f of ['app.css', 'app.js']) copyFileSync(new URL(`../../public/${f}`, import.meta.url), join(dir, f));
+      const app = Fastify();
+      const assets = registerAssets(app, dir);
+      expect(assets.strength).toBeNull();
+      expect((await app.inject({ url: '/assets/build/strength.js' })).statusCode).toBe(404);
+      expect((await app.inject({ url: '/assets/app.js' })).statusCode).toBe(200);
+      await app.close();
+      // the page keeps its form and the hidden box, without the script
+      const page = passwordPage({ locale: 'en', t: translator('en'), csrf: 'x', helpdesk: '', assets }, { minLength: 8, classes: 3, userInputs: ['a@example.org'] });
+      expect(page).not.toContain('strength.js');
+      expect(page).toContain('data-strength-for="newPassword"');
+      expect(page).toContain('action="/reset/password"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

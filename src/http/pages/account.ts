@@ -5,8 +5,8 @@ import { cookieOptions } from '../auth.js';
 import { toSsprError } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { pageError, type PageKit } from './kit.js';
-import { confirmPage, dashboardPage, signInPage, type AddForm, type Me } from './views/account.js';
-import type { PageCtx } from './views/layout.js';
+import { changePasswordPage, confirmPage, dashboardPage, signInPage, type AddForm, type Me } from './views/account.js';
+import type { PageCtx, PageError } from './views/layout.js';
 
 const ID = /^[0-9a-f]{32}$/;
 
@@ -28,15 +28,24 @@ export function accountPages(app: FastifyInstance, kit: PageKit): void {
     }
   }
 
+  /** The change-password page; its meter counts the person's username and names as guessable. */
+  async function changePage(c: PageCtx, s: Session, me: Me, error?: PageError | null): Promise<string> {
+    const policy = await deps.policy.get();
+    const user = await deps.admin.findUser(s.userId).catch(() => null);
+    const userInputs = user ? [user.username, user.givenName, user.surname] : [me.user.username];
+    return changePasswordPage(c, me, { minLength: policy.passwordMinLength, classes: policy.passwordCharacterClasses, userInputs, error: error ?? null });
+  }
+
   /**
    * Runs an action of a signed-in person. Without a (fresh enough) session it shows the sign-in
-   * form with the reason; another service error shows `again` with the error.
+   * form with the reason; while a temporary password must be changed, the change-password page
+   * with the reason; another service error shows `again` with the error.
    */
   async function action(
     request: FastifyRequest,
     reply: FastifyReply,
     run: (c: PageCtx, s: Session) => Promise<FastifyReply>,
-    again: (c: PageCtx, me: Me, e: SsprError) => string,
+    again: (c: PageCtx, me: Me, e: SsprError, s: Session) => string | Promise<string>,
   ): Promise<FastifyReply> {
     const c = await kit.ctx(request, reply);
     const who = await signedIn(request, reply);
@@ -50,14 +59,51 @@ export function accountPages(app: FastifyInstance, kit: PageKit): void {
         return kit.send(reply, e.status, signInPage(c, { username: who.me.user.username, error: pageError(e, c.locale, 'password') }));
       }
       const me = await deps.accounts.me(who.s);
-      return kit.send(reply, e.status, again(c, me, e));
+      if (e.code === 'SSPR_PASSWORD_CHANGE_REQUIRED') return kit.send(reply, e.status, await changePage(c, who.s, me, pageError(e, c.locale)));
+      return kit.send(reply, e.status, await again(c, me, e, who.s));
     }
   }
 
-  app.get('/account', hide, async (request, reply) => {
+  app.get<{ Querystring: { changed?: string } }>('/account', hide, async (request, reply) => {
     const c = await kit.ctx(request, reply);
     const who = await signedIn(request, reply);
-    return kit.send(reply, 200, who ? dashboardPage(c, who.me) : signInPage(c));
+    if (!who) return kit.send(reply, 200, signInPage(c));
+    // a temporary password from the helpdesk: nothing else until it is changed
+    if (who.me.user.mustChangePassword) return kit.redirect(reply, '/account/password');
+    return kit.send(reply, 200, dashboardPage(c, who.me, { changed: request.query.changed === '1' }));
+  });
+
+  app.get('/account/password', hide, async (request, reply) => {
+    const c = await kit.ctx(request, reply);
+    const who = await signedIn(request, reply);
+    if (!who) return kit.send(reply, 200, signInPage(c));
+    return kit.send(reply, 200, await changePage(c, who.s, who.me));
+  });
+
+  app.post('/account/password', hide, async (request, reply) => {
+    const field = kit.form(request);
+    const current = field('currentPassword');
+    const password = field('newPassword');
+    const confirm = field('confirmPassword');
+    /** the input each error belongs to */
+    const where = (e: SsprError) =>
+      e.code === 'SSPR_PASSWORD_MISMATCH' ? 'confirmPassword' : e.code === 'SSPR_CURRENT_PASSWORD_WRONG' || e.code === 'SSPR_SIGN_IN_LOCKED' ? 'currentPassword' : e.code === 'SSPR_BAD_REQUEST' ? undefined : 'newPassword';
+    return action(
+      request,
+      reply,
+      async (_c, s) => {
+        const missing = [
+          ...(!current ? [{ code: 'password.required', field: 'currentPassword' }] : []),
+          ...(!password ? [{ code: 'password.required', field: 'newPassword' }] : []),
+        ];
+        if (missing.length) throw new SsprError('SSPR_BAD_REQUEST', missing);
+        // checked here, before the service sees the password: the pages own the "type it twice" rule
+        if (password !== confirm) throw new SsprError('SSPR_PASSWORD_MISMATCH');
+        await deps.accounts.changePassword(s, current.slice(0, 1024), password, requestContext(request));
+        return kit.redirect(reply, '/account', { changed: '1' });
+      },
+      (c, me, e, s) => changePage(c, s, me, pageError(e, c.locale, where(e))),
+    );
   });
 
   app.post('/account/sign-in', hide, async (request, reply) => {
@@ -135,6 +181,7 @@ export function accountPages(app: FastifyInstance, kit: PageKit): void {
     const c = await kit.ctx(request, reply);
     const who = await signedIn(request, reply);
     if (!who) return kit.send(reply, 200, signInPage(c));
+    if (who.me.user.mustChangePassword) return kit.redirect(reply, '/account/password');
     const m = pending(who.me, request.query.id);
     if (!m) return kit.redirect(reply, '/account');
     return kit.send(reply, 200, confirmPage(c, m));

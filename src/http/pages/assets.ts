@@ -5,6 +5,7 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { WIDGET_ASSETS, WIDGET_BOOT } from '../../adapters/captcha/widget.js';
+import { CLIENT_BUILD_DIR } from '../../web/client/build.js';
 
 /** The package root: this file is src/http/pages/assets.ts under vitest and dist/http/pages/assets.js after tsc. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -33,20 +34,44 @@ interface Asset {
   type: string;
 }
 
+/** The versioned URLs the pages link to; `strength` is null when the meter bundle was not built. */
+export interface AssetUrls {
+  css: string;
+  js: string;
+  strength: string | null;
+}
+
+/** The files of a directory (name and content); none when it is missing or a file vanishes meanwhile. */
+function readFiles(dir: string): { name: string; body: Buffer }[] {
+  if (!existsSync(dir)) return [];
+  const out: { name: string; body: Buffer }[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!TYPES[extname(name)]) continue;
+    try {
+      out.push({ name, body: readFileSync(join(dir, name)) });
+    } catch (err) {
+      // a rebuild replaced a chunk between the listing and the read
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
+    }
+  }
+  return out;
+}
+
 /**
- * Our stylesheet and script (public/) and the CAPTCHA widget files, read once at start and
- * served from our own origin. Returns the versioned URLs the pages link to.
+ * Our stylesheet and script (public/), the strength-meter bundle (public/build/, made by
+ * `npm run build`) and the CAPTCHA widget files, read once at start and served from our own
+ * origin. Returns the versioned URLs the pages link to. Without the bundle the pages simply
+ * go without the meter, and its address answers 404.
  */
-export function registerAssets(app: FastifyInstance): { css: string; js: string } {
+export function registerAssets(app: FastifyInstance, publicDir: string = PUBLIC_DIR): AssetUrls {
   const assets = new Map<string, Asset>();
   const versions = new Map<string, string>();
-  for (const name of readdirSync(PUBLIC_DIR)) {
-    const type = TYPES[extname(name)];
-    if (!type) continue;
-    const body = readFileSync(join(PUBLIC_DIR, name));
-    assets.set(`/assets/${name}`, { body, type });
-    versions.set(name, createHash('sha256').update(body).digest('hex').slice(0, 12));
-  }
+  const add = (urlPath: string, body: Buffer, type: string) => {
+    assets.set(urlPath, { body, type });
+    versions.set(urlPath, createHash('sha256').update(body).digest('hex').slice(0, 12));
+  };
+  for (const f of readFiles(publicDir)) add(`/assets/${f.name}`, f.body, TYPES[extname(f.name)]!);
+  for (const f of readFiles(join(publicDir, CLIENT_BUILD_DIR))) add(`/assets/${CLIENT_BUILD_DIR}/${f.name}`, f.body, TYPES[extname(f.name)]!);
   for (const a of WIDGET_ASSETS) assets.set(a.urlPath, { body: readFileSync(packageFile(a.file)), type: a.type });
   assets.set(WIDGET_BOOT.urlPath, { body: WIDGET_BOOT.body, type: WIDGET_BOOT.type });
 
@@ -55,10 +80,14 @@ export function registerAssets(app: FastifyInstance): { css: string; js: string 
       reply.header('cache-control', 'public, max-age=86400').type(a.type).send(a.body),
     );
   }
-  const url = (name: string) => {
-    const v = versions.get(name);
-    if (!v) throw new Error(`public/${name} is missing`);
-    return `/assets/${name}?v=${v}`;
+  const url = (urlPath: string) => {
+    const v = versions.get(urlPath);
+    return v ? `${urlPath}?v=${v}` : null;
   };
-  return { css: url('app.css'), js: url('app.js') };
+  const required = (name: string) => url(`/assets/${name}`) ?? missing(name);
+  return { css: required('app.css'), js: required('app.js'), strength: url(`/assets/${CLIENT_BUILD_DIR}/strength.js`) };
+}
+
+function missing(name: string): never {
+  throw new Error(`public/${name} is missing`);
 }

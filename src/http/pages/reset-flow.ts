@@ -216,19 +216,31 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
 
   // ---------- finish ----------
 
-  async function renderPassword(c: PageCtx, error?: PageError | null): Promise<string> {
-    const policy = await deps.policy.get();
-    return passwordPage(c, { minLength: policy.passwordMinLength, classes: policy.passwordCharacterClasses, error: error ?? null });
+  /**
+   * The words the strength meter counts as guessable: the username and names of the flow's
+   * owner. Only asked on the password step, which a flow reaches after every gate is passed
+   * (never a decoy flow), and only from a flow whose token was checked (withFlow).
+   */
+  async function ownerWords(flowId: string): Promise<string[]> {
+    const row = await deps.store.r.flows.get(flowId);
+    if (!row?.flow.userId) return [];
+    const user = await deps.admin.findUser(row.flow.userId).catch(() => null);
+    return user ? [user.username, user.givenName, user.surname] : [row.flow.username];
   }
 
-  app.get('/reset/password', hide, async (request, reply) => withFlow(request, reply, '/reset/password', async ({ c }) => kit.send(reply, 200, await renderPassword(c))));
+  async function renderPassword(f: Flow, error?: PageError | null): Promise<string> {
+    const policy = await deps.policy.get();
+    return passwordPage(f.c, { minLength: policy.passwordMinLength, classes: policy.passwordCharacterClasses, userInputs: await ownerWords(f.id), error: error ?? null });
+  }
+
+  app.get('/reset/password', hide, async (request, reply) => withFlow(request, reply, '/reset/password', async (f) => kit.send(reply, 200, await renderPassword(f))));
 
   app.post('/reset/password', hide, async (request, reply) =>
     withFlow(request, reply, '/reset/password', async (f) => {
       const field = kit.form(request);
       const password = field('newPassword');
       const confirm = field('confirmPassword');
-      const show = async (e: SsprError, where: string) => kit.send(reply, e.status, await renderPassword(f.c, pageError(e, f.c.locale, where)));
+      const show = async (e: SsprError, where: string) => kit.send(reply, e.status, await renderPassword(f, pageError(e, f.c.locale, where)));
       if (!password) return show(new SsprError('SSPR_BAD_REQUEST', [{ code: 'password.required', field: 'newPassword' }]), 'newPassword');
       // checked here, before the service sees the password: the pages own the "type it twice" rule
       if (password !== confirm) return show(new SsprError('SSPR_PASSWORD_MISMATCH'), 'confirmPassword');

@@ -1,6 +1,6 @@
 import type { AccountService } from '../../../services/account-service.js';
 import { html, type SafeHtml } from '../html.js';
-import { actionForm, button, csrfField, input, layout, type PageCtx, type PageError } from './layout.js';
+import { actionForm, button, csrfField, input, layout, passwordRules, strengthScript, userInputsAttr, type PageCtx, type PageError } from './layout.js';
 
 export type Me = Awaited<ReturnType<AccountService['me']>>;
 
@@ -22,13 +22,13 @@ export interface AddForm {
 }
 
 /** The signed-in person's security info. */
-export function dashboardPage(ctx: PageCtx, me: Me, o: { add?: AddForm; error?: PageError | null } = {}): string {
+export function dashboardPage(ctx: PageCtx, me: Me, o: { add?: AddForm; error?: PageError | null; changed?: boolean } = {}): string {
   const { t } = ctx;
   const name = (m: string) => t(`methodNames.${m}`);
   const status = me.registered
     ? html`<div class="notice notice-success"><p>${t('pages.account.registered')}</p></div>`
     : html`<div class="notice notice-warning"><p>${t('pages.account.notRegistered', { count: me.methodsRequired })}</p></div>`;
-  const mustChange = me.user.mustChangePassword ? html`<div class="notice notice-warning"><p>${t('pages.account.mustChange')}</p></div>` : '';
+  const changed = o.changed ? html`<div class="notice notice-success" role="status"><p>${t('pages.account.passwordChanged')}</p></div>` : '';
   const review = me.reviewNeeded
     ? html`<section class="notice" aria-labelledby="review-title"><h2 id="review-title">${t('pages.account.reviewTitle')}</h2><p>${t('pages.account.reviewDue')}</p>${actionForm(ctx, '/account/reconfirm', t('pages.account.looksGood'), {}, 'primary')}</section>`
     : '';
@@ -63,7 +63,7 @@ ${button(t('pages.account.add'), 'secondary')}
 </section>`;
   };
   const body = html`<p class="lead">${t('pages.account.signedInAs')} <bdi dir="ltr">${me.user.username}</bdi></p>
-${mustChange}
+${changed}
 ${status}
 ${review}
 <section aria-labelledby="methods-title">
@@ -73,8 +73,41 @@ ${prefilled.length ? html`<ul class="methods">${prefilled}</ul>` : ''}
 </section>
 ${addForm('email')}
 ${addForm('sms')}
+<section aria-labelledby="password-title">
+<h2 id="password-title">${t('pages.account.passwordTitle')}</h2>
+<p><a href="/account/password">${t('pages.account.changePassword')}</a></p>
+</section>
 ${actionForm(ctx, '/account/sign-out', t('pages.account.signOut'))}`;
   return layout(ctx, { title: t('pages.account.title'), path: '/account', body, error: o.error ?? null });
+}
+
+export interface ChangePasswordOptions {
+  minLength: number;
+  classes: number;
+  /** the username and names, for the strength meter */
+  userInputs: readonly string[];
+  error?: PageError | null;
+}
+
+/**
+ * Change one's password with the current one. After a helpdesk reset (must change) this is the
+ * only page of the portal: it says why, and offers nothing else but signing out.
+ */
+export function changePasswordPage(ctx: PageCtx, me: Me, o: ChangePasswordOptions): string {
+  const { t } = ctx;
+  const must = me.user.mustChangePassword;
+  const body = html`<p class="lead">${t('pages.account.signedInAs')} <bdi dir="ltr">${me.user.username}</bdi></p>
+${must ? html`<div class="notice notice-warning"><p><strong>${t('pages.account.mustChange')}</strong></p><p>${t('pages.password.temporary')}</p></div>` : html`<p>${t('pages.password.intro')}</p>`}
+<form method="post" action="/account/password" class="stack"${userInputsAttr(o.userInputs)}>
+${csrfField(ctx)}
+<input type="text" name="username" value="${me.user.username}" autocomplete="username" hidden>
+${input(ctx, { id: 'currentPassword', label: must ? t('pages.password.temporaryLabel') : t('pages.password.current'), type: 'password', autocomplete: 'current-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: true }, o.error)}
+${input(ctx, { id: 'newPassword', label: t('pages.reset.newPassword'), help: passwordRules(ctx, o), type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: true, meter: true }, o.error)}
+${input(ctx, { id: 'confirmPassword', label: t('pages.reset.confirmPassword'), type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: true }, o.error)}
+${button(t('pages.password.save'))}
+</form>
+${must ? actionForm(ctx, '/account/sign-out', t('pages.account.signOut')) : html`<p><a href="/account">${t('pages.account.back')}</a></p>`}`;
+  return layout(ctx, { title: t('pages.password.title'), path: '/account/password', body, head: strengthScript(ctx), error: o.error ?? null });
 }
 
 /** Confirm a pending contact with the code sent to it. */

@@ -9,8 +9,8 @@ export interface PageCtx {
   csrf: string;
   /** policy helpdesk link: https URL or e-mail address; '' when unset */
   helpdesk: string;
-  /** versioned URLs of our own stylesheet and script */
-  assets: { css: string; js: string };
+  /** versioned URLs of our own stylesheet and scripts (`strength` is null when the meter bundle was not built) */
+  assets: { css: string; js: string; strength: string | null };
 }
 
 /** A localised error as a page shows it; `field` names the input the main message belongs to. */
@@ -128,6 +128,8 @@ export interface InputOptions {
   autocapitalize?: boolean;
   /** show a show/hide button next to the field (app.js) */
   toggle?: boolean;
+  /** a new password: add the strength meter (public/build/strength.js) under the field */
+  meter?: boolean;
 }
 
 /** A labelled input with its help text and errors tied to it through aria-describedby. */
@@ -139,10 +141,45 @@ export function input(ctx: PageCtx, o: InputOptions, error?: PageError | null): 
   return html`<div class="field${errors.length ? ' field-invalid' : ''}">
 <label for="${o.id}">${o.label}</label>
 ${o.help ? html`<p class="help" id="${helpId}">${o.help}</p>` : ''}
-${errors.length ? html`<p class="field-error" id="${errorId}">${errors.map((m, i) => html`${i ? html`<br>` : ''}<span class="visually-hidden">${ctx.t('pages.error.prefix')} </span>${m}`)}</p>` : ''}
+${fieldErrorList(ctx, errorId, errors)}
 <input id="${o.id}" name="${o.name ?? o.id}" type="${o.type ?? 'text'}"${o.value ? html` value="${o.value}"` : ''}${o.autocomplete ? html` autocomplete="${o.autocomplete}"` : ''}${o.inputmode ? html` inputmode="${o.inputmode}"` : ''}${o.maxlength ? html` maxlength="${o.maxlength}"` : ''}${o.pattern ? html` pattern="${o.pattern}"` : ''}${describedBy ? html` aria-describedby="${describedBy}"` : ''}${attr(errors.length > 0, 'aria-invalid="true"')}${attr(Boolean(o.required), 'required')}${attr(Boolean(o.ltr), 'dir="ltr"')}${attr(o.spellcheck === false, 'spellcheck="false"')}${attr(o.autocapitalize === false, 'autocapitalize="none"')}${o.toggle ? html` data-toggle-password data-show="${ctx.t('pages.reset.showPassword')}" data-hide="${ctx.t('pages.reset.hidePassword')}"` : ''}>
+${o.meter ? strengthMeter(ctx, o.id) : ''}
 </div>`;
 }
+
+/** One message as a paragraph; several (every failed password rule) as a list. */
+function fieldErrorList(ctx: PageCtx, id: string, errors: string[]): SafeHtml | '' {
+  const item = (m: string) => html`<span class="visually-hidden">${ctx.t('pages.error.prefix')} </span>${m}`;
+  if (errors.length === 0) return '';
+  if (errors.length === 1) return html`<p class="field-error" id="${id}">${item(errors[0]!)}</p>`;
+  return html`<ul class="field-error" id="${id}">${errors.map((m) => html`<li>${item(m)}</li>`)}</ul>`;
+}
+
+const STRENGTH_LEVELS = ['veryWeak', 'weak', 'fair', 'strong', 'veryStrong'] as const;
+
+/**
+ * The strength meter's box, hidden until strength.js shows it (the page works without it). The
+ * script fills the live region with the label of the score and adds it to the input's
+ * aria-describedby; the bar repeats the label, so it is hidden from screen readers.
+ */
+export function strengthMeter(ctx: PageCtx, inputId: string): SafeHtml {
+  const { t } = ctx;
+  const labels = STRENGTH_LEVELS.map((l) => t('pages.strength.label', { level: t(`pages.strength.${l}`) }));
+  return html`<div class="strength" data-strength-for="${inputId}" data-labels="${JSON.stringify(labels)}" hidden>
+<meter class="strength-meter" min="0" max="4" low="2" high="3" optimum="4" value="0" aria-hidden="true"></meter>
+<p class="strength-text" id="${`${inputId}-strength`}" aria-live="polite"></p>
+</div>`;
+}
+
+/** The meter's script, for `head` of a page with a new-password field; nothing when the bundle is absent. */
+export const strengthScript = (ctx: PageCtx): SafeHtml | '' => (ctx.assets.strength ? html`<script type="module" src="${ctx.assets.strength}"></script>` : '');
+
+/** The policy's length and character rules, as the help text of a new-password field. */
+export const passwordRules = (ctx: PageCtx, o: { minLength: number; classes: number }): string =>
+  o.classes > 0 ? ctx.t('pages.reset.rules', { min: o.minLength, classes: o.classes }) : ctx.t('pages.reset.rulesNoClasses', { min: o.minLength });
+
+/** The `data-user-inputs` of a form with a new password: words the meter counts as guessable (not secret). */
+export const userInputsAttr = (inputs: readonly string[]): SafeHtml => html` data-user-inputs="${JSON.stringify(inputs.filter(Boolean))}"`;
 
 export const button = (label: string, kind: 'primary' | 'secondary' | 'link' = 'primary'): SafeHtml => html`<button type="submit" class="button button-${kind}">${label}</button>`;
 

@@ -2,7 +2,7 @@ import type { OfferedMethod } from '../../../core/flow/flow.js';
 import type { MethodId } from '../../../core/methods.js';
 import type { FlowView } from '../../../services/reset-service.js';
 import { attr, html, type SafeHtml } from '../html.js';
-import { button, csrfField, input, layout, type PageCtx, type PageError } from './layout.js';
+import { button, csrfField, input, layout, passwordRules, strengthScript, userInputsAttr, type PageCtx, type PageError } from './layout.js';
 
 const PHONE_METHODS: ReadonlySet<MethodId> = new Set(['sms', 'voice', 'office']);
 
@@ -114,16 +114,15 @@ ${button(t('pages.reset.verify'))}
 }
 
 /** After every gate: the new password, twice. */
-export function passwordPage(ctx: PageCtx, o: { minLength: number; classes: number; error?: PageError | null }): string {
+export function passwordPage(ctx: PageCtx, o: { minLength: number; classes: number; userInputs: readonly string[]; error?: PageError | null }): string {
   const { t } = ctx;
-  const rules = o.classes > 0 ? t('pages.reset.rules', { min: o.minLength, classes: o.classes }) : t('pages.reset.rulesNoClasses', { min: o.minLength });
-  const body = html`<form method="post" action="/reset/password" class="stack">
+  const body = html`<form method="post" action="/reset/password" class="stack"${userInputsAttr(o.userInputs)}>
 ${csrfField(ctx)}
-${input(ctx, { id: 'newPassword', label: t('pages.reset.newPassword'), help: rules, type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: true }, o.error)}
+${input(ctx, { id: 'newPassword', label: t('pages.reset.newPassword'), help: passwordRules(ctx, o), type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: true, meter: true }, o.error)}
 ${input(ctx, { id: 'confirmPassword', label: t('pages.reset.confirmPassword'), type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: true }, o.error)}
 ${button(t('pages.reset.save'))}
 </form>`;
-  return layout(ctx, { title: t('pages.reset.newPasswordTitle'), path: '/reset/password', body, error: o.error ?? null });
+  return layout(ctx, { title: t('pages.reset.newPasswordTitle'), path: '/reset/password', body, head: strengthScript(ctx), error: o.error ?? null });
 }
 
 /** After every gate, when the person asked to unlock. */

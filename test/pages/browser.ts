@@ -1,0 +1,83 @@
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import type { TestServer } from '../support/app.js';
+import { codeSince } from './http-client.js';
+
+// What the browser tests share: Chromium as installed on the machine, and a page that records
+// everything the browser complained about (CSP violations above all).
+
+export const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export const launchChromium = (): Promise<Browser> => chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+
+export interface Person {
+  username: string;
+  password: string;
+  email: string;
+  givenName: string;
+  surname: string;
+  groups: string[];
+  locked?: boolean;
+}
+export const person = (name: string, extra: Partial<Person> = {}): Person => ({
+  username: `${name}@example.org`,
+  password: `${name[0]!.toUpperCase()}${name.slice(1)}-Old-Pass-7!`,
+  email: `${name}@example.org`,
+  givenName: name,
+  surname: 'Tester',
+  groups: ['staff'],
+  ...extra,
+});
+
+/** A page that records what the browser complained about. */
+export async function openPage(browser: Browser, o: { width?: number } = {}): Promise<{ page: Page; problems: string[]; close(): Promise<void> }> {
+  const context = await browser.newContext({ viewport: { width: o.width ?? 1024, height: 800 } });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    // a form page answered with 4xx (a shown error) is logged as a failed load: not a problem
+    if (/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) return;
+    if (m.type() === 'error' || /Content Security Policy|Refused to/i.test(m.text())) problems.push(`${m.type()}: ${m.text()}`);
+  });
+  // …but a script, stylesheet, worker or challenge that fails to load is
+  page.on('response', (r) => {
+    if (r.request().resourceType() !== 'document' && r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  // (browser code as strings: this project compiles without the DOM types)
+  await page.addInitScript({ content: "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));" });
+  return { page, problems, close: () => context.close() };
+}
+
+export const submit = (page: Page) => Promise.all([page.waitForNavigation(), page.locator('main form button[type="submit"]').first().click()]);
+
+export async function expectDir(page: Page, lang: 'en' | 'he') {
+  expect(await page.getAttribute('html', 'lang')).toBe(lang);
+  expect(await page.getAttribute('html', 'dir')).toBe(lang === 'he' ? 'rtl' : 'ltr');
+}
+
+/** A reset up to the new-password step: username → e-mail → full address → code. */
+export async function walkToNewPassword(server: TestServer, page: Page, who: Person, lang: 'en' | 'he', o: { captcha?: boolean } = {}) {
+  await page.goto(`${server.url}/reset${lang === 'he' ? '?lang=he' : ''}`);
+  await expectDir(page, lang);
+  await page.fill('#username', who.username);
+  if (o.captcha) {
+    // the widget solves the proof of work in a Web Worker once the form has focus
+    await expect.poll(() => page.locator('input[name="altcha"]').inputValue(), { timeout: 30_000, interval: 100 }).not.toBe('');
+  }
+  await submit(page);
+  expect(new URL(page.url()).pathname).toBe('/reset/method');
+  await expectDir(page, lang);
+
+  await page.check('#method-email');
+  await page.fill('#contact_email', who.email);
+  const since = server.transport.sent.length;
+  await submit(page);
+  expect(new URL(page.url()).pathname).toBe('/reset/code');
+  await expectDir(page, lang);
+  const code = await codeSince(server, who.email, since);
+  await page.fill('#code', code);
+  await submit(page);
+  expect(new URL(page.url()).pathname).toBe('/reset/password');
+  await expectDir(page, lang);
+}
