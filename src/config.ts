@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { breachedSettingsFromEnv } from './adapters/breached/filter-store.js';
 
 /**
  * One typed configuration, read once at start. Every key comes from the environment, or from
@@ -26,6 +27,10 @@ export interface Config {
   sourceLimits: { codesPerHour: number; failuresPerHour: number; signInFailuresPerHour: number };
   /** admin API keys: `name:key` pairs; a key grants the admin scope */
   adminApiKeys: { name: string; key: string }[];
+  /** the offline breached-password filter (`sspr breached import` writes it) */
+  breachedFilter: string;
+  /** optional online k-anonymity range service (HIBP API); null = off */
+  breachedRangeUrl: string | null;
 }
 
 const DOC: Record<string, string> = {
@@ -47,6 +52,8 @@ const DOC: Record<string, string> = {
   SSPR_SOURCE_FAILURES_PER_HOUR: 'failed proofs one source address may make per hour',
   SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR: 'failed portal sign-ins one source address may make per hour',
   SSPR_ADMIN_API_KEYS: 'comma-separated name:key pairs granting admin API access',
+  SSPR_BREACHED_FILTER: 'path of the breached-password filter built by `sspr breached import`',
+  SSPR_BREACHED_RANGE_URL: 'k-anonymity range service (e.g. https://api.pwnedpasswords.com); unset = offline only',
   SSPR_CONFIG: 'JSON file with any of these keys',
 };
 export const CONFIG_KEYS = DOC;
@@ -58,6 +65,15 @@ function int(name: string, raw: string | undefined, def: number, min: number, ma
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}`);
   return n;
+}
+
+function breached(get: (k: string) => string | undefined): { breachedFilter: string; breachedRangeUrl: string | null } {
+  try {
+    const s = breachedSettingsFromEnv({ SSPR_BREACHED_FILTER: get('SSPR_BREACHED_FILTER'), SSPR_BREACHED_RANGE_URL: get('SSPR_BREACHED_RANGE_URL') });
+    return { breachedFilter: s.filterPath, breachedRangeUrl: s.rangeUrl };
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Record<string, string> = {}): Config {
@@ -121,5 +137,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
       signInFailuresPerHour: int('SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR', get('SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR'), 50, 1, 10_000_000),
     },
     adminApiKeys: keys,
+    ...breached(get),
   };
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { createAltchaCaptcha, disabledCaptcha } from './adapters/captcha/altcha.js';
 import { argon2Hasher, createKeyring, systemClock, systemRandom } from './adapters/crypto.js';
 import { createOutboxTransport } from './adapters/delivery/outbox.js';
@@ -21,6 +21,8 @@ import { createMetrics } from './services/metrics.js';
 import { PasswordPolicy } from './services/password-policy.js';
 import { PolicyService } from './services/policy-service.js';
 import { strengthScore } from './adapters/strength.js';
+import { BreachedFilterStore } from './adapters/breached/filter-store.js';
+import { createRangeCheck } from './adapters/breached/range-check.js';
 import { ResetService } from './services/reset-service.js';
 import { Throttle } from './services/throttle.js';
 
@@ -80,16 +82,23 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const policy = new PolicyService(store, clock);
   const throttle = new Throttle(config.sourceLimits);
   const nudge = () => queue.nudge();
-  const passwords = new PasswordPolicy({ store, policy, hasher, clock, random, strength: strengthScore });
+  // adapters made before the HTTP server log through it once it exists
+  const log: { target: Pick<FastifyBaseLogger, 'warn' | 'info'> | null } = { target: null };
+  const breached = await BreachedFilterStore.open({
+    path: config.breachedFilter,
+    logger: { warn: (obj, msg) => log.target?.warn(obj, msg), info: (obj, msg) => log.target?.info(obj, msg) },
+  });
+  const range = config.breachedRangeUrl ? createRangeCheck({ baseUrl: config.breachedRangeUrl }) : null;
+  const passwords = new PasswordPolicy({ store, policy, hasher, clock, random, strength: strengthScore, breached, range });
   const reset = new ResetService({ store, directory, methods, policy, throttle, keyring, random, clock, hasher, captcha, metrics, nudge, passwords });
   const accounts = new AccountService({ store, directory, methods, policy, throttle, keyring, random, clock, nudge, passwords });
   const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, nudge });
-  return { clock, random, hasher, store, keyring, directory, metrics, queue, captcha, policy, passwords, reset, accounts, admin, nudge };
+  return { clock, random, hasher, store, keyring, directory, metrics, queue, captcha, policy, passwords, breached, reset, accounts, admin, nudge, log };
 }
 export type Services = Awaited<ReturnType<typeof composeServices>>;
 
 export async function createServer(config: Config, o: Overrides = {}): Promise<Server> {
-  const { clock, store, keyring, directory, metrics, queue, captcha, policy, reset, accounts, admin } = await composeServices(config, o);
+  const { clock, store, keyring, directory, metrics, queue, captcha, policy, reset, accounts, admin, breached, log } = await composeServices(config, o);
   const seeded = config.demo ? await seedDemo(store, directory) : false;
   const app = await buildApp({
     config,
@@ -103,6 +112,7 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     csrfKey: (v) => keyring.mac('csrf', v),
     ...(o.logger !== undefined ? { logger: o.logger } : {}),
   });
+  log.target = app.log;
   queue.start();
 
   // Expired flows, codes, counters and sessions are removed in the background.
@@ -130,6 +140,7 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
       clearInterval(housekeeping);
       await app.close();
       await queue.stop();
+      breached.close();
       await store.close();
     },
   };

@@ -23,8 +23,11 @@ const USAGE = `Usage: sspr <command>
   policy show                    print the reset policy
   policy set KEY=VALUE…          change the reset policy (lists are comma-separated)
   banned list / banned set TERM… read / replace the custom banned-password list
-  breached import FILE           build the offline breached-password filter from an
-                                 HIBP SHA1:count file or a plain list`;
+  breached import FILE [--output PATH]
+                                 build the offline breached-password filter from an
+                                 HIBP SHA1:count file or a plain list (one password a line)
+  breached info                  describe the filter in use
+  breached check                 check a password read from standard input (exit 3: breached)`;
 
 async function withServices<T>(config: Config, fn: (s: Services) => Promise<T>): Promise<T> {
   const s = await composeServices(config);

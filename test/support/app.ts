@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import type { OutgoingMessage, Transport } from '../../src/ports.js';
 import { createServer, type Overrides, type Server } from '../../src/server.js';
@@ -47,7 +49,7 @@ export interface TestServer extends Server {
  * `env` sets any SSPR_* key.
  */
 export async function startTestServer(databaseUrl: string, env: Record<string, string> = {}, o: Overrides = {}): Promise<TestServer> {
-  const config = loadConfig({}, { SSPR_DATABASE_URL: databaseUrl, SSPR_CAPTCHA: 'off', SSPR_SECRET: randomBytes(32).toString('hex'), SSPR_LOG_LEVEL: 'silent', ...env });
+  const config = loadConfig({}, { SSPR_DATABASE_URL: databaseUrl, SSPR_CAPTCHA: 'off', SSPR_SECRET: randomBytes(32).toString('hex'), SSPR_LOG_LEVEL: 'silent', SSPR_BREACHED_FILTER: join(tmpdir(), `sspr-no-filter-${randomBytes(4).toString('hex')}`), ...env });
   const transport = new CapturingTransport();
   const server = await createServer(config, { transport, logger: false, ...o });
   await server.app.listen({ port: 0, host: '127.0.0.1' });

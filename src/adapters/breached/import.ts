@@ -249,8 +249,9 @@ function removeStaleTemporaries(dir: string, base: string): void {
   } catch {
     return;
   }
+  const pattern = new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(?:tmp|import)-(\\d+)-`);
   for (const name of names) {
-    const m = new RegExp(`^\\.${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(?:tmp|import)-(\\d+)-`).exec(name);
+    const m = pattern.exec(name);
     if (m && Number(m[1]) !== process.pid && !isAlive(Number(m[1]))) rmSync(join(dir, name), { recursive: true, force: true });
   }
 }
