@@ -81,6 +81,31 @@ describe('the sspr command', () => {
     expect(show.out).toMatch(/^methods=email,sms$/m);
   }, 60_000);
 
+  it('replaces the custom banned list and builds the breached filter', async () => {
+    const set = await run(['banned', 'set', 'Contoso', 'blank', 'contoso']);
+    expect(set.code).toBe(0);
+    expect(set.out).toMatch(/2 terms/);
+    expect((await run(['banned', 'list'])).out).toBe('blank\ncontoso\n');
+    const bad = await run(['banned', 'set', 'abc']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/4–16/);
+    const { writeFileSync } = await import('node:fs');
+    const list = join(dir, 'pwned.txt');
+    writeFileSync(list, '5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:3861493\r\nhunter2\r\n');
+    const filter = join(dir, 'breached.filter');
+    const imp = await run(['breached', 'import', list, '--output', filter]);
+    expect(imp.code, imp.err).toBe(0);
+    const check = (pw: string) =>
+      new Promise<number | null>((resolve) => {
+        const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'breached', 'check'], { env: { ...env, SSPR_BREACHED_FILTER: filter } });
+        p.stdin.end(pw);
+        p.on('close', resolve);
+      });
+    expect(await check('password')).toBe(3); // the SHA-1 line above is "password"
+    expect(await check('hunter2')).toBe(3);
+    expect(await check('Violet-Orchard-Lantern-58!')).toBe(0);
+  }, 60_000);
+
   it('stops gracefully on SIGTERM', async () => {
     const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], { env: { ...env, SSPR_PORT: '0', SSPR_CAPTCHA: 'off', SSPR_LOG_LEVEL: 'info' } });
     let out = '';
