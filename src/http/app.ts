@@ -88,7 +88,13 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
   inputGuards(app);
   await app.register(cookie);
   app.setErrorHandler((err, request, reply) => sendApiError(err, request, reply));
-  app.setNotFoundHandler((request, reply) => sendApiError(Object.assign(new Error('not found'), { statusCode: 404 }), request, reply));
+  // Browsers asking for an unknown page get a page; everything else the JSON envelope.
+  let pageNotFound: Awaited<ReturnType<typeof pageRoutes>> | null = null;
+  app.setNotFoundHandler((request, reply) => {
+    const wantsHtml = !request.url.startsWith('/api/') && /text\/html/.test(String(request.headers.accept ?? ''));
+    if (pageNotFound && wantsHtml && (request.method === 'GET' || request.method === 'HEAD')) return pageNotFound(request, reply);
+    return sendApiError(Object.assign(new Error('not found'), { statusCode: 404 }), request, reply);
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -119,7 +125,7 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
 
   await app.register(async (pages) => {
     await pages.register(formbody, { bodyLimit: 64 * 1024 });
-    await pageRoutes(pages, { ...s, auth, names, https });
+    pageNotFound = await pageRoutes(pages, { ...s, auth, names, https });
   });
 
   return app;

@@ -391,6 +391,16 @@ describe('pages over HTTP', () => {
     expect(off.headers.get('content-type')).toMatch(/^text\/html/);
   });
 
+  it('answers an unknown address with a page in a browser and with the JSON envelope elsewhere', async () => {
+    const page = await fetch(`${server.url}/no-such-page?lang=he`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(404);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toMatch(/<html lang="he" dir="rtl"/);
+    const api = await fetch(`${server.url}/api/v1/nothing`, { headers: { accept: 'text/html' } });
+    expect(api.status).toBe(404);
+    expect((await api.json()).error.code).toBe('SSPR_NOT_FOUND');
+  });
+
   it('ends blocked and expired flows with a "start over" page', async () => {
     let offset = 0;
     const timed = await startTestServer(await freshDatabaseUrl('sqlite'), {}, { clock: { now: () => Date.now() + offset } });

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SsprError } from '../../core/errors.js';
 import { isLocale, translator } from '../../i18n.js';
 import type { AppServices } from '../app.js';
@@ -31,7 +31,8 @@ function backFor(request: FastifyRequest): PagePath {
  * The server-rendered pages: reset and unlock, the security-info portal, the demo outbox.
  * Registered in their own context, which parses only HTML form posts.
  */
-export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<void> {
+/** Registers the pages; returns the page that answers an unknown address in a browser. */
+export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<(request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>> {
   // Forms only: JSON and text bodies belong to the API.
   app.removeContentTypeParser(['application/json', 'text/plain']);
 
@@ -88,4 +89,9 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
     const messages = await deps.store.r.outbox.latest(50);
     return kit.send(reply, 200, outboxPage(c, messages, request.query.refresh === '5'));
   });
+
+  return async (request, reply) => {
+    const c = await kit.ctx(request, reply);
+    return kit.send(reply, 404, errorPage(c, pageError(new SsprError('SSPR_NOT_FOUND'), c.locale), '/reset'));
+  };
 }
