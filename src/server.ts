@@ -90,7 +90,7 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   });
   const range = config.breachedRangeUrl ? createRangeCheck({ baseUrl: config.breachedRangeUrl }) : null;
   const passwords = new PasswordPolicy({ store, policy, hasher, clock, random, strength: strengthScore, breached, range });
-  const reset = new ResetService({ store, directory, methods, policy, throttle, keyring, random, clock, hasher, captcha, metrics, nudge, passwords });
+  const reset = new ResetService({ store, directory, methods, policy, throttle, keyring, random, clock, captcha, metrics, nudge, passwords });
   const accounts = new AccountService({ store, directory, methods, policy, throttle, keyring, random, clock, nudge, passwords });
   const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, nudge });
   return { clock, random, hasher, store, keyring, directory, metrics, queue, captcha, policy, passwords, breached, reset, accounts, admin, nudge, log };

@@ -8,7 +8,7 @@ import { gatesRequiredFor, inScope, isRegistered, methodsAllowedFor } from '../c
 import type { Policy } from '../core/policy/settings.js';
 import { translator } from '../i18n.js';
 import type { ChallengeInput, GateEnv, MethodSubject, ResetMethod, VerifyInput, VerifyResult } from '../methods/method.js';
-import type { Captcha, Clock, Directory, DirectoryUser, Hasher, Keyring, OutgoingMessage, Random } from '../ports.js';
+import type { Captcha, Clock, Directory, DirectoryUser, Keyring, OutgoingMessage, Random } from '../ports.js';
 import type { RequestContext } from './context.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import type { Metrics } from './metrics.js';
@@ -40,7 +40,6 @@ export interface ResetDeps {
   keyring: Keyring;
   random: Random;
   clock: Clock;
-  hasher: Hasher;
   captcha: Captcha;
   metrics: Metrics;
   passwords: PasswordPolicy;

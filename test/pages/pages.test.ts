@@ -398,7 +398,7 @@ describe('pages over HTTP', () => {
     expect(await page.text()).toMatch(/<html lang="he" dir="rtl"/);
     const api = await fetch(`${server.url}/api/v1/nothing`, { headers: { accept: 'text/html' } });
     expect(api.status).toBe(404);
-    expect((await api.json()).error.code).toBe('SSPR_NOT_FOUND');
+    expect(((await api.json()) as { error: { code: string } }).error.code).toBe('SSPR_NOT_FOUND');
   });
 
   it('ends blocked and expired flows with a "start over" page', async () => {
