@@ -43,17 +43,7 @@ const CLI_ACTOR = `cli:${process.env.USER ?? 'operator'}`;
 async function start(config: Config): Promise<void> {
   const server = await createServer(config);
   const { app } = server;
-  await app.listen({ port: config.port, host: config.host });
-  const base = config.publicUrl.origin;
-  if (config.demo) {
-    const u = DEMO_USERS[0];
-    process.stdout.write(
-      `\nOpenSSPR is running at ${base}\n` +
-        `  Reset a password:   ${base}/reset   (try ${u.username}; the code arrives at ${base}/dev/outbox)\n` +
-        `  Security info:      ${base}/account (sign in as ${u.username} / ${u.password})\n` +
-        `  Admin (API):        ${base}/docs    (admin@example.org / ${DEMO_USERS[3].password})\n\n`,
-    );
-  }
+  // handlers first: a SIGTERM that arrives while the port opens still drains and exits cleanly
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
@@ -66,6 +56,17 @@ async function start(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  await app.listen({ port: config.port, host: config.host });
+  const base = config.publicUrl.origin;
+  if (config.demo) {
+    const u = DEMO_USERS[0];
+    process.stdout.write(
+      `\nOpenSSPR is running at ${base}\n` +
+        `  Reset a password:   ${base}/reset   (try ${u.username}; the code arrives at ${base}/dev/outbox)\n` +
+        `  Security info:      ${base}/account (sign in as ${u.username} / ${u.password})\n` +
+        `  Admin (API):        ${base}/docs    (admin@example.org / ${DEMO_USERS[3].password})\n\n`,
+    );
+  }
 }
 
 async function users(config: Config, args: string[]): Promise<void> {

@@ -93,7 +93,12 @@ export function codeMethod(spec: CodeMethodSpec): ResetMethod {
     async verify(env, input) {
       if (typeof input.code !== 'string' || !/^\d{6,10}$/.test(input.code)) return 'wrong';
       const row = await env.r.codes.current(env.flow.id, 'reset', spec.id);
-      if (!row) throw new SsprError('SSPR_CODE_INVALID');
+      if (!row) {
+        // the right code, consumed a moment ago by a racing duplicate of this request
+        const last = await env.r.codes.latest(env.flow.id, 'reset', spec.id);
+        if (last?.used_at != null && env.keyring.equal(last.code_hash, codeMac(env, env.flow.id, spec.id, input.code))) return 'replayed';
+        throw new SsprError('SSPR_CODE_INVALID');
+      }
       if (Number(row.expires_at) <= env.now) throw new SsprError('SSPR_CODE_EXPIRED');
       if (row.failed_tries >= 5) throw new SsprError('SSPR_CODE_EXPIRED', [{ code: 'code.tooManyTries' }]);
       if (env.keyring.equal(row.code_hash, codeMac(env, env.flow.id, spec.id, input.code))) {

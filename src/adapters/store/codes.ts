@@ -29,6 +29,18 @@ export function codesRepo(db: Kysely<Database>) {
         .limit(1)
         .executeTakeFirst();
     },
+    /** the newest code, used or not */
+    latest(subjectId: string, purpose: string, method: string) {
+      return db
+        .selectFrom('codes')
+        .selectAll()
+        .where('subject_id', '=', subjectId)
+        .where('purpose', '=', purpose)
+        .where('method', '=', method)
+        .orderBy('created_at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+    },
     /** atomic: of many parallel correct submissions exactly one consumes the code */
     async consume(id: string, now: number): Promise<boolean> {
       const r = await db
