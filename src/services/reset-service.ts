@@ -201,13 +201,13 @@ export class ResetService {
     type Outcome = { ok: true; next: Flow } | { ok: false; blocked: boolean; error: SsprError };
     const outcome = await d.store.transaction(async (r): Promise<Outcome> => {
       const env = this.env(r, flow, user, info, policy, now, []);
-      let error: SsprError = new SsprError('SSPR_CODE_INVALID');
+      let thrown: SsprError | null = null;
       let result: VerifyResult = 'wrong';
       try {
         result = await method.verify(env, input);
       } catch (e) {
         if (!isSsprError(e)) throw e;
-        error = e;
+        thrown = e;
       }
       if (result === 'ok' && flow.userId !== null) {
         let next = passGate(flow, input.method);
@@ -218,6 +218,7 @@ export class ResetService {
         await r.audit.append(this.audit(flow, ctx, now, { step: 'verify', method: input.method, result: 'success' }));
         return { ok: true, next };
       }
+      const error = thrown ?? new SsprError('SSPR_CODE_INVALID');
       if (result === 'replayed') {
         // the right code, already consumed by a racing duplicate: refuse, but it is no guess
         await r.audit.append(this.audit(flow, ctx, now, { step: 'verify', method: input.method, result: 'failure', reason: 'code already used' }));
