@@ -26,3 +26,32 @@ describe('cachingStatements', () => {
     db.close();
   });
 });
+
+describe('SQLite shared by two processes (the service and the command line)', () => {
+  it('lets both append to the audit chain at once without a failed transaction or a fork', async () => {
+    const { Store } = await import('./store.js');
+    const { spawn } = await import('node:child_process');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const url = `sqlite:${join(mkdtempSync(join(tmpdir(), 'sspr-two-')), 'shared.db')}`;
+    const a = Store.open(url);
+    await a.migrate();
+    const append = (i: number) => a.transaction((r) => r.audit.append({ at: i, activity: 'test', result: 'success' }));
+    // the other process: the same store module, appending while this one does
+    const script = `const { Store } = await import(${JSON.stringify(new URL('./store.ts', import.meta.url).href)});
+      const b = Store.open(${JSON.stringify(url)});
+      process.stdout.write('ready\\n'); for (let i = 0; i < 300; i++) await b.transaction((r) => r.audit.append({ at: i, activity: 'other', result: 'success' }));
+      await b.close();`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const done = new Promise<number | null>((res) => child.on('close', res));
+    await new Promise((res) => child.stdout.once('data', res));
+    for (let i = 0; i < 300; i++) await append(i);
+    expect(await done, err).toBe(0);
+    expect((await a.r.audit.list({ limit: 1000 })).length).toBe(600);
+    expect(await a.r.audit.verifyChain()).toBeNull();
+    await a.close();
+  }, 30_000);
+});

@@ -54,7 +54,11 @@ export function cachingStatements(sqlite: SQLite.Database, size = STATEMENT_CACH
       cache.clear();
       sqlite.close();
     },
-    prepare(sql: string) {
+    prepare(text: string) {
+      // A deferred BEGIN reads first and upgrades to a write lock later; when another process
+      // (the command line beside the service) wrote in between, the upgrade fails at once
+      // instead of waiting. IMMEDIATE takes the write lock up front, so busy_timeout applies.
+      const sql = text === 'begin' ? 'begin immediate' : text;
       let stmt = cache.get(sql);
       if (stmt && !stmt.busy) {
         // re-insert so the Map's order is least recently used first
