@@ -30,6 +30,7 @@ import { Store } from '../dist/adapters/store/store.js';
 import { GLOBAL_BANNED_TERMS } from '../dist/core/password/global-banned-terms.js';
 import { PasswordPolicy } from '../dist/services/password-policy.js';
 import { PolicyService } from '../dist/services/policy-service.js';
+import { machine } from './machine.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -57,17 +58,6 @@ const int = (n) => Math.round(n).toLocaleString('en-US');
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const memberPassword = (i) => `bench-member-${i}`;
 
-function machine() {
-  const cpus = os.cpus();
-  return {
-    date: new Date().toISOString(),
-    cpu: `${cpus[0]?.model.trim() ?? 'unknown'} × ${cpus.length}`,
-    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    node: process.version,
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    load: os.loadavg()[0].toFixed(1),
-  };
-}
 
 /** N lines `HEX40:count\n`, MEMBERS of them the SHA-1 of memberPassword(i). */
 function generate(file) {

@@ -33,6 +33,7 @@ import autocannon from 'autocannon';
 import { argon2Hasher, ARGON2_PARAMS } from '../dist/adapters/crypto.js';
 import { loadConfig } from '../dist/config.js';
 import { createServer } from '../dist/server.js';
+import { machine } from './machine.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -106,17 +107,6 @@ const since = (t0, t1) =>
       }
     : null;
 
-function machine() {
-  const cpus = os.cpus();
-  return {
-    date: new Date().toISOString(),
-    cpu: `${cpus[0]?.model.trim() ?? 'unknown'} × ${cpus.length}`,
-    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    node: process.version,
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    threadpool: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
-  };
-}
 const load = () =>
   os
     .loadavg()

@@ -92,10 +92,10 @@ export function codeMethod(spec: CodeMethodSpec): ResetMethod {
 
     async verify(env, input) {
       if (typeof input.code !== 'string' || !/^\d{6,10}$/.test(input.code)) return 'wrong';
-      const row = await env.r.codes.current(env.flow.id, 'reset', spec.id);
+      const row = await env.r.codes.latest(env.flow.id, 'reset', spec.id);
       if (!row) {
         // the right code, consumed a moment ago by a racing duplicate of this request
-        const last = await env.r.codes.latest(env.flow.id, 'reset', spec.id);
+        const last = await env.r.codes.latest(env.flow.id, 'reset', spec.id, true);
         if (last?.used_at != null && env.keyring.equal(last.code_hash, codeMac(env, env.flow.id, spec.id, input.code))) return 'replayed';
         throw new SsprError('SSPR_CODE_INVALID');
       }

@@ -187,7 +187,7 @@ export class AccountService {
     if (!info) throw new SsprError('SSPR_NOT_FOUND');
     if (info.state === 'active') return { id, state: 'active' };
     const now = d.clock.now();
-    const row = await d.store.r.codes.current(id, 'register', info.method);
+    const row = await d.store.r.codes.latest(id, 'register', info.method);
     if (!row) throw new SsprError('SSPR_CODE_EXPIRED');
     if (Number(row.expires_at) <= now || row.failed_tries >= 5) throw new SsprError('SSPR_CODE_EXPIRED');
     const right = typeof code === 'string' && /^\d{6,10}$/.test(code) && d.keyring.equal(row.code_hash, this.codeMac(id, code));

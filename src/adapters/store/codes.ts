@@ -17,29 +17,11 @@ export function codesRepo(db: Kysely<Database>) {
         .execute();
       await db.insertInto('codes').values({ ...row, failed_tries: 0, used_at: null }).execute();
     },
-    current(subjectId: string, purpose: string, method: string) {
-      return db
-        .selectFrom('codes')
-        .selectAll()
-        .where('subject_id', '=', subjectId)
-        .where('purpose', '=', purpose)
-        .where('method', '=', method)
-        .where('used_at', 'is', null)
-        .orderBy('created_at', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-    },
-    /** the newest code, used or not */
-    latest(subjectId: string, purpose: string, method: string) {
-      return db
-        .selectFrom('codes')
-        .selectAll()
-        .where('subject_id', '=', subjectId)
-        .where('purpose', '=', purpose)
-        .where('method', '=', method)
-        .orderBy('created_at', 'desc')
-        .limit(1)
-        .executeTakeFirst();
+    /** the newest code of a subject for a method: only an unused one, unless `includeUsed` */
+    latest(subjectId: string, purpose: string, method: string, includeUsed = false) {
+      let q = db.selectFrom('codes').selectAll().where('subject_id', '=', subjectId).where('purpose', '=', purpose).where('method', '=', method);
+      if (!includeUsed) q = q.where('used_at', 'is', null);
+      return q.orderBy('created_at', 'desc').limit(1).executeTakeFirst();
     },
     /** atomic: of many parallel correct submissions exactly one consumes the code */
     async consume(id: string, now: number): Promise<boolean> {
