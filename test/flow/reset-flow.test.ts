@@ -156,4 +156,13 @@ describe.each(DATABASES)('reset and unlock journey on %s', (kind) => {
     await s.store.db.updateTable('audit').set({ result: 'failure' }).where('seq', '=', mine[1]!.seq).execute();
     expect(await s.store.r.audit.verifyChain()).toBe(Number(mine[1]!.seq));
   });
+
+  it('notices when the newest audit entries are deleted', async () => {
+    await start('noa@example.org');
+    await start('noa@example.org');
+    expect(await s.store.r.audit.verifyChain()).toBeNull();
+    const last = (await s.store.r.audit.list({ limit: 100 })).at(-1)!;
+    await s.store.db.deleteFrom('audit').where('seq', '=', last.seq).execute();
+    expect(await s.store.r.audit.verifyChain()).toBe(Number(last.seq));
+  });
 });

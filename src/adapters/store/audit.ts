@@ -71,13 +71,17 @@ export function auditRepo(db: Kysely<Database>, dialect: Dialect) {
       if (opts.target) q = q.where('target', '=', opts.target);
       return q.execute();
     },
-    /** walks the chain; returns the first broken sequence number, or null when intact */
+    /**
+     * Walks the chain; returns the first broken sequence number, or null when intact. The
+     * chain must also end where the head says it does, so deleting the newest entries shows.
+     */
     async verifyChain(): Promise<number | null> {
+      const head = await db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirstOrThrow();
       let prev = '0'.repeat(64);
       let after = 0;
       for (;;) {
         const rows = await db.selectFrom('audit').selectAll().where('seq', '>', after).orderBy('seq').limit(1000).execute();
-        if (rows.length === 0) return null;
+        if (rows.length === 0) return after === Number(head.seq) && prev === head.hash ? null : after + 1;
         for (const r of rows) {
           const { hash, ...rest } = r;
           if (r.prev_hash !== prev || entryHash({ ...rest, seq: Number(r.seq) }) !== hash) return Number(r.seq);
