@@ -39,8 +39,7 @@ export class Throttle {
 
   /** counts a failed proof; returns true when this failure blocks the person */
   async proofFailed(r: Repos, subject: string, ip: string, now: number): Promise<boolean> {
-    await r.throttle.hit(`fail:${subject}`, now);
-    await r.throttle.hit(`fail-ip:${ip}`, now);
+    await r.throttle.hit([`fail:${subject}`, `fail-ip:${ip}`], now);
     if ((await r.throttle.count(`fail:${subject}`, now - DAY)) < PROOF_FAILURES_PER_DAY) return false;
     await r.throttle.block(`fail:${subject}`, now + DAY);
     return true;
@@ -52,8 +51,7 @@ export class Throttle {
     const lim = CODE_LIMITS[budget];
     if ((await r.throttle.count(`code:${budget}:${subject}`, now - lim.windowMs)) >= lim.max) return false;
     if ((await r.throttle.count(`code-ip:${ip}`, now - HOUR)) >= this.limits.codesPerHour) return false;
-    await r.throttle.hit(`code:${budget}:${subject}`, now);
-    await r.throttle.hit(`code-ip:${ip}`, now);
+    await r.throttle.hit([`code:${budget}:${subject}`, `code-ip:${ip}`], now);
     return true;
   }
 
@@ -63,8 +61,7 @@ export class Throttle {
   }
 
   async signInFailed(r: Repos, userKey: string, ip: string, now: number): Promise<void> {
-    await r.throttle.hit(`signin:${userKey}`, now);
-    await r.throttle.hit(`signin-ip:${ip}`, now);
+    await r.throttle.hit([`signin:${userKey}`, `signin-ip:${ip}`], now);
   }
 
   clearSubject(r: Repos, subject: string): Promise<void> {

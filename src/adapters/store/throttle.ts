@@ -4,8 +4,9 @@ import type { Database } from './schema.js';
 /** Sliding-window counters and blocks kept in the database, so they hold across instances. */
 export function throttleRepo(db: Kysely<Database>) {
   return {
-    async hit(key: string, at: number): Promise<void> {
-      await db.insertInto('throttle_events').values({ key, at }).execute();
+    /** counts one event under each key, in one statement */
+    async hit(keys: string[], at: number): Promise<void> {
+      await db.insertInto('throttle_events').values(keys.map((key) => ({ key, at }))).execute();
     },
     async count(key: string, since: number): Promise<number> {
       const r = await db
