@@ -113,6 +113,11 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     ...(o.logger !== undefined ? { logger: o.logger } : {}),
   });
   log.target = app.log;
+  if (!breached.loaded) {
+    const msg = 'no breached-password filter loaded; build one with `sspr breached import FILE`';
+    if (config.demo) app.log.info({ path: config.breachedFilter }, msg);
+    else app.log.warn({ path: config.breachedFilter }, msg);
+  }
   queue.start();
 
   // Expired flows, codes, counters and sessions are removed in the background.
