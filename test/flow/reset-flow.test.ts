@@ -6,6 +6,7 @@ const NEW_PASSWORD = 'Tulip-Harbor-73!';
 
 describe.each(DATABASES)('reset and unlock journey on %s', (kind) => {
   let s: TestServer;
+  let dbUrl: string;
   const start = (username: string, extra: Record<string, unknown> = {}) => api(s.url, 'POST', '/api/v1/reset', { username, ...extra });
 
   async function passEmailGate(flow: { id: string; token: string }, email: string) {
@@ -16,7 +17,8 @@ describe.each(DATABASES)('reset and unlock journey on %s', (kind) => {
   }
 
   beforeEach(async () => {
-    s = await startTestServer(await freshDatabaseUrl(kind));
+    dbUrl = await freshDatabaseUrl(kind);
+    s = await startTestServer(dbUrl);
     await s.directory.add({ username: 'noa@example.org', password: 'Old-Password-1!', givenName: 'Noa', surname: 'Peretz', email: 'noa@example.org', mobile: '+972501112222' });
   });
   afterEach(() => s.close());
@@ -155,6 +157,17 @@ describe.each(DATABASES)('reset and unlock journey on %s', (kind) => {
     // tampering with any entry shows
     await s.store.db.updateTable('audit').set({ result: 'failure' }).where('seq', '=', mine[1]!.seq).execute();
     expect(await s.store.r.audit.verifyChain()).toBe(Number(mine[1]!.seq));
+  });
+
+  it('keeps one unbroken audit chain under parallel steps from two instances', async () => {
+    const second = await startTestServer(dbUrl);
+    try {
+      await Promise.all(Array.from({ length: 30 }, (_, i) => api(i % 2 ? s.url : second.url, 'POST', '/api/v1/reset', { username: `user${i}@example.org` })));
+      expect((await s.store.r.audit.list({ limit: 100 })).length).toBe(30);
+      expect(await s.store.r.audit.verifyChain()).toBeNull();
+    } finally {
+      await second.close();
+    }
   });
 
   it('notices when the newest audit entries are deleted', async () => {

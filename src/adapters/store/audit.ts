@@ -38,15 +38,30 @@ export function entryHash(row: Omit<AuditTable, 'hash'>): string {
   return h.digest('hex');
 }
 
-export function auditRepo(db: Kysely<Database>, dialect: Dialect) {
+/**
+ * The chain's head as this process last saw it. Appending moves the head with one conditional
+ * update (it succeeds only if nobody moved it meanwhile) and inserts the entry: two statements
+ * instead of read, insert, update. When another process or transaction moved the head first,
+ * the update touches nothing, the head is read again (under the row lock on PostgreSQL) and the
+ * append retried, so the chain never forks. A rolled-back append leaves a stale guess, which the
+ * next append corrects the same way.
+ */
+export interface AuditHeadCache {
+  seq: number;
+  hash: string;
+}
+
+export function auditRepo(db: Kysely<Database>, dialect: Dialect, cache: { head: AuditHeadCache | null }) {
+  const readHead = async (): Promise<AuditHeadCache> => {
+    let q = db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1);
+    if (dialect === 'postgres') q = q.forUpdate();
+    const h = await q.executeTakeFirstOrThrow();
+    return { seq: Number(h.seq), hash: h.hash };
+  };
   return {
     /** must run inside the transaction of the change it records */
     async append(input: AuditInput): Promise<void> {
-      let q = db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1);
-      if (dialect === 'postgres') q = q.forUpdate();
-      const head = await q.executeTakeFirstOrThrow();
-      const row: Omit<AuditTable, 'hash'> = {
-        seq: Number(head.seq) + 1,
+      const base = {
         at: input.at,
         activity: input.activity,
         step: clean(input.step),
@@ -59,11 +74,25 @@ export function auditRepo(db: Kysely<Database>, dialect: Dialect) {
         user_agent: clean(input.user_agent),
         flow_id: input.flow_id ?? null,
         details: input.details ? JSON.stringify(input.details) : null,
-        prev_hash: head.hash,
       };
-      const hash = entryHash(row);
-      await db.insertInto('audit').values({ ...row, hash }).execute();
-      await db.updateTable('audit_head').set({ seq: row.seq, hash }).where('id', '=', 1).execute();
+      let head = cache.head ?? (await readHead());
+      for (;;) {
+        const row: Omit<AuditTable, 'hash'> = { seq: head.seq + 1, ...base, prev_hash: head.hash };
+        const hash = entryHash(row);
+        const moved = await db
+          .updateTable('audit_head')
+          .set({ seq: row.seq, hash })
+          .where('id', '=', 1)
+          .where('seq', '=', head.seq)
+          .where('hash', '=', head.hash)
+          .executeTakeFirst();
+        if (Number(moved.numUpdatedRows) === 1) {
+          await db.insertInto('audit').values({ ...row, hash }).execute();
+          cache.head = { seq: row.seq, hash };
+          return;
+        }
+        head = await readHead();
+      }
     },
     list(opts: { limit: number; afterSeq?: number; target?: string }) {
       let q = db.selectFrom('audit').selectAll().orderBy('seq', 'asc').limit(opts.limit);

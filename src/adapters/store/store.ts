@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { auditRepo } from './audit.js';
+import { auditRepo, type AuditHeadCache } from './audit.js';
 import { codesRepo } from './codes.js';
 import { openDatabase, type Dialect } from './db.js';
 import { flowsRepo } from './flows.js';
@@ -12,10 +12,10 @@ import { securityInfoRepo } from './security-info.js';
 import { sessionsRepo } from './sessions.js';
 import { throttleRepo } from './throttle.js';
 
-function repos(db: Kysely<Database>, dialect: Dialect) {
+function repos(db: Kysely<Database>, dialect: Dialect, auditHead: { head: AuditHeadCache | null }) {
   return {
     db,
-    audit: auditRepo(db, dialect),
+    audit: auditRepo(db, dialect, auditHead),
     codes: codesRepo(db),
     flows: flowsRepo(db),
     messages: messagesRepo(db),
@@ -36,12 +36,14 @@ export type Repos = ReturnType<typeof repos>;
 /** The store port: repositories over one database, and transactions that bind them. */
 export class Store {
   readonly r: Repos;
+  /** this process's last view of the audit chain's head, shared by every transaction */
+  private readonly auditHead: { head: AuditHeadCache | null } = { head: null };
   private constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
     private readonly closeDb: () => Promise<void>,
   ) {
-    this.r = repos(db, dialect);
+    this.r = repos(db, dialect, this.auditHead);
   }
 
   static open(url: string): Store {
@@ -55,7 +57,7 @@ export class Store {
 
   /** runs `fn` in one transaction with repositories bound to it */
   transaction<T>(fn: (r: Repos) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((tx) => fn(repos(tx, this.dialect)));
+    return this.db.transaction().execute((tx) => fn(repos(tx, this.dialect, this.auditHead)));
   }
 
   close(): Promise<void> {
