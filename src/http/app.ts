@@ -119,7 +119,7 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
     api.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 1024 * 1024 }, api.getDefaultJsonParser('error', 'error'));
     resetRoutes(api, s.reset);
     accountRoutes(api, s.accounts, auth, names, https);
-    adminRoutes(api, s.admin, s.policy, auth);
+    adminRoutes(api, s.admin, s.policy, auth, s.reset);
     opsRoutes(api, s);
   });
 

@@ -112,13 +112,51 @@ export class ResetService {
 
   /** why this account cannot reset, as an error code; null when it can */
   private refusal(user: DirectoryUser | null, s: MethodSubject, policy: Policy): ErrorCode | null {
-    if (!user) return 'SSPR_ACCOUNT_UNKNOWN';
-    if (!user.enabled) return 'SSPR_ACCOUNT_DISABLED';
+    return this.causes(user, s, policy)[0] ?? null;
+  }
+
+  /** every reason this account cannot reset, most fundamental first */
+  private causes(user: DirectoryUser | null, s: MethodSubject, policy: Policy): ErrorCode[] {
+    if (!user) return ['SSPR_ACCOUNT_UNKNOWN'];
+    const out: ErrorCode[] = [];
+    if (!user.enabled) out.push('SSPR_ACCOUNT_DISABLED');
     const scope = inScope(user, policy);
-    if (!scope.ok) return scope.code;
-    const usable = [...this.d.methods.values()].filter((m) => m.usable(s)).map((m) => m.id);
-    if (!isRegistered(user, policy, usable)) return 'SSPR_0014';
-    return null;
+    if (!scope.ok) out.push(scope.code);
+    if (!isRegistered(user, policy, this.usable(s))) out.push('SSPR_0014');
+    return out;
+  }
+
+  private usable(s: MethodSubject): MethodId[] {
+    return [...this.d.methods.values()].filter((m) => m.usable(s)).map((m) => m.id);
+  }
+
+  /**
+   * The troubleshooter: why can (or can't) this person reset? The same checks as a start, plus
+   * the throttle block, reported to an admin with every cause found, not only the first.
+   */
+  async diagnose(username: string) {
+    const { d } = this;
+    const policy = await d.policy.get();
+    const name = normalizeUsername(username);
+    const user = await d.directory.findByUsername(name);
+    const subjectKey = user ? `u:${user.id}` : `n:${d.keyring.mac('subject', name)}`;
+    const info = user ? (await d.store.r.securityInfo.listFor(user.id)).filter((i) => i.state === 'active') : [];
+    const subject: MethodSubject = { user, info, policy };
+    const causes = this.causes(user, subject, policy);
+    const blockedUntil = await d.store.r.throttle.blockedUntil(`fail:${subjectKey}`, d.clock.now());
+    if (blockedUntil !== null) causes.push('SSPR_BLOCKED');
+    return {
+      username: name,
+      found: user !== null,
+      canReset: causes.length === 0,
+      causes,
+      isAdmin: user?.isAdmin ?? false,
+      locked: user?.locked ?? false,
+      gatesRequired: user ? gatesRequiredFor(user, policy) : policy.gatesRequired,
+      methodsAllowed: user ? methodsAllowedFor(user, policy) : [],
+      methodsUsable: user ? this.usable(subject).filter((m) => methodsAllowedFor(user, policy).includes(m)) : [],
+      blockedUntil: blockedUntil === null ? null : new Date(blockedUntil).toISOString(),
+    };
   }
 
   private offer(s: MethodSubject, protection: boolean): OfferedMethod[] {

@@ -53,6 +53,36 @@ describe('admin API', () => {
     expect((await api(s.url, 'GET', '/api/v1/admin/users?limit=0', undefined, bearer(adminToken))).status).toBe(400);
   });
 
+  it("diagnoses why a user can't reset, with every cause and its fix, in the caller's language", async () => {
+    await s.directory.add({ username: 'bare@example.org', password: 'Bare-Pass-1!', enabled: false, groups: ['other'] });
+    await s.policy.update({ enabledFor: 'selected', enabledGroups: ['pilot'] }, 'test', null);
+    const d = await api(s.url, 'GET', '/api/v1/admin/diagnose/Bare@Example.org', undefined, bearer(adminToken));
+    expect(d.status).toBe(200);
+    expect(d.json).toMatchObject({ username: 'bare@example.org', found: true, canReset: false, gatesRequired: 1, blockedUntil: null });
+    expect(d.json.causes.map((c: { code: string }) => c.code)).toEqual(['SSPR_ACCOUNT_DISABLED', 'SSPR_0013', 'SSPR_0014']);
+    for (const c of d.json.causes) expect(c.fix.length).toBeGreaterThan(10);
+    const he = await api(s.url, 'GET', '/api/v1/admin/diagnose/nobody@example.org?lang=he', undefined, bearer(adminToken));
+    expect(he.json.causes[0].code).toBe('SSPR_ACCOUNT_UNKNOWN');
+    expect(he.json.causes[0].fix).toMatch(/[\u0590-\u05FF]/);
+    // the admin user: two gates, registered with e-mail only → not enough, and no questions allowed
+    await s.directory.update((await s.directory.findByUsername('root@example.org'))!.id, { email: 'root@example.org' });
+    const root = (await api(s.url, 'GET', '/api/v1/admin/diagnose/root@example.org', undefined, bearer(adminToken))).json;
+    expect(root).toMatchObject({ isAdmin: true, gatesRequired: 2, methodsUsable: ['email'], causes: [{ code: 'SSPR_0014' }] });
+    expect(root.methodsAllowed).not.toContain('questions');
+    // a person blocked after five failed proofs
+    await s.policy.update({ enabledFor: 'all' }, 'test', null);
+    await s.directory.add({ username: 'eve@example.org', email: 'eve@example.org' });
+    for (let i = 0; i < 5; i++) {
+      const f = (await api(s.url, 'POST', '/api/v1/reset', { username: 'eve@example.org' })).json;
+      await api(s.url, 'POST', `/api/v1/reset/${f.id}/verify`, { method: 'email', code: '00000000' }, bearer(f.token));
+    }
+    const eve = (await api(s.url, 'GET', '/api/v1/admin/diagnose/eve@example.org', undefined, bearer(adminToken))).json;
+    expect(eve.causes.map((c: { code: string }) => c.code)).toEqual(['SSPR_BLOCKED']);
+    expect(Date.parse(eve.blockedUntil)).toBeGreaterThan(Date.now() + 23 * 3_600_000);
+    const userToken = (await api(s.url, 'POST', '/api/v1/session', { username: 'user@example.org', password: 'User-Pass-1!' })).json.token;
+    expect((await api(s.url, 'GET', '/api/v1/admin/diagnose/eve@example.org', undefined, bearer(userToken))).status).toBe(403);
+  });
+
   it('exports the audit as CSV with formulas neutralised and one line per entry', async () => {
     await api(s.url, 'POST', '/api/v1/reset', { username: '=cmd|calc\r\nevil' });
     const csv = await api(s.url, 'GET', '/api/v1/admin/audit?format=csv', undefined, bearer(adminToken));

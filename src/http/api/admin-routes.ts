@@ -1,5 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { errorCatalog } from '../../core/errors.js';
 import { POLICY_SETTINGS } from '../../core/policy/settings.js';
+import { translator } from '../../i18n.js';
+import type { ResetService } from '../../services/reset-service.js';
 import { AdminService, publicUser } from '../../services/admin-service.js';
 import type { PolicyService } from '../../services/policy-service.js';
 import { actorName, type Auth } from '../auth.js';
@@ -59,7 +62,7 @@ const csvCell = (v: unknown) => {
   return `"${s.replace(/"/g, '""')}"`;
 };
 
-export function adminRoutes(app: FastifyInstance, admin: AdminService, policy: PolicyService, auth: Auth): void {
+export function adminRoutes(app: FastifyInstance, admin: AdminService, policy: PolicyService, auth: Auth, reset: ResetService): void {
   const tags = ['admin'];
   const actor = async (request: FastifyRequest) => actorName(await auth.requireAdmin(request));
   const ps = policySchema();
@@ -158,6 +161,26 @@ export function adminRoutes(app: FastifyInstance, admin: AdminService, policy: P
     async (request, reply) => {
       await admin.clearMethods(request.params.id, await actor(request), requestContext(request));
       return reply.status(204).send();
+    },
+  );
+
+  app.get<{ Params: { username: string } }>(
+    '/api/v1/admin/diagnose/:username',
+    {
+      schema: {
+        tags,
+        summary: "Troubleshooter: why can't this user reset?",
+        description: 'Every cause found, each with its code, a reason and the fix, in the caller’s language.',
+        security,
+        params: { type: 'object', required: ['username'], additionalProperties: false, properties: { username: { type: 'string', minLength: 1, maxLength: 256 } } },
+        response: errorResponses,
+      },
+    },
+    async (request) => {
+      await auth.requireAdmin(request);
+      const d = await reset.diagnose(request.params.username);
+      const t = translator(request.locale);
+      return { ...d, causes: d.causes.map((code) => ({ code, message: t(errorCatalog[code].key), fix: t(`fixes.${code}`) })) };
     },
   );
 

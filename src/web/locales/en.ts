@@ -45,6 +45,14 @@ export const en = {
     SSPR_POLICY_INVALID: 'The policy change is not valid.',
     SSPR_INTERNAL: 'Something went wrong on our side. Try again.',
   },
+  fixes: {
+    SSPR_ACCOUNT_UNKNOWN: 'Check the spelling of the username, or add the user to the directory.',
+    SSPR_ACCOUNT_DISABLED: 'Enable the account in the directory if the person should have access.',
+    SSPR_0009: 'Set “SSPR enabled for” to “all” or to selected groups in the reset policy.',
+    SSPR_0013: 'Add the user to one of the enabled groups, or widen “SSPR enabled for”.',
+    SSPR_0014: 'Ask the user to register security info at /account, or pre-fill their e-mail or mobile and allow prefilled contacts.',
+    SSPR_BLOCKED: 'Too many failed proofs in 24 hours. Wait until the block ends, or reset the password for them as helpdesk.',
+  },
   details: {
     'password.tooShort': 'Use at least {{min}} characters.',
     'password.tooLong': 'Use at most {{max}} characters.',
