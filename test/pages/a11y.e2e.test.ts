@@ -1,0 +1,82 @@
+import { createRequire } from 'node:module';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildClient } from '../../src/web/client/build.js';
+import { startTestServer, type TestServer } from '../support/app.js';
+import { freshDatabaseUrl } from '../support/databases.js';
+import { launchChromium, person, submit, walkToNewPassword } from './browser.js';
+
+// axe-core checks every page against WCAG 2.1 A and AA in the real browser. The page's CSP
+// would refuse the injected checker, so only this test's browser context bypasses it.
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+async function violations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const result = (await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(TAGS)} } })`)) as {
+    violations: { id: string; help: string; nodes: { target: string[] }[] }[];
+  };
+  return result.violations.map((v) => `${new URL(page.url()).pathname}: ${v.id} — ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+}
+
+describe('accessibility (WCAG 2.1 AA, checked by axe-core in Chromium)', () => {
+  let server: TestServer;
+  let browser: Browser;
+  beforeAll(async () => {
+    await buildClient();
+    server = await startTestServer(await freshDatabaseUrl('sqlite'), { SSPR_DEMO: '1' });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  for (const lang of ['en', 'he'] as const) {
+    it(`has no violations on the reset journey and the portal in ${lang}`, async () => {
+      const who = person(`axe${lang}`);
+      await server.directory.add(who);
+      const context = await browser.newContext({ bypassCSP: true, viewport: { width: 390, height: 800 } });
+      const page = await context.newPage();
+      const found: string[] = [];
+      const q = lang === 'he' ? '?lang=he' : '';
+      try {
+        await page.goto(`${server.url}/reset${q}`);
+        found.push(...(await violations(page)));
+
+        await walkToNewPassword(server, page, who, lang);
+        found.push(...(await violations(page)));
+        // every failed rule listed
+        await page.fill('#newPassword', 'abc');
+        await page.fill('#confirmPassword', 'abc');
+        await submit(page);
+        found.push(...(await violations(page)));
+        await page.fill('#newPassword', 'Violet-Orchard-Lantern-58!');
+        await page.fill('#confirmPassword', 'Violet-Orchard-Lantern-58!');
+        await submit(page);
+        expect(new URL(page.url()).pathname).toBe('/reset/done');
+        found.push(...(await violations(page)));
+
+        await page.goto(`${server.url}/account${q}`);
+        found.push(...(await violations(page)));
+        await page.fill('#username', who.username);
+        await page.fill('#password', 'wrong');
+        await submit(page);
+        found.push(...(await violations(page)));
+        await page.fill('#username', who.username);
+        await page.fill('#password', 'Violet-Orchard-Lantern-58!');
+        await submit(page);
+        found.push(...(await violations(page)));
+        await page.goto(`${server.url}/account/password${q}`);
+        found.push(...(await violations(page)));
+        await page.goto(`${server.url}/dev/outbox${q}`);
+        found.push(...(await violations(page)));
+        await page.goto(`${server.url}/no-such-page${q}`);
+        found.push(...(await violations(page)));
+      } finally {
+        await context.close();
+      }
+      expect(found).toEqual([]);
+    }, 90_000);
+  }
+});
