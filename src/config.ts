@@ -25,8 +25,8 @@ export interface Config {
   logLevel: string;
   /** per-source-address limits that keep one attacker from locking out everyone */
   sourceLimits: { codesPerHour: number; failuresPerHour: number; signInFailuresPerHour: number };
-  /** admin API keys: `name:key` pairs; a key grants the admin scope */
-  adminApiKeys: { name: string; key: string }[];
+  /** admin API keys: `name:key[:scope]`; scopes read < helpdesk < admin (the default) */
+  adminApiKeys: { name: string; key: string; scope: AdminScope }[];
   /** the offline breached-password filter (`sspr breached import` writes it) */
   breachedFilter: string;
   /** optional online k-anonymity range service (HIBP API); null = off */
@@ -51,7 +51,7 @@ const DOC: Record<string, string> = {
   SSPR_SOURCE_CODES_PER_HOUR: 'codes one source address may request per hour',
   SSPR_SOURCE_FAILURES_PER_HOUR: 'failed proofs one source address may make per hour',
   SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR: 'failed portal sign-ins one source address may make per hour',
-  SSPR_ADMIN_API_KEYS: 'comma-separated name:key pairs granting admin API access',
+  SSPR_ADMIN_API_KEYS: 'comma-separated name:key[:scope] entries for the admin API; scope read, helpdesk or admin (default)',
   SSPR_BREACHED_FILTER: 'path of the breached-password filter built by `sspr breached import`',
   SSPR_BREACHED_RANGE_URL: 'k-anonymity range service (e.g. https://api.pwnedpasswords.com); unset = offline only',
   SSPR_CONFIG: 'JSON file with any of these keys',
@@ -59,6 +59,10 @@ const DOC: Record<string, string> = {
 export const CONFIG_KEYS = DOC;
 
 export class ConfigError extends Error {}
+
+/** What an admin API key may do: each scope includes the ones before it. */
+export const ADMIN_SCOPES = ['read', 'helpdesk', 'admin'] as const;
+export type AdminScope = (typeof ADMIN_SCOPES)[number];
 
 function int(name: string, raw: string | undefined, def: number, min: number, max: number): number {
   if (raw === undefined || raw === '') return def;
@@ -108,10 +112,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
-    .map((pair) => {
-      const i = pair.indexOf(':');
-      if (i < 1 || pair.length - i - 1 < 32) throw new ConfigError('SSPR_ADMIN_API_KEYS entries are name:key with keys of ≥32 characters');
-      return { name: pair.slice(0, i), key: pair.slice(i + 1) };
+    .map((entry) => {
+      const [name = '', key = '', scope = 'admin', ...rest] = entry.split(':');
+      if (!name || key.length < 32 || rest.length || !(ADMIN_SCOPES as readonly string[]).includes(scope))
+        throw new ConfigError('SSPR_ADMIN_API_KEYS entries are name:key[:scope] with keys of ≥32 characters and scope read, helpdesk or admin');
+      return { name, key, scope: scope as AdminScope };
     });
   const smsUrl = get('SSPR_SMS_WEBHOOK_URL') || null;
   const smsSecret = get('SSPR_SMS_WEBHOOK_SECRET') || null;

@@ -1,5 +1,6 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ADMIN_SCOPES, type AdminScope } from '../config.js';
 import { SsprError } from '../core/errors.js';
 import type { AccountService, Session } from '../services/account-service.js';
 import { bearerToken } from './request-context.js';
@@ -24,7 +25,7 @@ export type AdminActor = { kind: 'session'; session: Session } | { kind: 'apiKey
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-export function createAuth(accounts: AccountService, names: CookieNames, apiKeys: { name: string; key: string }[]) {
+export function createAuth(accounts: AccountService, names: CookieNames, apiKeys: { name: string; key: string; scope: AdminScope }[]) {
   async function session(request: FastifyRequest): Promise<Session | null> {
     const token = bearerToken(request) ?? request.cookies[names.session] ?? null;
     return token ? accounts.sessionFor(token) : null;
@@ -36,14 +37,19 @@ export function createAuth(accounts: AccountService, names: CookieNames, apiKeys
       if (!s) throw new SsprError('SSPR_UNAUTHENTICATED');
       return s;
     },
-    /** an admin's session, or an API key (`X-API-Key`) configured with the admin scope */
-    async requireAdmin(request: FastifyRequest): Promise<AdminActor> {
+    /**
+     * An admin's session (every scope), or an API key (`X-API-Key`) whose scope covers `need`:
+     * read for reading, helpdesk for unlocking and resetting people, admin for changing policy,
+     * users and lists.
+     */
+    async requireAdmin(request: FastifyRequest, need: AdminScope): Promise<AdminActor> {
       const key = request.headers['x-api-key'];
       if (typeof key === 'string' && key.length > 0 && key.length < 512) {
         const d = digest(key);
         const match = apiKeys.find((k) => timingSafeEqual(digest(k.key), d));
-        if (match) return { kind: 'apiKey', name: match.name };
-        throw new SsprError('SSPR_UNAUTHENTICATED');
+        if (!match) throw new SsprError('SSPR_UNAUTHENTICATED');
+        if (ADMIN_SCOPES.indexOf(match.scope) < ADMIN_SCOPES.indexOf(need)) throw new SsprError('SSPR_FORBIDDEN');
+        return { kind: 'apiKey', name: match.name };
       }
       const s = await session(request);
       if (!s) throw new SsprError('SSPR_UNAUTHENTICATED');

@@ -3,12 +3,14 @@ import { api, bearer, startTestServer, type TestServer } from '../support/app.js
 import { freshDatabaseUrl } from '../support/databases.js';
 
 const KEY = 'k'.repeat(40);
+const READ_KEY = 'r'.repeat(40);
+const HELPDESK_KEY = 'h'.repeat(40);
 
 describe('admin API', () => {
   let s: TestServer;
   let adminToken: string;
   beforeEach(async () => {
-    s = await startTestServer(await freshDatabaseUrl('sqlite'), { SSPR_ADMIN_API_KEYS: `ops:${KEY}` });
+    s = await startTestServer(await freshDatabaseUrl('sqlite'), { SSPR_ADMIN_API_KEYS: `ops:${KEY},reports:${READ_KEY}:read,desk:${HELPDESK_KEY}:helpdesk` });
     await s.directory.add({ username: 'root@example.org', password: 'Admin-Pass-1!', isAdmin: true });
     await s.directory.add({ username: 'user@example.org', password: 'User-Pass-1!' });
     adminToken = (await api(s.url, 'POST', '/api/v1/session', { username: 'root@example.org', password: 'Admin-Pass-1!' })).json.token;
@@ -21,6 +23,21 @@ describe('admin API', () => {
     expect((await api(s.url, 'GET', '/api/v1/admin/policy', undefined, bearer(userToken))).status).toBe(403);
     expect((await api(s.url, 'GET', '/api/v1/admin/policy', undefined, { 'x-api-key': 'x'.repeat(40) })).status).toBe(401);
     expect((await api(s.url, 'GET', '/api/v1/admin/policy', undefined, { 'x-api-key': KEY })).status).toBe(200);
+  });
+
+  it('gives API keys only what their scope allows, and audits them by name', async () => {
+    const as = (key: string) => ({ 'x-api-key': key });
+    expect((await api(s.url, 'GET', '/api/v1/admin/policy', undefined, as(READ_KEY))).status).toBe(200);
+    expect((await api(s.url, 'GET', '/api/v1/admin/audit', undefined, as(READ_KEY))).status).toBe(200);
+    expect((await api(s.url, 'PUT', '/api/v1/admin/policy', { reconfirmDays: 30 }, as(READ_KEY))).status).toBe(403);
+    expect((await api(s.url, 'POST', '/api/v1/admin/users/user@example.org/unlock', undefined, as(READ_KEY))).status).toBe(403);
+    expect((await api(s.url, 'POST', '/api/v1/admin/users/user@example.org/unlock', undefined, as(HELPDESK_KEY))).status).toBe(200);
+    expect((await api(s.url, 'POST', '/api/v1/admin/users/user@example.org/reset-password', undefined, as(HELPDESK_KEY))).status).toBe(200);
+    expect((await api(s.url, 'PUT', '/api/v1/admin/policy', { reconfirmDays: 30 }, as(HELPDESK_KEY))).status).toBe(403);
+    expect((await api(s.url, 'PUT', '/api/v1/admin/banned-passwords', { terms: ['contoso'] }, as(HELPDESK_KEY))).status).toBe(403);
+    expect((await api(s.url, 'PUT', '/api/v1/admin/policy', { reconfirmDays: 30 }, as(KEY))).status).toBe(200);
+    const audit = (await api(s.url, 'GET', '/api/v1/admin/audit', undefined, as(KEY))).json.entries;
+    expect(audit.find((e: { activity: string }) => e.activity === 'Reset password (by admin)').actor).toBe('api-key:desk');
   });
 
   it('changes the policy, refuses out-of-bounds values and audits old and new values', async () => {

@@ -5,6 +5,7 @@ import { translator } from '../../i18n.js';
 import type { ResetService } from '../../services/reset-service.js';
 import { AdminService, publicUser } from '../../services/admin-service.js';
 import type { PolicyService } from '../../services/policy-service.js';
+import type { AdminScope } from '../../config.js';
 import { actorName, type Auth } from '../auth.js';
 import { requestContext } from '../request-context.js';
 import { errorResponses } from './schemas.js';
@@ -64,18 +65,18 @@ const csvCell = (v: unknown) => {
 
 export function adminRoutes(app: FastifyInstance, admin: AdminService, policy: PolicyService, auth: Auth, reset: ResetService): void {
   const tags = ['admin'];
-  const actor = async (request: FastifyRequest) => actorName(await auth.requireAdmin(request));
+  const actor = async (request: FastifyRequest, need: AdminScope) => actorName(await auth.requireAdmin(request, need));
   const ps = policySchema();
 
   app.get('/api/v1/admin/policy', { schema: { tags, summary: 'The reset policy', security, response: { 200: ps, ...errorResponses } } }, async (request) => {
-    await auth.requireAdmin(request);
+    await auth.requireAdmin(request, 'read');
     return policy.get();
   });
 
   app.put<{ Body: Record<string, unknown> }>(
     '/api/v1/admin/policy',
     { schema: { tags, summary: 'Change policy settings (partial); every change is audited', security, body: { type: 'object' }, response: { 200: ps, ...errorResponses } } },
-    async (request) => policy.update(request.body, await actor(request), requestContext(request)),
+    async (request) => policy.update(request.body, await actor(request, 'admin'), requestContext(request)),
   );
 
   app.get<{ Querystring: { limit?: number; offset?: number; search?: string } }>(
@@ -94,7 +95,7 @@ export function adminRoutes(app: FastifyInstance, admin: AdminService, policy: P
       },
     },
     async (request) => {
-      await auth.requireAdmin(request);
+      await auth.requireAdmin(request, 'read');
       const q = request.query;
       return { users: (await admin.listUsers({ limit: q.limit ?? 100, offset: q.offset ?? 0, ...(q.search ? { search: q.search } : {}) })).map(publicUser) };
     },
@@ -111,22 +112,22 @@ export function adminRoutes(app: FastifyInstance, admin: AdminService, policy: P
         response: errorResponses,
       },
     },
-    async (request, reply) => reply.status(201).send(publicUser(await admin.addUser(request.body, await actor(request), requestContext(request)))),
+    async (request, reply) => reply.status(201).send(publicUser(await admin.addUser(request.body, await actor(request, 'admin'), requestContext(request)))),
   );
 
   app.get<{ Params: { id: string } }>('/api/v1/admin/users/:id', { schema: { tags, summary: 'One user, by id or username', security, params: userParams, response: errorResponses } }, async (request) => {
-    await auth.requireAdmin(request);
+    await auth.requireAdmin(request, 'read');
     return publicUser(await admin.findUser(request.params.id));
   });
 
   app.patch<{ Params: { id: string }; Body: Record<string, never> }>(
     '/api/v1/admin/users/:id',
     { schema: { tags, summary: 'Change a user of the built-in directory', security, params: userParams, body: { type: 'object', additionalProperties: false, properties: userFields }, response: errorResponses } },
-    async (request) => publicUser(await admin.updateUser(request.params.id, request.body, await actor(request), requestContext(request))),
+    async (request) => publicUser(await admin.updateUser(request.params.id, request.body, await actor(request, 'admin'), requestContext(request))),
   );
 
   app.post<{ Params: { id: string } }>('/api/v1/admin/users/:id/unlock', { schema: { tags, summary: 'Unlock a user', security, params: userParams, response: errorResponses } }, async (request) =>
-    publicUser(await admin.unlockUser(request.params.id, await actor(request), requestContext(request))),
+    publicUser(await admin.unlockUser(request.params.id, await actor(request, 'helpdesk'), requestContext(request))),
   );
 
   app.post<{ Params: { id: string } }>(
@@ -141,25 +142,25 @@ export function adminRoutes(app: FastifyInstance, admin: AdminService, policy: P
         response: { 200: { type: 'object', properties: { temporaryPassword: { type: 'string' } } }, ...errorResponses },
       },
     },
-    async (request) => admin.resetPassword(request.params.id, await actor(request), requestContext(request)),
+    async (request) => admin.resetPassword(request.params.id, await actor(request, 'helpdesk'), requestContext(request)),
   );
 
   const bannedBody = { type: 'object', required: ['terms'], additionalProperties: false, properties: { terms: { type: 'array', maxItems: 5000, items: { type: 'string', maxLength: 64 } } } } as const;
   app.get('/api/v1/admin/banned-passwords', { schema: { tags, summary: 'The custom banned-password list', security, response: { 200: bannedBody, ...errorResponses } } }, async (request) => {
-    await auth.requireAdmin(request);
+    await auth.requireAdmin(request, 'read');
     return { terms: await admin.bannedTerms() };
   });
   app.put<{ Body: { terms: string[] } }>(
     '/api/v1/admin/banned-passwords',
     { schema: { tags, summary: 'Replace the custom banned-password list (≤1000 terms of 4–16 characters)', security, body: bannedBody, response: { 200: bannedBody, ...errorResponses } } },
-    async (request) => ({ terms: await admin.setBannedTerms(request.body.terms, await actor(request), requestContext(request)) }),
+    async (request) => ({ terms: await admin.setBannedTerms(request.body.terms, await actor(request, 'admin'), requestContext(request)) }),
   );
 
   app.delete<{ Params: { id: string } }>(
     '/api/v1/admin/users/:id/methods',
     { schema: { tags, summary: "Remove all of a user's security info", security, params: userParams, response: { 204: { type: 'null' }, ...errorResponses } } },
     async (request, reply) => {
-      await admin.clearMethods(request.params.id, await actor(request), requestContext(request));
+      await admin.clearMethods(request.params.id, await actor(request, 'helpdesk'), requestContext(request));
       return reply.status(204).send();
     },
   );
@@ -177,7 +178,7 @@ export function adminRoutes(app: FastifyInstance, admin: AdminService, policy: P
       },
     },
     async (request) => {
-      await auth.requireAdmin(request);
+      await auth.requireAdmin(request, 'read');
       const d = await reset.diagnose(request.params.username);
       const t = translator(request.locale);
       return { ...d, causes: d.causes.map((code) => ({ code, message: t(errorCatalog[code].key), fix: t(`fixes.${code}`) })) };
@@ -205,7 +206,7 @@ export function adminRoutes(app: FastifyInstance, admin: AdminService, policy: P
       },
     },
     async (request, reply) => {
-      await auth.requireAdmin(request);
+      await auth.requireAdmin(request, 'read');
       const q = request.query;
       const rows = await admin.audit({ limit: q.limit ?? 1000, ...(q.after !== undefined ? { afterSeq: q.after } : {}), ...(q.target ? { target: q.target } : {}) });
       const entries = rows.map((r) => ({ ...r, at: new Date(Number(r.at)).toISOString(), seq: Number(r.seq), details: r.details ? JSON.parse(r.details) : null }));
