@@ -85,9 +85,11 @@ export class ResetService {
       if (intent === 'unlock' && !user!.locked) throw new SsprError('SSPR_ACCOUNT_NOT_LOCKED');
     }
     const real = refusal === null ? user : null;
-    const token = d.random.bytes(32).toString('base64url');
+    // one draw from the CSPRNG for both: 128-bit id, 256-bit token
+    const draw = d.random.bytes(48);
+    const token = draw.subarray(16).toString('base64url');
     const flow: Flow = {
-      id: d.random.bytes(16).toString('hex'),
+      id: draw.subarray(0, 16).toString('hex'),
       userId: real?.id ?? null,
       subjectKey,
       username,
