@@ -18,10 +18,9 @@
  * Everything else lives in the temporary directory (default: the OS temp dir), removed at the end.
  */
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BreachedFilterStore } from '../dist/adapters/breached/filter-store.js';
 import { importBreached, progressBar } from '../dist/adapters/breached/import.js';
@@ -30,9 +29,8 @@ import { Store } from '../dist/adapters/store/store.js';
 import { GLOBAL_BANNED_TERMS } from '../dist/core/password/global-banned-terms.js';
 import { PasswordPolicy } from '../dist/services/password-policy.js';
 import { PolicyService } from '../dist/services/policy-service.js';
-import { machine } from './machine.js';
+import { machine, record } from './common.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: {
     entries: { type: 'string', default: '10000000' },
@@ -175,14 +173,7 @@ async function main() {
   const ok = missing === 0 && pct(policyLat, 99) < 1000 && pct(lat, 99) < 1000 && stats.bitsPerEntry <= 10 && fpRate <= 0.01 && (N > 10_000_000 || stats.seconds < 60);
   if (!ok) say('**A target was missed** (targets: p99 < 1 ms, ≤ 10 bits/entry, ≤ 1 % false positives, no false negatives, 10⁷ entries in < 60 s).');
 
-  if (values.record) {
-    const file = join(here, 'RESULTS.md');
-    if (!existsSync(file)) {
-      writeFileSync(file, '# Benchmark results\n\nSections are appended by `npm run bench -- --record` (bench/run.js) and `node bench/breached.js --record`; each script describes its measurements at its top.\n');
-    }
-    appendFileSync(file, '\n' + out.join('\n'));
-    progress('appended to bench/RESULTS.md');
-  }
+  if (values.record) record(out);
   return ok;
 }
 

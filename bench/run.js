@@ -23,7 +23,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -33,7 +33,7 @@ import autocannon from 'autocannon';
 import { argon2Hasher, ARGON2_PARAMS } from '../dist/adapters/crypto.js';
 import { loadConfig } from '../dist/config.js';
 import { createServer } from '../dist/server.js';
-import { machine } from './machine.js';
+import { machine, record } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -419,17 +419,7 @@ async function main() {
   say(`- load average at end ${load()}`);
   say('- throughput, and the (b)/(c) ratio too, move with whatever else runs on the machine (a starved event loop starves (b) but not (c)); CPU time per request, reset or hash moves much less');
 
-  if (RECORD && !ONLY) {
-    const file = join(here, 'RESULTS.md');
-    // shared with bench/breached.js, which writes the same header when it comes first
-    if (!existsSync(file))
-      writeFileSync(
-        file,
-        '# Benchmark results\n\nSections are appended by `npm run bench -- --record` (bench/run.js) and `node bench/breached.js --record`; each script describes its measurements at its top.\n',
-      );
-    appendFileSync(file, '\n' + out.join('\n') + '\n');
-    progress('appended to bench/RESULTS.md');
-  }
+  if (RECORD && !ONLY) record(out);
   // missed targets are reported above; only broken resets fail the command
   return b.failures === 0;
 }

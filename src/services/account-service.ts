@@ -1,22 +1,16 @@
 import { ACTIVITIES } from '../adapters/store/audit.js';
 import type { SecurityInfoRow } from '../adapters/store/security-info.js';
-import type { Store } from '../adapters/store/store.js';
 import { BuiltinDirectory, normalizeUsername } from '../adapters/directory/builtin.js';
 import { normalizePassword } from '../core/password/rules.js';
 import { maskEmail, maskPhone, normalizeEmail, normalizePhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
-import type { MethodId } from '../core/methods.js';
 import { gatesRequiredFor, isRegistered } from '../core/policy/eligibility.js';
 import { translator } from '../i18n.js';
 import { newCode } from '../methods/code-method.js';
-import type { ResetMethod } from '../methods/method.js';
-import type { Clock, Directory, DirectoryUser, Keyring, Random } from '../ports.js';
-import type { RequestContext } from './context.js';
+import type { DirectoryUser } from '../ports.js';
+import type { RequestContext, ServiceDeps } from './context.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { notifyUser } from './notify.js';
-import type { PasswordPolicy } from './password-policy.js';
-import type { PolicyService } from './policy-service.js';
-import type { Throttle } from './throttle.js';
 
 export const SESSION_LIFETIME_MS = 60 * 60_000;
 /** changing security info needs a sign-in at most this old */
@@ -39,18 +33,7 @@ const CONTACT_KINDS = {
 };
 export type ContactKind = keyof typeof CONTACT_KINDS;
 
-export interface AccountDeps {
-  store: Store;
-  directory: Directory;
-  methods: ReadonlyMap<MethodId, ResetMethod>;
-  policy: PolicyService;
-  throttle: Throttle;
-  keyring: Keyring;
-  random: Random;
-  clock: Clock;
-  passwords: PasswordPolicy;
-  nudge(): void;
-}
+export type AccountDeps = ServiceDeps;
 
 /** Signing in to the portal and managing one's own security info. */
 export class AccountService {

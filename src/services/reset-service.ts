@@ -1,5 +1,5 @@
 import { ACTIVITIES, type AuditInput } from '../adapters/store/audit.js';
-import type { Repos, Store } from '../adapters/store/store.js';
+import type { Repos } from '../adapters/store/store.js';
 import { normalizeUsername } from '../adapters/directory/builtin.js';
 import { SsprError, isSsprError, type ErrorCode } from '../core/errors.js';
 import { FLOW_LIFETIME_MS, assertCanChallenge, assertGatesPassed, currentState, passGate, type Flow, type FlowIntent, type OfferedMethod } from '../core/flow/flow.js';
@@ -7,15 +7,12 @@ import { isCodeMethod, type MethodId } from '../core/methods.js';
 import { gatesRequiredFor, inScope, isRegistered, methodsAllowedFor } from '../core/policy/eligibility.js';
 import type { Policy } from '../core/policy/settings.js';
 import { translator } from '../i18n.js';
-import type { ChallengeInput, GateEnv, MethodSubject, ResetMethod, VerifyInput, VerifyResult } from '../methods/method.js';
-import type { Captcha, Clock, Directory, DirectoryUser, Keyring, OutgoingMessage, Random } from '../ports.js';
-import type { RequestContext } from './context.js';
+import type { ChallengeInput, GateEnv, MethodSubject, VerifyInput, VerifyResult } from '../methods/method.js';
+import type { Captcha, DirectoryUser, OutgoingMessage } from '../ports.js';
+import type { RequestContext, ServiceDeps } from './context.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import type { Metrics } from './metrics.js';
 import { notifyUser } from './notify.js';
-import type { PasswordPolicy } from './password-policy.js';
-import type { PolicyService } from './policy-service.js';
-import type { Throttle } from './throttle.js';
 
 export interface FlowView {
   id: string;
@@ -31,20 +28,9 @@ export interface FlowView {
   challenge?: Record<string, unknown>;
 }
 
-export interface ResetDeps {
-  store: Store;
-  directory: Directory;
-  methods: ReadonlyMap<MethodId, ResetMethod>;
-  policy: PolicyService;
-  throttle: Throttle;
-  keyring: Keyring;
-  random: Random;
-  clock: Clock;
+export interface ResetDeps extends ServiceDeps {
   captcha: Captcha;
   metrics: Metrics;
-  passwords: PasswordPolicy;
-  /** wakes the delivery queue after a commit */
-  nudge(): void;
 }
 
 const FLOW_ID = /^[0-9a-f]{32}$/;
