@@ -25,7 +25,7 @@ function repos(db: Kysely<Database>, dialect: Dialect, auditHead: { head: AuditH
     captcha: captchaSpentRepo(db),
     securityInfo: securityInfoRepo(db),
     sessions: sessionsRepo(db),
-    throttle: throttleRepo(db),
+    throttle: throttleRepo(db, dialect),
     passwordHistory: passwordHistoryRepo(db),
     bannedTerms: bannedTermsRepo(db),
   };

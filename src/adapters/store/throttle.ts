@@ -1,21 +1,58 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { Dialect } from './db.js';
 import type { Database } from './schema.js';
 
+/** One limit to reserve against: at most `max` events under `key` after `since`. */
+export interface Limit {
+  key: string;
+  max: number;
+  since: number;
+}
+
 /** Sliding-window counters and blocks kept in the database, so they hold across instances. */
-export function throttleRepo(db: Kysely<Database>) {
+export function throttleRepo(db: Kysely<Database>, dialect: Dialect) {
+  const count = async (key: string, since: number): Promise<number> => {
+    const r = await db
+      .selectFrom('throttle_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('key', '=', key)
+      .where('at', '>', since)
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  };
   return {
     /** counts one event under each key, in one statement */
     async hit(keys: string[], at: number): Promise<void> {
       await db.insertInto('throttle_events').values(keys.map((key) => ({ key, at }))).execute();
     },
-    async count(key: string, since: number): Promise<number> {
-      const r = await db
-        .selectFrom('throttle_events')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('key', '=', key)
-        .where('at', '>', since)
-        .executeTakeFirst();
-      return Number(r?.n ?? 0);
+    count,
+    /**
+     * Reserves one event under every limit's key, all or none, when every key is under its
+     * limit; returns the reserved events' ids (to `release` when the attempt turns out not to
+     * count), or null when a limit is reached. Race-safe: however many callers run at once, on
+     * however many instances, exactly as many succeed as the limits allow. SQLite transactions
+     * hold the write lock from their first statement; on PostgreSQL a transaction-scoped
+     * advisory lock per key, taken in key order so two reservations cannot deadlock, orders
+     * the count-then-insert. Must run inside a transaction, committed before the slow check.
+     */
+    async reserve(limits: Limit[], at: number): Promise<number[] | null> {
+      if (limits.length === 0) return [];
+      if (dialect === 'postgres') {
+        for (const key of [...new Set(limits.map((l) => l.key))].sort()) {
+          await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(db);
+        }
+      }
+      for (const l of limits) if ((await count(l.key, l.since)) >= l.max) return null;
+      const rows = await db
+        .insertInto('throttle_events')
+        .values(limits.map((l) => ({ key: l.key, at })))
+        .returning('id')
+        .execute();
+      return rows.map((r) => Number(r.id));
+    },
+    /** takes back reserved events: the attempt they stood for did not count */
+    async release(ids: number[]): Promise<void> {
+      if (ids.length) await db.deleteFrom('throttle_events').where('id', 'in', ids).execute();
     },
     async clear(keys: string[]): Promise<void> {
       if (keys.length === 0) return;
