@@ -62,9 +62,22 @@ export interface Directory {
   /** writes a new password (already policy-checked); joins `tx` when it lives in the same database */
   setPassword(id: string, password: string, opts: { mustChange: boolean }, tx?: Tx): Promise<void>;
   unlock(id: string, tx?: Tx): Promise<void>;
-  /** records a failed sign-in; returns true when the directory locked the account */
-  recordFailedSignIn?(id: string): Promise<boolean>;
-  clearFailedSignIns?(id: string): Promise<void>;
+  /**
+   * Takes one of the account's remaining sign-in tries before the password is checked, so
+   * parallel guesses cannot share the last one; false when the account is locked or has none
+   * left. Directories that count failures themselves (LDAP ppolicy, AD) leave this out.
+   */
+  reserveSignIn?(id: string): Promise<boolean>;
+  /**
+   * Settles a reserved try: a right password gives the tries back; a wrong one keeps it and
+   * locks the account at the threshold. Returns true when this locked the account. Joins `tx`
+   * so the lock commits with its audit entry.
+   */
+  settleSignIn?(id: string, ok: boolean, tx?: Tx): Promise<boolean>;
+  /** spends the time of one password check, for names that match no account */
+  burnVerification?(password: string): Promise<void>;
+  /** every account with an admin role, to tell them of actions on admins */
+  listAdmins?(): Promise<DirectoryUser[]>;
 }
 
 export interface OutgoingMessage {

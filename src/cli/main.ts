@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import type { Actor } from '../core/scopes.js';
 import { parseArgs } from 'node:util';
 import { Store } from '../adapters/store/store.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
@@ -38,7 +39,7 @@ async function withServices<T>(config: Config, fn: (s: Services) => Promise<T>):
   }
 }
 
-const CLI_ACTOR = `cli:${process.env.USER ?? 'operator'}`;
+const CLI_ACTOR: Actor = { name: `cli:${process.env.USER ?? 'operator'}`, scope: 'admin' };
 
 async function start(config: Config): Promise<void> {
   const server = await createServer(config);
@@ -132,7 +133,7 @@ async function policy(config: Config, args: string[]): Promise<void> {
     } else if (sub === 'set') {
       if (rest.length === 0) throw new UsageError('policy set needs KEY=VALUE');
       const patch = Object.fromEntries(rest.map(parseSettingAssignment));
-      await service.update(patch, CLI_ACTOR, null);
+      await service.update(patch, CLI_ACTOR.name, null);
       process.stdout.write(`policy updated: ${Object.keys(patch).join(', ')}\n`);
     } else throw new UsageError('policy: show or set');
   });

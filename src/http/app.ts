@@ -111,7 +111,7 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list' } });
 
   const names = cookieNames(https);
-  const auth = createAuth(s.accounts, names, s.config.adminApiKeys);
+  const auth = createAuth(s.accounts, names, s.config.adminApiKeys, s.config.helpdeskGroup);
 
   await app.register(async (api) => {
     // JSON only: a cross-site form cannot send it without a CORS preflight we never grant

@@ -1,6 +1,8 @@
 import { ACTIVITIES } from '../adapters/store/audit.js';
 import type { SecurityInfoRow } from '../adapters/store/security-info.js';
-import { BuiltinDirectory, normalizeUsername } from '../adapters/directory/builtin.js';
+import { normalizeUsername } from '../adapters/directory/builtin.js';
+import { MAX_CODE_TRIES } from '../adapters/store/codes.js';
+import type { Repos } from '../adapters/store/store.js';
 import { normalizePassword } from '../core/password/rules.js';
 import { maskEmail, maskPhone, normalizeEmail, normalizePhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
@@ -11,6 +13,7 @@ import type { DirectoryUser } from '../ports.js';
 import type { RequestContext, ServiceDeps } from './context.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { notifyUser } from './notify.js';
+import { signInKey } from './throttle.js';
 
 export const SESSION_LIFETIME_MS = 60 * 60_000;
 /** changing security info needs a sign-in at most this old */
@@ -41,28 +44,14 @@ export class AccountService {
 
   async signIn(username: string, password: string, ctx: RequestContext): Promise<{ token: string; session: Session }> {
     const { d } = this;
-    const now = d.clock.now();
     const name = normalizeUsername(username);
-    const userKey = d.keyring.mac('subject', name);
-    if (!(await d.throttle.signInAllowed(d.store.r, userKey, ctx.ip, now))) throw new SsprError('SSPR_SIGN_IN_LOCKED');
-    const user = await d.directory.findByUsername(name);
-    let ok = false;
-    if (user) ok = (await d.directory.authenticate(user.id, password)) && user.enabled && !user.locked;
-    else if (d.directory instanceof BuiltinDirectory) await d.directory.burnVerification(password);
-    const audit = { at: now, activity: ACTIVITIES.signIn, actor: name, target: name, source_ip: ctx.ip, user_agent: ctx.userAgent };
-    if (!ok) {
-      let lockedNow = false;
-      if (user && !user.locked) lockedNow = (await d.directory.recordFailedSignIn?.(user.id)) ?? false;
-      await d.store.transaction(async (r) => {
-        await d.throttle.signInFailed(r, userKey, ctx.ip, now);
-        await r.audit.append({ ...audit, result: 'failure', reason: user?.locked || lockedNow ? 'account locked' : 'wrong username or password' });
-      });
-      throw new SsprError('SSPR_SIGN_IN_FAILED');
-    }
-    await d.directory.clearFailedSignIns?.(user!.id);
+    const audit = { activity: ACTIVITIES.signIn, actor: name, target: name, source_ip: ctx.ip, user_agent: ctx.userAgent };
+    const { user, settle } = await this.checkPassword(name, await d.directory.findByUsername(name), password, ctx, audit, 'SSPR_SIGN_IN_FAILED');
+    const now = d.clock.now();
     const token = d.random.bytes(32).toString('base64url');
-    const session: Session = { id: d.random.bytes(16).toString('hex'), userId: user!.id, username: user!.username, isAdmin: user!.isAdmin, createdAt: now };
+    const session: Session = { id: d.random.bytes(16).toString('hex'), userId: user.id, username: user.username, isAdmin: user.isAdmin, createdAt: now };
     await d.store.transaction(async (r) => {
+      await settle(r);
       await r.sessions.insert({
         id: session.id,
         token_hash: d.keyring.mac('session', token),
@@ -73,9 +62,65 @@ export class AccountService {
         expires_at: now + SESSION_LIFETIME_MS,
         revoked_at: null,
       });
-      await r.audit.append({ ...audit, result: 'success' });
+      await r.audit.append({ ...audit, at: now, result: 'success' });
     });
     return { token, session };
+  }
+
+  /**
+   * Checks a password with every limit reserved before the slow hash: the name's and the
+   * source's sign-in counters (committed first, so parallel guesses count one by one) and the
+   * directory's remaining tries. The account is read again after the check, so a lock or a
+   * disable that landed meanwhile holds. A wrong password is audited (with the lock it caused,
+   * in the same transaction) and thrown as `wrong`; a right one returns `settle`, which gives
+   * the reserved tries back inside the caller's success transaction.
+   */
+  private async checkPassword(
+    name: string,
+    user: DirectoryUser | null,
+    password: string,
+    ctx: RequestContext,
+    audit: { activity: string; actor: string; target: string; source_ip: string; user_agent: string },
+    wrong: 'SSPR_SIGN_IN_FAILED' | 'SSPR_CURRENT_PASSWORD_WRONG',
+  ): Promise<{ user: DirectoryUser; settle: (r: Repos) => Promise<void> }> {
+    const { d } = this;
+    const key = signInKey(d.keyring, name);
+    const reserved = await d.store.transaction(async (r) => {
+      const ids = await d.throttle.reserveSignIn(r, key, ctx.ip, d.clock.now());
+      if (!ids) await r.audit.append({ ...audit, at: d.clock.now(), result: 'failure', reason: 'too many failed sign-ins' });
+      return ids;
+    });
+    if (!reserved) throw new SsprError('SSPR_SIGN_IN_LOCKED');
+    const tryTaken = user !== null && user.enabled && ((await d.directory.reserveSignIn?.(user.id)) ?? true);
+    let ok = false;
+    if (tryTaken) ok = await d.directory.authenticate(user.id, password);
+    else await d.directory.burnVerification?.(password);
+    const fresh = ok ? await d.directory.findById(user!.id) : null;
+    if (fresh && fresh.enabled && !fresh.locked) {
+      return {
+        user: fresh,
+        settle: async (r) => {
+          await r.throttle.release(reserved);
+          await d.directory.settleSignIn?.(fresh.id, true, r.db);
+        },
+      };
+    }
+    await d.store.transaction(async (r) => {
+      const lockedNow = tryTaken ? ((await d.directory.settleSignIn?.(user.id, false, r.db)) ?? false) : false;
+      const reason = !user ? 'wrong username or password' : !user.enabled ? 'account disabled' : user.locked || lockedNow || !tryTaken || ok ? 'account locked' : 'wrong password';
+      await r.audit.append({ ...audit, at: d.clock.now(), result: 'failure', reason, ...(lockedNow ? { details: { locked: { old: false, new: true } } } : {}) });
+    });
+    throw new SsprError(wrong);
+  }
+
+  /**
+   * The person behind a session as the directory has them now: gone, disabled or locked ends
+   * the session's rights, and a temporary password opens nothing but its own change.
+   */
+  async liveUser(session: Session): Promise<DirectoryUser> {
+    const user = await this.user(session);
+    if (user.locked) throw new SsprError('SSPR_UNAUTHENTICATED');
+    return user;
   }
 
   async sessionFor(token: string): Promise<Session | null> {
@@ -172,25 +217,28 @@ export class AccountService {
     const now = d.clock.now();
     const row = await d.store.r.codes.latest(id, 'register', info.method);
     if (!row) throw new SsprError('SSPR_CODE_EXPIRED');
-    if (Number(row.expires_at) <= now || row.failed_tries >= 5) throw new SsprError('SSPR_CODE_EXPIRED');
+    if (Number(row.expires_at) <= now || row.failed_tries >= MAX_CODE_TRIES) throw new SsprError('SSPR_CODE_EXPIRED');
     const right = typeof code === 'string' && /^\d{6,10}$/.test(code) && d.keyring.equal(row.code_hash, this.codeMac(id, code));
-    const policy = await d.policy.get();
     const result = await d.store.transaction(async (r) => {
+      // the try is reserved before the answer counts, so parallel guesses get five in all
+      const tries = await r.throttle.reserve([{ key: `register-code:${row.id}`, max: MAX_CODE_TRIES, since: 0 }], now);
+      if (!tries) return 'spent' as const;
       if (!right || !(await r.codes.consume(row.id, now))) {
         await r.codes.fail(row.id);
         return 'wrong' as const;
       }
+      await r.throttle.release(tries);
+      const before = await r.securityInfo.listFor(user.id);
       await r.securityInfo.activate(id, now);
-      const replaced = await r.securityInfo.removeOtherActive(user.id, info.method, id);
+      await r.securityInfo.removeOtherActive(user.id, info.method, id);
       await r.securityInfo.markReviewed(user.id, now);
       await r.audit.append({ at: now, activity: ACTIVITIES.registered, actor: user.username, target: user.username, method: info.method, result: 'success', source_ip: ctx.ip, user_agent: ctx.userAgent, details: { to: this.mask(info) } });
-      // the contact being replaced hears of it, so a hijacked session cannot swap it silently
-      for (const old of replaced.filter((o) => o.state === 'active' && o.value)) {
-        const kind = CONTACT_KINDS[old.method as ContactKind];
-        if (kind) await notifyUser(r, d, user, [], policy, ctx.locale, 'methodAdded', null, { method: info.method }, { channel: kind.channel === 'email' ? 'email' : 'sms', to: old.value! });
-      }
+      // every contact on record before, the replaced one included, hears of it, so a hijacked
+      // session cannot swap a contact silently
+      await notifyUser(r, d, user, before, ctx.locale, 'methodAdded', null, { method: info.method });
       return 'ok' as const;
     });
+    if (result === 'spent') throw new SsprError('SSPR_CODE_EXPIRED');
     if (result === 'wrong') throw new SsprError('SSPR_CODE_INVALID');
     d.nudge();
     return { id, state: 'active' };
@@ -202,13 +250,12 @@ export class AccountService {
     const user = await this.user(session);
     const info = await d.store.r.securityInfo.get(id, user.id);
     if (!info) throw new SsprError('SSPR_NOT_FOUND');
-    const policy = await d.policy.get();
     const now = d.clock.now();
     await d.store.transaction(async (r) => {
+      const before = await r.securityInfo.listFor(user.id);
       await r.securityInfo.remove(id);
       await r.audit.append({ at: now, activity: ACTIVITIES.deleted, actor: user.username, target: user.username, method: info.method, result: 'success', source_ip: ctx.ip, user_agent: ctx.userAgent });
-      const kind = CONTACT_KINDS[info.method as ContactKind];
-      if (info.state === 'active' && kind && info.value) await notifyUser(r, d, user, [], policy, ctx.locale, 'methodRemoved', null, {}, { channel: kind.channel === 'email' ? 'email' : 'sms', to: info.value });
+      if (info.state === 'active') await notifyUser(r, d, user, before, ctx.locale, 'methodRemoved', null);
     });
     d.nudge();
   }
@@ -216,34 +263,30 @@ export class AccountService {
   /** Change password with the current one; wrong guesses count like failed sign-ins. */
   async changePassword(session: Session, currentPassword: string, newPassword: string, ctx: RequestContext): Promise<void> {
     const { d } = this;
-    const user = await this.user(session, { allowMustChange: true });
+    const signedIn = await this.user(session, { allowMustChange: true });
+    const audit = { activity: ACTIVITIES.changeSelf, actor: signedIn.username, target: signedIn.username, source_ip: ctx.ip, user_agent: ctx.userAgent };
+    const { user, settle } = await this.checkPassword(signedIn.username, signedIn, currentPassword, ctx, audit, 'SSPR_CURRENT_PASSWORD_WRONG');
     const now = d.clock.now();
-    const userKey = d.keyring.mac('subject', user.username);
-    if (!(await d.throttle.signInAllowed(d.store.r, userKey, ctx.ip, now))) throw new SsprError('SSPR_SIGN_IN_LOCKED');
-    const audit = { at: now, activity: ACTIVITIES.changeSelf, actor: user.username, target: user.username, source_ip: ctx.ip, user_agent: ctx.userAgent };
-    if (!(await d.directory.authenticate(user.id, currentPassword))) {
-      await d.store.transaction(async (r) => {
-        await d.throttle.signInFailed(r, userKey, ctx.ip, now);
-        await r.audit.append({ ...audit, result: 'failure', reason: 'current password wrong' });
-      });
-      throw new SsprError('SSPR_CURRENT_PASSWORD_WRONG');
-    }
     const policy = await d.policy.get();
     const failures = await d.passwords.check(newPassword, user, 'change', policy);
     if (normalizePassword(newPassword) === normalizePassword(currentPassword) && !failures.some((f) => f.code === 'password.history'))
       failures.push({ code: 'password.history', params: { count: Math.max(1, policy.historyOnChange) } });
     if (failures.length) {
-      await d.store.transaction((r) => r.audit.append({ ...audit, result: 'failure', reason: failures.map((f) => f.code).join(',') }));
+      await d.store.transaction(async (r) => {
+        await settle(r);
+        await r.audit.append({ ...audit, at: now, result: 'failure', reason: failures.map((f) => f.code).join(',') });
+      });
       throw new SsprError('SSPR_PASSWORD_POLICY', failures);
     }
     const hash = await d.passwords.prepare(newPassword, d.directory, policy);
     const info = await d.store.r.securityInfo.listFor(user.id);
     await d.store.transaction(async (r) => {
+      await settle(r);
       await d.passwords.write(r, d.directory, user.id, newPassword, hash, { mustChange: false }, policy);
       // every other session ends; this one stays so the person is not thrown out mid-task
       await r.sessions.revokeAllExcept(user.id, session.id, now);
-      await r.audit.append({ ...audit, result: 'success' });
-      if (policy.notifyUserOnReset) await notifyUser(r, d, user, info, policy, ctx.locale, 'passwordChanged', null);
+      await r.audit.append({ ...audit, at: now, result: 'success' });
+      if (policy.notifyUserOnReset) await notifyUser(r, d, user, info, ctx.locale, 'passwordChanged', null);
     });
     d.nudge();
   }

@@ -3,11 +3,14 @@ import type { Store } from '../adapters/store/store.js';
 import { BuiltinDirectory, type NewUser } from '../adapters/directory/builtin.js';
 import { normalizeEmail, normalizePhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
+import type { Actor } from '../core/scopes.js';
 import type { Clock, Directory, DirectoryUser, Keyring, Random } from '../ports.js';
 import { notifyUser } from './notify.js';
+import { signInKey } from './throttle.js';
 import type { PasswordPolicy } from './password-policy.js';
 import type { PolicyService } from './policy-service.js';
 import type { RequestContext } from './context.js';
+import type { Repos } from '../adapters/store/store.js';
 
 export const publicUser = (u: DirectoryUser) => ({
   id: u.id,
@@ -48,6 +51,10 @@ export interface AdminDeps {
   nudge(): void;
 }
 
+export type UserPatch = Parameters<BuiltinDirectory['update']>[1];
+/** the DirectoryUser field each patchable field changes, for the audit's old → new */
+const PATCH_FIELDS = { displayName: 'displayName', givenName: 'givenName', surname: 'surname', email: 'email', mobile: 'mobile', office: 'office', groups: 'groups', isAdmin: 'isAdmin', enabled: 'enabled', locked: 'locked', mustChange: 'mustChange' } as const satisfies Record<keyof UserPatch, keyof DirectoryUser>;
+
 export const MAX_CUSTOM_BANNED = 1000;
 /** readable characters only: no 0/O, 1/l/I */
 const TEMP_ALPHABET = ['abcdefghijkmnpqrstuvwxyz', 'ABCDEFGHJKLMNPQRSTUVWXYZ', '23456789', '-_.!?#%+='];
@@ -79,9 +86,10 @@ export class AdminService {
    * Helpdesk reset: a one-time temporary password, returned once and never stored in clear,
    * that must be changed at the next sign-in. Audited as Entra's "Reset password (by admin)".
    */
-  async resetPassword(idOrName: string, actor: string, ctx: RequestContext | null): Promise<{ temporaryPassword: string }> {
+  async resetPassword(idOrName: string, actor: Actor, ctx: RequestContext | null): Promise<{ temporaryPassword: string }> {
     const { d } = this;
     const user = await this.findUser(idOrName);
+    await this.mayActOn(user, actor, ACTIVITIES.resetByAdmin, ctx);
     const policy = await d.policy.get();
     let temporaryPassword = '';
     for (let attempt = 0; ; attempt++) {
@@ -91,18 +99,39 @@ export class AdminService {
     }
     const hash = await d.passwords.prepare(temporaryPassword, d.directory, policy);
     const now = this.clock.now();
-    const admins = user.isAdmin && policy.notifyAdminsOnAdminReset && this.directory instanceof BuiltinDirectory ? (await this.directory.list({ limit: 500, offset: 0, adminsOnly: true })).filter((a) => a.id !== user.id) : [];
     const info = await this.store.r.securityInfo.listFor(user.id);
     await this.store.transaction(async (r) => {
       await d.passwords.write(r, d.directory, user.id, temporaryPassword, hash, { mustChange: true }, policy);
       await r.sessions.revokeAllFor(user.id, now);
-      await r.audit.append({ at: now, activity: ACTIVITIES.resetByAdmin, actor, target: user.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null });
-      const locale = ctx?.locale ?? 'en';
-      if (policy.notifyUserOnReset) await notifyUser(r, d, user, info, policy, locale, 'adminReset', null);
-      for (const a of admins) await notifyUser(r, d, a, await r.securityInfo.listFor(a.id), policy, locale, 'adminResetOfAdmin', null, { actor, username: user.username });
+      await r.audit.append({ at: now, activity: ACTIVITIES.resetByAdmin, actor: actor.name, target: user.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null });
+      if (policy.notifyUserOnReset) await notifyUser(r, d, user, info, ctx?.locale ?? 'en', 'adminReset', null);
+      await this.tellAdmins(r, user, actor, 'adminResetOfAdmin', ctx);
     });
     d.nudge();
     return { temporaryPassword };
+  }
+
+  /**
+   * Only the admin scope acts on an account with an admin role: a helpdesk that could reset an
+   * admin's password could sign in as that admin. A refused attempt is audited.
+   */
+  private async mayActOn(user: DirectoryUser, actor: Actor, activity: string, ctx: RequestContext | null): Promise<void> {
+    if (!user.isAdmin || actor.scope === 'admin') return;
+    await this.store.transaction((r) =>
+      r.audit.append({ at: this.clock.now(), activity, actor: actor.name, target: user.username, result: 'failure', reason: `${actor.scope} scope cannot act on an admin`, source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null }),
+    );
+    throw new SsprError('SSPR_FORBIDDEN');
+  }
+
+  /** every other admin hears when an admin account is reset, unlocked or cleared (policy notifyAdminsOnAdminReset) */
+  private async tellAdmins(r: Repos, user: DirectoryUser, actor: Actor, notice: 'adminResetOfAdmin' | 'adminUnlockOfAdmin' | 'adminClearOfAdmin', ctx: RequestContext | null): Promise<void> {
+    if (!user.isAdmin || !this.directory.listAdmins) return;
+    const policy = await this.d.policy.get();
+    if (!policy.notifyAdminsOnAdminReset) return;
+    for (const a of await this.directory.listAdmins()) {
+      if (a.id === user.id) continue;
+      await notifyUser(r, this.d, a, await r.securityInfo.listFor(a.id), ctx?.locale ?? 'en', notice, null, { actor: actor.name, username: user.username });
+    }
   }
 
   async bannedTerms(): Promise<string[]> {
@@ -110,7 +139,7 @@ export class AdminService {
   }
 
   /** replaces the custom list; every change is audited with the terms added and removed */
-  async setBannedTerms(input: string[], actor: string, ctx: RequestContext | null): Promise<string[]> {
+  async setBannedTerms(input: string[], actor: Actor, ctx: RequestContext | null): Promise<string[]> {
     const terms = [...new Set(input.map((t) => t.normalize('NFKC').trim().toLocaleLowerCase()))].sort();
     const bad = terms.filter((t) => [...t].length < 4 || [...t].length > 16);
     if (bad.length) throw new SsprError('SSPR_BAD_REQUEST', bad.slice(0, 10).map((t) => ({ code: 'banned.term', field: t })));
@@ -121,7 +150,7 @@ export class AdminService {
       await r.bannedTerms.replace(terms, now);
       const added = terms.filter((t) => !old.has(t));
       const removed = [...old].filter((t) => !terms.includes(t));
-      await r.audit.append({ at: now, activity: 'Update custom banned password list', actor, target: 'banned-passwords', result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null, details: { added, removed, count: terms.length } });
+      await r.audit.append({ at: now, activity: 'Update custom banned password list', actor: actor.name, target: 'banned-passwords', result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null, details: { added, removed, count: terms.length } });
     });
     this.d.passwords.invalidate();
     return terms;
@@ -138,13 +167,13 @@ export class AdminService {
     return u;
   }
 
-  async addUser(input: NewUser, actor: string, ctx: RequestContext | null): Promise<DirectoryUser> {
+  async addUser(input: NewUser, actor: Actor, ctx: RequestContext | null): Promise<DirectoryUser> {
     const dir = this.builtin();
     if (await dir.findByUsername(input.username)) throw new SsprError('SSPR_CONFLICT');
     const contacts = checkPrefilled(input);
     return this.store.transaction(async (r) => {
       const user = await dir.add({ ...input, ...contacts }, r.db);
-      await r.audit.append({ at: this.clock.now(), activity: ACTIVITIES.userAdded, actor, target: user.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null });
+      await r.audit.append({ at: this.clock.now(), activity: ACTIVITIES.userAdded, actor: actor.name, target: user.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null });
       return user;
     });
   }
@@ -153,31 +182,60 @@ export class AdminService {
     return this.builtin().list(opts);
   }
 
-  async updateUser(idOrName: string, patch: Parameters<BuiltinDirectory['update']>[1], actor: string, ctx: RequestContext | null): Promise<DirectoryUser> {
+  /**
+   * Changes a user and writes the audit entry, with every changed field's old and new value, in
+   * one transaction. Losing the admin role, being disabled or locked ends every session at once.
+   */
+  async updateUser(idOrName: string, patch: UserPatch, actor: Actor, ctx: RequestContext | null): Promise<DirectoryUser> {
     const dir = this.builtin();
-    const user = await this.findUser(idOrName);
-    await dir.update(user.id, { ...patch, ...checkPrefilled(patch) });
-    await this.store.transaction((r) =>
-      r.audit.append({ at: this.clock.now(), activity: 'Update user', actor, target: user.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null, details: { fields: Object.keys(patch) } }),
-    );
-    return this.findUser(user.id);
+    const contacts = checkPrefilled(patch);
+    const found = await this.findUser(idOrName);
+    const now = this.clock.now();
+    await this.store.transaction(async (r) => {
+      const before = await dir.findById(found.id, r.db);
+      if (!before) throw new SsprError('SSPR_NOT_FOUND');
+      const next = { ...patch, ...contacts };
+      const changes: Record<string, { old: unknown; new: unknown }> = {};
+      for (const [k, v] of Object.entries(next) as [keyof UserPatch, unknown][]) {
+        const old = before[PATCH_FIELDS[k]];
+        if (JSON.stringify(old) !== JSON.stringify(v)) changes[k] = { old, new: v };
+      }
+      await dir.update(before.id, next, r.db);
+      if (['isAdmin', 'enabled', 'locked'].some((k) => k in changes)) await r.sessions.revokeAllFor(before.id, now);
+      await r.audit.append({ at: now, activity: 'Update user', actor: actor.name, target: before.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null, details: { changes } });
+    });
+    return this.findUser(found.id);
   }
 
-  async unlockUser(idOrName: string, actor: string, ctx: RequestContext | null): Promise<DirectoryUser> {
+  async unlockUser(idOrName: string, actor: Actor, ctx: RequestContext | null): Promise<DirectoryUser> {
     const user = await this.findUser(idOrName);
+    await this.mayActOn(user, actor, ACTIVITIES.unlockByAdmin, ctx);
+    const policy = await this.d.policy.get();
+    const info = await this.store.r.securityInfo.listFor(user.id);
     await this.store.transaction(async (r) => {
       await this.directory.unlock(user.id, r.db);
-      await r.audit.append({ at: this.clock.now(), activity: 'Unlock user account (by admin)', actor, target: user.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null });
+      await r.throttle.clear([signInKey(this.d.keyring, user.username)]);
+      await r.audit.append({ at: this.clock.now(), activity: ACTIVITIES.unlockByAdmin, actor: actor.name, target: user.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null });
+      if (policy.notifyUserOnReset) await notifyUser(r, this.d, user, info, ctx?.locale ?? 'en', 'adminUnlock', null);
+      await this.tellAdmins(r, user, actor, 'adminUnlockOfAdmin', ctx);
     });
+    this.d.nudge();
     return this.findUser(user.id);
   }
 
-  async clearMethods(idOrName: string, actor: string, ctx: RequestContext | null): Promise<void> {
+  /** removes every method; every contact that was on record hears of it, the removed ones included */
+  async clearMethods(idOrName: string, actor: Actor, ctx: RequestContext | null): Promise<void> {
     const user = await this.findUser(idOrName);
+    await this.mayActOn(user, actor, ACTIVITIES.deleted, ctx);
+    const policy = await this.d.policy.get();
     await this.store.transaction(async (r) => {
-      for (const m of await r.securityInfo.listFor(user.id)) await r.securityInfo.remove(m.id);
-      await r.audit.append({ at: this.clock.now(), activity: ACTIVITIES.deleted, actor, target: user.username, result: 'success', reason: 'by admin', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null });
+      const info = await r.securityInfo.listFor(user.id);
+      for (const m of info) await r.securityInfo.remove(m.id);
+      await r.audit.append({ at: this.clock.now(), activity: ACTIVITIES.deleted, actor: actor.name, target: user.username, result: 'success', reason: 'by admin', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null, details: { methods: info.map((i) => i.method) } });
+      await notifyUser(r, this.d, user, info, ctx?.locale ?? 'en', 'methodsCleared', null);
+      await this.tellAdmins(r, user, actor, 'adminClearOfAdmin', ctx);
     });
+    this.d.nudge();
   }
 
   audit(opts: { limit: number; afterSeq?: number; target?: string }) {

@@ -220,12 +220,20 @@ export class ResetService {
   async verify(id: string, token: string, input: { method: MethodId } & VerifyInput, ctx: RequestContext): Promise<FlowView> {
     const { d } = this;
     const { flow, now, method, policy, user, info } = await this.gate(id, token, input.method);
-    if (!(await d.throttle.sourceMayTryProof(d.store.r, ctx.ip, now))) {
-      await this.auditAlone(flow, ctx, { step: 'verify', method: input.method, result: 'failure', reason: 'source throttled' });
-      throw new SsprError('SSPR_THROTTLED');
-    }
     type Outcome = { ok: true; next: Flow } | { ok: false; blocked: boolean; error: SsprError };
     const outcome = await d.store.transaction(async (r): Promise<Outcome> => {
+      // the attempt is counted before the proof is checked, in the same transaction: parallel
+      // guesses queue on the counter and the ones past the limit are never checked
+      const reserved = await d.throttle.reserveProof(r, flow.subjectKey, ctx.ip, now);
+      if (reserved === 'source') {
+        await r.audit.append(this.audit(flow, ctx, now, { step: 'verify', method: input.method, result: 'failure', reason: 'source throttled' }));
+        return { ok: false, blocked: false, error: new SsprError('SSPR_THROTTLED') };
+      }
+      if (reserved === 'subject') {
+        await r.flows.blockOpenFlows(flow.subjectKey);
+        await r.audit.append(this.audit(flow, ctx, now, { step: 'verify', method: input.method, result: 'failure', reason: 'blocked' }));
+        return { ok: false, blocked: true, error: new SsprError('SSPR_BLOCKED') };
+      }
       const env = this.env(r, flow, user, info, policy, now, []);
       let thrown: SsprError | null = null;
       let result: VerifyResult = 'wrong';
@@ -241,16 +249,18 @@ export class ResetService {
           next = { ...next, state: 'verify', gatesRequired: gatesRequiredFor(user, policy) };
         }
         if (!(await r.flows.advance(flow, next, now))) throw new SsprError('SSPR_FLOW_STATE');
+        await r.throttle.release(reserved);
         await r.audit.append(this.audit(flow, ctx, now, { step: 'verify', method: input.method, result: 'success' }));
         return { ok: true, next };
       }
       const error = thrown ?? new SsprError('SSPR_CODE_INVALID');
       if (result === 'replayed') {
         // the right code, already consumed by a racing duplicate: refuse, but it is no guess
+        await r.throttle.release(reserved);
         await r.audit.append(this.audit(flow, ctx, now, { step: 'verify', method: input.method, result: 'failure', reason: 'code already used' }));
         return { ok: false, blocked: false, error };
       }
-      const blocked = await d.throttle.proofFailed(r, flow.subjectKey, ctx.ip, now);
+      const blocked = await d.throttle.proofFailed(r, flow.subjectKey, now);
       await r.audit.append(this.audit(flow, ctx, now, { step: 'verify', method: input.method, result: 'failure', reason: error.code }));
       if (blocked) {
         await r.flows.blockOpenFlows(flow.subjectKey);
@@ -315,7 +325,7 @@ export class ResetService {
         throw new SsprError('SSPR_0029');
       }
       await d.throttle.clearSubject(r, flow.subjectKey);
-      if (policy.notifyUserOnReset) await notifyUser(r, { keyring: d.keyring, random: d.random, clock: d.clock }, user, info, policy, flow.locale, notice, flow.id);
+      if (policy.notifyUserOnReset) await notifyUser(r, { keyring: d.keyring, random: d.random, clock: d.clock }, user, info, flow.locale, notice, flow.id);
       await r.audit.append(this.audit(flow, ctx, now, { activity, method: flow.gatesPassed.join('+'), result: 'success' }));
     });
     for (const m of flow.gatesPassed) d.metrics.flowsCompleted.inc({ intent: flow.intent, method: m });

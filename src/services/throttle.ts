@@ -1,11 +1,15 @@
 import type { Repos } from '../adapters/store/store.js';
 import type { CodeMethodId } from '../core/methods.js';
+import type { Keyring } from '../ports.js';
 
 const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
 
 /** Entra's limits per person: 5 failed proofs in 24 h block for 24 h; codes per channel. */
 export const PROOF_FAILURES_PER_DAY = 5;
+/** failed portal sign-ins per person before sign-in waits */
+export const SIGN_IN_FAILURES = 5;
+export const SIGN_IN_WINDOW_MS = 15 * 60_000;
 const CODE_LIMITS: Record<'voice' | 'email', { max: number; windowMs: number }> = {
   voice: { max: 5, windowMs: HOUR }, // SMS, voice and office calls share the phone budget
   email: { max: 10, windowMs: 10 * 60_000 },
@@ -21,25 +25,43 @@ export interface SourceLimits {
 /** Keys of every counter that a successful reset clears for a person. */
 export const subjectKeys = (subject: string) => [`fail:${subject}`, `code:voice:${subject}`, `code:email:${subject}`];
 
+/** The sign-in counter of a username, known or not: keyed by name so unknown names count too. */
+export const signInKey = (keyring: Keyring, username: string) => `signin:${keyring.mac('subject', username)}`;
+
 /**
  * Throttle decisions over the database counters. Limits per person stop guessing; limits per
  * source address stop one attacker from blocking everyone, so a source over its limit is
  * refused before its attempts can count against the people it targets.
+ *
+ * Every attempt is reserved before it is checked (`r.throttle.reserve`, atomic across
+ * requests and instances): N parallel attempts count as N, and the ones past the limit are
+ * refused without being checked at all. An attempt that turns out not to count (a right
+ * password, a right code) is released.
  */
 export class Throttle {
   constructor(private readonly limits: SourceLimits) {}
-
-  async sourceMayTryProof(r: Repos, ip: string, now: number): Promise<boolean> {
-    return (await r.throttle.count(`fail-ip:${ip}`, now - HOUR)) < this.limits.failuresPerHour;
-  }
 
   async blocked(r: Repos, subject: string, now: number): Promise<boolean> {
     return (await r.throttle.blockedUntil(`fail:${subject}`, now)) !== null;
   }
 
-  /** counts a failed proof; returns true when this failure blocks the person */
-  async proofFailed(r: Repos, subject: string, ip: string, now: number): Promise<boolean> {
-    await r.throttle.hit([`fail:${subject}`, `fail-ip:${ip}`], now);
+  /**
+   * Reserves one proof attempt for the person and the source; 'source' or 'subject' says which
+   * limit refused it. Call inside the transaction that checks the proof.
+   */
+  async reserveProof(r: Repos, subject: string, ip: string, now: number): Promise<number[] | 'source' | 'subject'> {
+    const source = await r.throttle.reserve([{ key: `fail-ip:${ip}`, max: this.limits.failuresPerHour, since: now - HOUR }], now);
+    if (!source) return 'source';
+    const person = await r.throttle.reserve([{ key: `fail:${subject}`, max: PROOF_FAILURES_PER_DAY, since: now - DAY }], now);
+    if (!person) {
+      await r.throttle.release(source);
+      return 'subject';
+    }
+    return [...source, ...person];
+  }
+
+  /** a reserved proof failed: returns true when this failure blocks the person */
+  async proofFailed(r: Repos, subject: string, now: number): Promise<boolean> {
     if ((await r.throttle.count(`fail:${subject}`, now - DAY)) < PROOF_FAILURES_PER_DAY) return false;
     await r.throttle.block(`fail:${subject}`, now + DAY);
     return true;
@@ -47,21 +69,34 @@ export class Throttle {
 
   /** checks and counts one code sent; false when over a limit */
   async takeCode(r: Repos, subject: string, method: CodeMethodId, ip: string, now: number): Promise<boolean> {
-    const budget = budgetOf(method);
-    const lim = CODE_LIMITS[budget];
-    if ((await r.throttle.count(`code:${budget}:${subject}`, now - lim.windowMs)) >= lim.max) return false;
-    if ((await r.throttle.count(`code-ip:${ip}`, now - HOUR)) >= this.limits.codesPerHour) return false;
-    await r.throttle.hit([`code:${budget}:${subject}`, `code-ip:${ip}`], now);
-    return true;
+    const lim = CODE_LIMITS[budgetOf(method)];
+    const ids = await r.throttle.reserve(
+      [
+        { key: `code:${budgetOf(method)}:${subject}`, max: lim.max, since: now - lim.windowMs },
+        { key: `code-ip:${ip}`, max: this.limits.codesPerHour, since: now - HOUR },
+      ],
+      now,
+    );
+    return ids !== null;
   }
 
-  async signInAllowed(r: Repos, userKey: string, ip: string, now: number): Promise<boolean> {
-    if ((await r.throttle.count(`signin-ip:${ip}`, now - HOUR)) >= this.limits.signInFailuresPerHour) return false;
-    return (await r.throttle.count(`signin:${userKey}`, now - 15 * 60_000)) < 5;
+  /**
+   * Reserves one sign-in attempt (a password check) for the name and the source, before the
+   * slow hash runs; null when either is over its limit. Commit it before checking.
+   */
+  reserveSignIn(r: Repos, key: string, ip: string, now: number): Promise<number[] | null> {
+    return r.throttle.reserve(
+      [
+        { key: `signin-ip:${ip}`, max: this.limits.signInFailuresPerHour, since: now - HOUR },
+        { key, max: SIGN_IN_FAILURES, since: now - SIGN_IN_WINDOW_MS },
+      ],
+      now,
+    );
   }
 
-  async signInFailed(r: Repos, userKey: string, ip: string, now: number): Promise<void> {
-    await r.throttle.hit([`signin:${userKey}`, `signin-ip:${ip}`], now);
+  /** whether sign-in for this name waits now: a lockout the unlock path may clear */
+  async signInLocked(r: Repos, key: string, now: number): Promise<boolean> {
+    return (await r.throttle.count(key, now - SIGN_IN_WINDOW_MS)) >= SIGN_IN_FAILURES;
   }
 
   clearSubject(r: Repos, subject: string): Promise<void> {

@@ -60,8 +60,8 @@ export class BuiltinDirectory implements Directory {
     return r ? toUser(r) : null;
   }
 
-  async findById(id: string): Promise<DirectoryUser | null> {
-    const r = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  async findById(id: string, tx?: Tx): Promise<DirectoryUser | null> {
+    const r = await (tx ?? this.db).selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
     return r ? toUser(r) : null;
   }
 
@@ -96,15 +96,27 @@ export class BuiltinDirectory implements Directory {
     await (tx ?? this.db).updateTable('users').set({ locked: 0, failed_sign_ins: 0, updated_at: this.clock.now() }).where('id', '=', id).execute();
   }
 
-  async recordFailedSignIn(id: string): Promise<boolean> {
-    await this.db
+  async reserveSignIn(id: string): Promise<boolean> {
+    // one statement, so parallel attempts cannot both take the last try
+    const r = await this.db
       .updateTable('users')
       .set((eb) => ({ failed_sign_ins: eb('failed_sign_ins', '+', 1) }))
       .where('id', '=', id)
-      .execute();
-    const r = await this.db
+      .where('locked', '=', 0)
+      .where('failed_sign_ins', '<', LOCKOUT_THRESHOLD)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async settleSignIn(id: string, ok: boolean, tx?: Tx): Promise<boolean> {
+    const db = tx ?? this.db;
+    if (ok) {
+      await db.updateTable('users').set({ failed_sign_ins: 0 }).where('id', '=', id).where('failed_sign_ins', '>', 0).execute();
+      return false;
+    }
+    const r = await db
       .updateTable('users')
-      .set({ locked: 1 })
+      .set({ locked: 1, updated_at: this.clock.now() })
       .where('id', '=', id)
       .where('locked', '=', 0)
       .where('failed_sign_ins', '>=', LOCKOUT_THRESHOLD)
@@ -112,8 +124,8 @@ export class BuiltinDirectory implements Directory {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  async clearFailedSignIns(id: string): Promise<void> {
-    await this.db.updateTable('users').set({ failed_sign_ins: 0 }).where('id', '=', id).where('failed_sign_ins', '>', 0).execute();
+  async listAdmins(): Promise<DirectoryUser[]> {
+    return (await this.db.selectFrom('users').selectAll().where('is_admin', '=', 1).orderBy('username').limit(1000).execute()).map(toUser);
   }
 
   // ---- administration of the built-in directory (CLI, admin API) ----
@@ -155,7 +167,7 @@ export class BuiltinDirectory implements Directory {
     return (await q.execute()).map(toUser);
   }
 
-  async update(id: string, patch: Partial<Pick<NewUser, 'displayName' | 'givenName' | 'surname' | 'email' | 'mobile' | 'office' | 'groups' | 'isAdmin' | 'enabled' | 'locked' | 'mustChange'>>): Promise<void> {
+  async update(id: string, patch: Partial<Pick<NewUser, 'displayName' | 'givenName' | 'surname' | 'email' | 'mobile' | 'office' | 'groups' | 'isAdmin' | 'enabled' | 'locked' | 'mustChange'>>, tx?: Tx): Promise<void> {
     const set: Partial<UsersTable> = { updated_at: this.clock.now() };
     if (patch.displayName !== undefined) set.display_name = patch.displayName;
     if (patch.givenName !== undefined) set.given_name = patch.givenName;
@@ -168,7 +180,7 @@ export class BuiltinDirectory implements Directory {
     if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
     if (patch.locked !== undefined) set.locked = patch.locked ? 1 : 0;
     if (patch.mustChange !== undefined) set.must_change = patch.mustChange ? 1 : 0;
-    await this.db.updateTable('users').set(set).where('id', '=', id).execute();
+    await (tx ?? this.db).updateTable('users').set(set).where('id', '=', id).execute();
   }
 
   async count(): Promise<number> {

@@ -11,6 +11,7 @@ export const ACTIVITIES = {
   blocked: 'Blocked from self-service password reset',
   changeSelf: 'Change password (self-service)',
   resetByAdmin: 'Reset password (by admin)',
+  unlockByAdmin: 'Unlock user account (by admin)',
   registered: 'User registered security info',
   reviewed: 'User reviewed security info',
   deleted: 'User deleted security info',

@@ -5,8 +5,8 @@ import { translator } from '../../i18n.js';
 import type { ResetService } from '../../services/reset-service.js';
 import { AdminService, publicUser } from '../../services/admin-service.js';
 import type { PolicyService } from '../../services/policy-service.js';
-import type { AdminScope } from '../../config.js';
-import { actorName, type Auth } from '../auth.js';
+import type { AdminScope } from '../../core/scopes.js';
+import type { Auth } from '../auth.js';
 import { requestContext } from '../request-context.js';
 import { errorResponses } from './schemas.js';
 
@@ -65,7 +65,7 @@ const csvCell = (v: unknown) => {
 
 export function adminRoutes(app: FastifyInstance, admin: AdminService, policy: PolicyService, auth: Auth, reset: ResetService): void {
   const tags = ['admin'];
-  const actor = async (request: FastifyRequest, need: AdminScope) => actorName(await auth.requireAdmin(request, need));
+  const actor = (request: FastifyRequest, need: AdminScope) => auth.requireAdmin(request, need);
   const ps = policySchema();
 
   app.get('/api/v1/admin/policy', { schema: { tags, summary: 'The reset policy', security, response: { 200: ps, ...errorResponses } } }, async (request) => {
@@ -76,7 +76,7 @@ export function adminRoutes(app: FastifyInstance, admin: AdminService, policy: P
   app.put<{ Body: Record<string, unknown> }>(
     '/api/v1/admin/policy',
     { schema: { tags, summary: 'Change policy settings (partial); every change is audited', security, body: { type: 'object' }, response: { 200: ps, ...errorResponses } } },
-    async (request) => policy.update(request.body, await actor(request, 'admin'), requestContext(request)),
+    async (request) => policy.update(request.body, (await actor(request, 'admin')).name, requestContext(request)),
   );
 
   app.get<{ Querystring: { limit?: number; offset?: number; search?: string } }>(

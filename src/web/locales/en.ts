@@ -120,6 +120,22 @@ export const en = {
       subject: 'An administrator password was reset',
       text: '{{actor}} reset the password of administrator {{username}} on {{time}} UTC.',
     },
+    adminUnlock: {
+      subject: 'Your account was unlocked by an administrator',
+      text: 'An administrator unlocked the account {{username}} on {{time}} UTC. Your password is unchanged. If you did not ask for this, contact your helpdesk now.',
+    },
+    methodsCleared: {
+      subject: 'Your security info was removed',
+      text: 'An administrator removed all security info of {{username}} on {{time}} UTC. Register it again the next time you sign in. If you did not ask for this, contact your helpdesk now.',
+    },
+    adminUnlockOfAdmin: {
+      subject: 'An administrator account was unlocked',
+      text: '{{actor}} unlocked the account of administrator {{username}} on {{time}} UTC.',
+    },
+    adminClearOfAdmin: {
+      subject: 'An administrator’s security info was removed',
+      text: '{{actor}} removed all security info of administrator {{username}} on {{time}} UTC.',
+    },
     unlockDone: {
       subject: 'Your account was unlocked',
       text: 'The account {{username}} was unlocked through self-service on {{time}} UTC. If this was not you, contact your helpdesk now.',
