@@ -89,6 +89,11 @@ export interface OutgoingMessage {
   html?: string;
   /** the one-time code, for webhook receivers that speak it; absent for notices */
   code?: string;
+  /**
+   * A stand-in queued when a code goes nowhere (a contact that is not on record), so that
+   * answer costs what a real send costs; the queue drops it unsent.
+   */
+  decoy?: true;
 }
 
 /** Sends one message now; throws on failure so the queue can retry. */

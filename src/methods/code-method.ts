@@ -78,15 +78,18 @@ export function codeMethod(spec: CodeMethodSpec): ResetMethod {
         expires_at: env.now + env.policy.codeLifetimeMinutes * 60_000,
         created_at: env.now,
       });
-      if (!target) return { delivered: false, reason: reason ?? 'no contact' };
       const minutes = env.policy.codeLifetimeMinutes;
+      // A message is built, sealed and queued either way (a decoy the queue drops when the
+      // contact is not on record), so the answer costs the same whether it matched or not.
       await env.send({
         channel: spec.channel,
-        to: target,
+        to: target ?? '',
         subject: env.t('messages.code.subject'),
         text: env.t(spec.channel === 'voice' ? 'messages.code.voice' : 'messages.code.text', { code: spec.channel === 'voice' ? code.split('').join(' ') : code, minutes }),
         code,
+        ...(target ? {} : { decoy: true as const }),
       });
+      if (!target) return { delivered: false, reason: reason ?? 'no contact' };
       return { delivered: true, to: spec.mask(target) };
     },
 

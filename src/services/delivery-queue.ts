@@ -60,9 +60,13 @@ export class DeliveryQueue {
     this.schedule(0);
   }
 
-  /** Drains now rather than at the next poll; nudges during a drain fold into one more pass. */
+  /**
+   * Drains soon rather than at the next poll; nudges during a drain fold into one more pass.
+   * The drain starts after the current I/O turn, so the answer that queued a message leaves
+   * before any delivery work runs and its timing does not depend on it.
+   */
   nudge(): void {
-    if (!this.stopped) void this.drain();
+    if (!this.stopped) setImmediate(() => void this.drain());
   }
 
   async stop(): Promise<void> {
@@ -139,6 +143,10 @@ export class DeliveryQueue {
     try {
       if (row.payload == null) throw new Error('payload missing');
       const message = JSON.parse(keyring.open(row.payload)) as OutgoingMessage;
+      if (message.decoy) {
+        await store.r.messages.drop(row.id);
+        return false;
+      }
       await transport.send(message);
     } catch (err) {
       await this.failAttempt(row, err);

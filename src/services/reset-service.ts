@@ -13,6 +13,7 @@ import type { RequestContext, ServiceDeps } from './context.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import type { Metrics } from './metrics.js';
 import { notifyUser } from './notify.js';
+import { signInKey } from './throttle.js';
 
 export interface FlowView {
   id: string;
@@ -56,7 +57,7 @@ export class ResetService {
     if (intent === 'unlock' && !policy.allowUnlock) throw new SsprError('SSPR_UNLOCK_NOT_ALLOWED');
     const protection = policy.enumerationProtection;
     const username = normalizeUsername(input.username);
-    const user = await d.directory.findByUsername(username);
+    const user = await this.present(await d.directory.findByUsername(username));
     const subjectKey = user ? `u:${user.id}` : `n:${d.keyring.mac('subject', username)}`;
     // the same query runs for unknown users, so both paths cost the same
     const info = (await d.store.r.securityInfo.listFor(user?.id ?? subjectKey)).filter((i) => i.state === 'active');
@@ -126,7 +127,7 @@ export class ResetService {
     const { d } = this;
     const policy = await d.policy.get();
     const name = normalizeUsername(username);
-    const user = await d.directory.findByUsername(name);
+    const user = await this.present(await d.directory.findByUsername(name));
     const subjectKey = user ? `u:${user.id}` : `n:${d.keyring.mac('subject', name)}`;
     const info = user ? (await d.store.r.securityInfo.listFor(user.id)).filter((i) => i.state === 'active') : [];
     const subject: MethodSubject = { user, info, policy };
@@ -159,7 +160,7 @@ export class ResetService {
   async get(id: string, token: string): Promise<FlowView> {
     const flow = await this.load(id, token);
     const policy = await this.d.policy.get();
-    const user = flow.userId ? await this.d.directory.findById(flow.userId) : null;
+    const user = flow.userId ? await this.present(await this.d.directory.findById(flow.userId)) : null;
     return this.view(flow, policy, user, this.d.clock.now());
   }
 
@@ -283,7 +284,7 @@ export class ResetService {
     const now = d.clock.now();
     assertGatesPassed(flow, now);
     const policy = await d.policy.get();
-    const user = await this.requireUser(flow);
+    const user = await this.recheck(flow, 'reset', policy);
     const failures = await d.passwords.check(newPassword, user, 'reset', policy);
     if (failures.length) {
       await this.auditAlone(flow, ctx, { step: 'password', result: 'failure', reason: failures.map((f) => f.code).join(',') });
@@ -294,6 +295,7 @@ export class ResetService {
     const done = await this.finish(flow, user, policy, ctx, ACTIVITIES.resetSelf, 'resetDone', async (r) => {
       await d.passwords.write(r, d.directory, user.id, newPassword, hash, { mustChange: false }, policy);
       await r.sessions.revokeAllFor(user.id, now);
+      await r.throttle.clear([signInKey(d.keyring, user.username)]);
     });
     return this.view(done, policy, user, now);
   }
@@ -305,9 +307,13 @@ export class ResetService {
     assertGatesPassed(flow, now);
     const policy = await d.policy.get();
     if (!policy.allowUnlock) throw new SsprError('SSPR_UNLOCK_NOT_ALLOWED');
-    const user = await this.requireUser(flow);
+    const user = await this.recheck(flow, 'unlock', policy);
     if (!user.locked) throw new SsprError('SSPR_ACCOUNT_NOT_LOCKED');
-    const done = await this.finish(flow, user, policy, ctx, ACTIVITIES.unlockSelf, 'unlockDone', (r) => d.directory.unlock(user.id, r.db));
+    // clears the directory's lock and the portal's sign-in wait alike; the password stays
+    const done = await this.finish(flow, user, policy, ctx, ACTIVITIES.unlockSelf, 'unlockDone', async (r) => {
+      await d.directory.unlock(user.id, r.db);
+      await r.throttle.clear([signInKey(d.keyring, user.username)]);
+    });
     return this.view(done, policy, user, now);
   }
 
@@ -348,14 +354,39 @@ export class ResetService {
   }
 
   private async subjectOf(flow: Flow): Promise<{ user: DirectoryUser | null; info: MethodSubject['info'] }> {
-    const user = flow.userId ? await this.d.directory.findById(flow.userId) : null;
+    const user = flow.userId ? await this.present(await this.d.directory.findById(flow.userId)) : null;
     const info = (await this.d.store.r.securityInfo.listFor(flow.userId ?? flow.subjectKey)).filter((i) => i.state === 'active');
     return { user, info };
   }
 
-  private async requireUser(flow: Flow): Promise<DirectoryUser> {
-    const user = flow.userId ? await this.d.directory.findById(flow.userId) : null;
+  /**
+   * The person as the directory has them, with `locked` also true while portal sign-in waits
+   * after repeated failures: that is a lockout too, and the unlock path clears it.
+   */
+  private async present(user: DirectoryUser | null): Promise<DirectoryUser | null> {
+    if (!user || user.locked) return user;
+    const locked = await this.d.throttle.signInLocked(this.d.store.r, signInKey(this.d.keyring, user.username), this.d.clock.now());
+    return locked ? { ...user, locked } : user;
+  }
+
+  /**
+   * The last step checks the flow again against the person and the policy as they are now:
+   * the intent it was started with, every gate the current policy requires (counting only
+   * methods it still allows), the reset scope and the account being enabled. A flow short of
+   * gates goes back to `verify` for the one it now needs.
+   */
+  private async recheck(flow: Flow, intent: FlowIntent, policy: Policy): Promise<DirectoryUser> {
+    const user = flow.userId ? await this.present(await this.d.directory.findById(flow.userId)) : null;
     if (!user || !user.enabled) throw new SsprError('SSPR_FLOW_STATE');
+    if (flow.intent !== intent) throw new SsprError('SSPR_FLOW_STATE', [{ code: `flow.intent.${flow.intent}` }]);
+    const scope = inScope(user, policy);
+    if (!scope.ok) throw new SsprError(scope.code);
+    const allowed = methodsAllowedFor(user, policy);
+    const required = gatesRequiredFor(user, policy);
+    if (flow.gatesPassed.filter((m) => allowed.includes(m)).length < required) {
+      await this.d.store.r.flows.advance(flow, { ...flow, state: 'verify', gatesRequired: required, gatesPassed: flow.gatesPassed.filter((m) => allowed.includes(m)) }, this.d.clock.now());
+      throw new SsprError('SSPR_FLOW_STATE', [{ code: 'flow.moreGates', params: { required } }]);
+    }
     return user;
   }
 

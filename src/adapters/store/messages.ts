@@ -32,6 +32,10 @@ export function messagesRepo(db: Kysely<Database>) {
         .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
+    /** a decoy leaves no trace once the queue has taken it */
+    async drop(id: string): Promise<void> {
+      await db.deleteFrom('messages').where('id', '=', id).execute();
+    },
     async sent(id: string, now: number): Promise<void> {
       await db.updateTable('messages').set({ state: 'sent', sent_at: now, payload: null, locked_until: null }).where('id', '=', id).execute();
     },

@@ -92,6 +92,9 @@ export const en = {
     'field.invalid': 'The field {{field}} is not valid.',
     'username.required': 'Enter your username.',
     'password.required': 'Enter a password.',
+    'flow.intent.reset': 'This reset was started to set a new password, not to unlock. Start again and choose “I know my password but I am locked out”.',
+    'flow.intent.unlock': 'This reset was started to unlock the account, not to set a new password. Start again and choose “I forgot my password”.',
+    'flow.moreGates': 'The reset policy now asks for {{required}} verification steps. Verify once more to continue.',
     'code.required': 'Enter the code you received.',
   },
   messages: {
