@@ -100,12 +100,13 @@ export class AdminService {
     const hash = await d.passwords.prepare(temporaryPassword, d.directory, policy);
     const now = this.clock.now();
     const info = await this.store.r.securityInfo.listFor(user.id);
+    const tellAdmins = await this.adminsToTell(user);
     await this.store.transaction(async (r) => {
       await d.passwords.write(r, d.directory, user.id, temporaryPassword, hash, { mustChange: true }, policy);
       await r.sessions.revokeAllFor(user.id, now);
       await r.audit.append({ at: now, activity: ACTIVITIES.resetByAdmin, actor: actor.name, target: user.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null });
       if (policy.notifyUserOnReset) await notifyUser(r, d, user, info, ctx?.locale ?? 'en', 'adminReset', null);
-      await this.tellAdmins(r, user, actor, 'adminResetOfAdmin', ctx);
+      await tellAdmins(r, actor, 'adminResetOfAdmin', ctx);
     });
     d.nudge();
     return { temporaryPassword };
@@ -123,15 +124,17 @@ export class AdminService {
     throw new SsprError('SSPR_FORBIDDEN');
   }
 
-  /** every other admin hears when an admin account is reset, unlocked or cleared (policy notifyAdminsOnAdminReset) */
-  private async tellAdmins(r: Repos, user: DirectoryUser, actor: Actor, notice: 'adminResetOfAdmin' | 'adminUnlockOfAdmin' | 'adminClearOfAdmin', ctx: RequestContext | null): Promise<void> {
-    if (!user.isAdmin || !this.directory.listAdmins) return;
+  /**
+   * Every other admin hears when an admin account is reset, unlocked or cleared (policy
+   * notifyAdminsOnAdminReset). Read before the transaction opens: the directory may not join it.
+   */
+  private async adminsToTell(user: DirectoryUser): Promise<(r: Repos, actor: Actor, notice: 'adminResetOfAdmin' | 'adminUnlockOfAdmin' | 'adminClearOfAdmin', ctx: RequestContext | null) => Promise<void>> {
     const policy = await this.d.policy.get();
-    if (!policy.notifyAdminsOnAdminReset) return;
-    for (const a of await this.directory.listAdmins()) {
-      if (a.id === user.id) continue;
-      await notifyUser(r, this.d, a, await r.securityInfo.listFor(a.id), ctx?.locale ?? 'en', notice, null, { actor: actor.name, username: user.username });
-    }
+    const admins = user.isAdmin && policy.notifyAdminsOnAdminReset && this.directory.listAdmins ? (await this.directory.listAdmins()).filter((a) => a.id !== user.id) : [];
+    const infos = await Promise.all(admins.map((a) => this.store.r.securityInfo.listFor(a.id)));
+    return async (r, actor, notice, ctx) => {
+      for (const [i, a] of admins.entries()) await notifyUser(r, this.d, a, infos[i]!, ctx?.locale ?? 'en', notice, null, { actor: actor.name, username: user.username });
+    };
   }
 
   async bannedTerms(): Promise<string[]> {
@@ -212,12 +215,13 @@ export class AdminService {
     await this.mayActOn(user, actor, ACTIVITIES.unlockByAdmin, ctx);
     const policy = await this.d.policy.get();
     const info = await this.store.r.securityInfo.listFor(user.id);
+    const tellAdmins = await this.adminsToTell(user);
     await this.store.transaction(async (r) => {
       await this.directory.unlock(user.id, r.db);
       await r.throttle.clear([signInKey(this.d.keyring, user.username)]);
       await r.audit.append({ at: this.clock.now(), activity: ACTIVITIES.unlockByAdmin, actor: actor.name, target: user.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null });
       if (policy.notifyUserOnReset) await notifyUser(r, this.d, user, info, ctx?.locale ?? 'en', 'adminUnlock', null);
-      await this.tellAdmins(r, user, actor, 'adminUnlockOfAdmin', ctx);
+      await tellAdmins(r, actor, 'adminUnlockOfAdmin', ctx);
     });
     this.d.nudge();
     return this.findUser(user.id);
@@ -227,13 +231,13 @@ export class AdminService {
   async clearMethods(idOrName: string, actor: Actor, ctx: RequestContext | null): Promise<void> {
     const user = await this.findUser(idOrName);
     await this.mayActOn(user, actor, ACTIVITIES.deleted, ctx);
-    const policy = await this.d.policy.get();
+    const tellAdmins = await this.adminsToTell(user);
     await this.store.transaction(async (r) => {
       const info = await r.securityInfo.listFor(user.id);
       for (const m of info) await r.securityInfo.remove(m.id);
       await r.audit.append({ at: this.clock.now(), activity: ACTIVITIES.deleted, actor: actor.name, target: user.username, result: 'success', reason: 'by admin', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null, details: { methods: info.map((i) => i.method) } });
       await notifyUser(r, this.d, user, info, ctx?.locale ?? 'en', 'methodsCleared', null);
-      await this.tellAdmins(r, user, actor, 'adminClearOfAdmin', ctx);
+      await tellAdmins(r, actor, 'adminClearOfAdmin', ctx);
     });
     this.d.nudge();
   }
