@@ -59,9 +59,18 @@ export interface Directory {
   findById(id: string): Promise<DirectoryUser | null>;
   /** checks the current password; false for unknown, disabled or wrong */
   authenticate(id: string, password: string): Promise<boolean>;
-  /** writes a new password (already policy-checked); joins `tx` when it lives in the same database */
-  setPassword(id: string, password: string, opts: { mustChange: boolean }, tx?: Tx): Promise<void>;
-  unlock(id: string, tx?: Tx): Promise<void>;
+  /**
+   * Writes a new password (already policy-checked) and resolves only once the directory
+   * confirmed it. Called outside any database transaction: a directory across the network
+   * must not hold the database's lock for its round trip.
+   */
+  setPassword(id: string, password: string, opts: { mustChange: boolean }): Promise<void>;
+  unlock(id: string): Promise<void>;
+  /**
+   * Present when the directory lives in OpenSSPR's own database: its writes then join the
+   * caller's transaction, so a password and its audit entry commit together or not at all.
+   */
+  readonly inStore?: StoreWrites;
   /**
    * Takes one of the account's remaining sign-in tries before the password is checked, so
    * parallel guesses cannot share the last one; false when the account is locked or has none
@@ -78,6 +87,13 @@ export interface Directory {
   burnVerification?(password: string): Promise<void>;
   /** every account with an admin role, to tell them of actions on admins */
   listAdmins?(): Promise<DirectoryUser[]>;
+}
+
+/** The writes of a directory kept in our own database, inside the caller's transaction. */
+export interface StoreWrites {
+  /** stores a password hash made beforehand, so the transaction stays short */
+  setPasswordHash(tx: Tx, id: string, hash: string, opts: { mustChange: boolean }): Promise<void>;
+  unlock(tx: Tx, id: string): Promise<void>;
 }
 
 export interface OutgoingMessage {

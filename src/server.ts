@@ -13,7 +13,7 @@ import { seedDemo } from './demo.js';
 import { buildApp } from './http/app.js';
 import { emailMethod, officeMethod, smsMethod, voiceMethod } from './methods/code-method.js';
 import type { ResetMethod } from './methods/method.js';
-import type { Clock, Hasher, Random, Transport } from './ports.js';
+import type { Clock, Directory, Hasher, Random, Transport } from './ports.js';
 import { AccountService } from './services/account-service.js';
 import { AdminService } from './services/admin-service.js';
 import { DeliveryQueue } from './services/delivery-queue.js';
@@ -33,6 +33,8 @@ export interface Overrides {
   logger?: boolean | object;
   /** replaces the configured transports (tests that watch every message) */
   transport?: Transport;
+  /** stands another directory in front of the built-in one (tests of a directory outside the database) */
+  wrapDirectory?: (builtin: BuiltinDirectory) => Directory;
 }
 
 export interface Server {
@@ -66,7 +68,8 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const keyring = createKeyring(Buffer.from(secret, 'utf8'));
 
   if (config.directoryUrl !== 'builtin') throw new ConfigError('SSPR_DIRECTORY_URL: only the built-in directory is available in this version');
-  const directory = new BuiltinDirectory(store.db, hasher, clock, random);
+  const builtin = new BuiltinDirectory(store.db, hasher, clock, random);
+  const directory: Directory = o.wrapDirectory ? o.wrapDirectory(builtin) : builtin;
 
   const outbox = createOutboxTransport(store, clock);
   const transport =
@@ -93,13 +96,13 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const reset = new ResetService({ store, directory, methods, policy, throttle, keyring, random, clock, captcha, metrics, nudge, passwords });
   const accounts = new AccountService({ store, directory, methods, policy, throttle, keyring, random, clock, nudge, passwords });
   const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, nudge });
-  return { clock, random, hasher, store, keyring, directory, metrics, queue, captcha, policy, passwords, breached, reset, accounts, admin, nudge, log };
+  return { clock, random, hasher, store, keyring, directory, builtin, metrics, queue, captcha, policy, passwords, breached, reset, accounts, admin, nudge, log };
 }
 export type Services = Awaited<ReturnType<typeof composeServices>>;
 
 export async function createServer(config: Config, o: Overrides = {}): Promise<Server> {
-  const { clock, store, keyring, directory, metrics, queue, captcha, policy, reset, accounts, admin, breached, log } = await composeServices(config, o);
-  const seeded = config.demo ? await seedDemo(store, directory) : false;
+  const { clock, store, keyring, builtin, metrics, queue, captcha, policy, reset, accounts, admin, breached, log } = await composeServices(config, o);
+  const seeded = config.demo ? await seedDemo(store, builtin) : false;
   const app = await buildApp({
     config,
     store,
@@ -137,7 +140,7 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     app,
     store,
     queue,
-    directory,
+    directory: builtin,
     reset,
     policy,
     seeded,

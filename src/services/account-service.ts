@@ -12,6 +12,7 @@ import { newCode } from '../methods/code-method.js';
 import type { DirectoryUser } from '../ports.js';
 import type { RequestContext, ServiceDeps } from './context.js';
 import { DeliveryQueue } from './delivery-queue.js';
+import { commitAroundDirectory } from './directory-write.js';
 import { notifyUser } from './notify.js';
 import { signInKey } from './throttle.js';
 
@@ -280,13 +281,19 @@ export class AccountService {
     }
     const hash = await d.passwords.prepare(newPassword, d.directory, policy);
     const info = await d.store.r.securityInfo.listFor(user.id);
-    await d.store.transaction(async (r) => {
-      await settle(r);
-      await d.passwords.write(r, d.directory, user.id, newPassword, hash, { mustChange: false }, policy);
-      // every other session ends; this one stays so the person is not thrown out mid-task
-      await r.sessions.revokeAllExcept(user.id, session.id, now);
-      await r.audit.append({ ...audit, at: now, result: 'success' });
-      if (policy.notifyUserOnReset) await notifyUser(r, d, user, info, ctx.locale, 'passwordChanged', null);
+    await commitAroundDirectory(d.store, d.passwords.write(d.directory, user.id, newPassword, hash, { mustChange: false }), {
+      refused: async (r, error) => {
+        await settle(r);
+        await r.audit.append({ ...audit, at: now, result: 'failure', reason: error.code });
+      },
+      then: async (r) => {
+        await settle(r);
+        await d.passwords.remember(r, user.id, hash, policy);
+        // every other session ends; this one stays so the person is not thrown out mid-task
+        await r.sessions.revokeAllExcept(user.id, session.id, now);
+        await r.audit.append({ ...audit, at: now, result: 'success' });
+        if (policy.notifyUserOnReset) await notifyUser(r, d, user, info, ctx.locale, 'passwordChanged', null);
+      },
     });
     d.nudge();
   }

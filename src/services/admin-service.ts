@@ -5,6 +5,7 @@ import { normalizeEmail, normalizePhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
 import type { Actor } from '../core/scopes.js';
 import type { Clock, Directory, DirectoryUser, Keyring, Random } from '../ports.js';
+import { commitAroundDirectory, unlockWrite } from './directory-write.js';
 import { notifyUser } from './notify.js';
 import { signInKey } from './throttle.js';
 import type { PasswordPolicy } from './password-policy.js';
@@ -101,12 +102,16 @@ export class AdminService {
     const now = this.clock.now();
     const info = await this.store.r.securityInfo.listFor(user.id);
     const tellAdmins = await this.adminsToTell(user);
-    await this.store.transaction(async (r) => {
-      await d.passwords.write(r, d.directory, user.id, temporaryPassword, hash, { mustChange: true }, policy);
-      await r.sessions.revokeAllFor(user.id, now);
-      await r.audit.append({ at: now, activity: ACTIVITIES.resetByAdmin, actor: actor.name, target: user.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null });
-      if (policy.notifyUserOnReset) await notifyUser(r, d, user, info, ctx?.locale ?? 'en', 'adminReset', null);
-      await tellAdmins(r, actor, 'adminResetOfAdmin', ctx);
+    const entry = { at: now, activity: ACTIVITIES.resetByAdmin, actor: actor.name, target: user.username, source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null };
+    await commitAroundDirectory(this.store, d.passwords.write(d.directory, user.id, temporaryPassword, hash, { mustChange: true }), {
+      refused: (r, error) => r.audit.append({ ...entry, result: 'failure', reason: error.code }),
+      then: async (r) => {
+        await d.passwords.remember(r, user.id, hash, policy);
+        await r.sessions.revokeAllFor(user.id, now);
+        await r.audit.append({ ...entry, result: 'success' });
+        if (policy.notifyUserOnReset) await notifyUser(r, d, user, info, ctx?.locale ?? 'en', 'adminReset', null);
+        await tellAdmins(r, actor, 'adminResetOfAdmin', ctx);
+      },
     });
     d.nudge();
     return { temporaryPassword };
@@ -216,12 +221,15 @@ export class AdminService {
     const policy = await this.d.policy.get();
     const info = await this.store.r.securityInfo.listFor(user.id);
     const tellAdmins = await this.adminsToTell(user);
-    await this.store.transaction(async (r) => {
-      await this.directory.unlock(user.id, r.db);
-      await r.throttle.clear([signInKey(this.d.keyring, user.username)]);
-      await r.audit.append({ at: this.clock.now(), activity: ACTIVITIES.unlockByAdmin, actor: actor.name, target: user.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null });
-      if (policy.notifyUserOnReset) await notifyUser(r, this.d, user, info, ctx?.locale ?? 'en', 'adminUnlock', null);
-      await tellAdmins(r, actor, 'adminUnlockOfAdmin', ctx);
+    const entry = { at: this.clock.now(), activity: ACTIVITIES.unlockByAdmin, actor: actor.name, target: user.username, source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null };
+    await commitAroundDirectory(this.store, unlockWrite(this.directory, user.id), {
+      refused: (r, error) => r.audit.append({ ...entry, result: 'failure', reason: error.code }),
+      then: async (r) => {
+        await r.throttle.clear([signInKey(this.d.keyring, user.username)]);
+        await r.audit.append({ ...entry, result: 'success' });
+        if (policy.notifyUserOnReset) await notifyUser(r, this.d, user, info, ctx?.locale ?? 'en', 'adminUnlock', null);
+        await tellAdmins(r, actor, 'adminUnlockOfAdmin', ctx);
+      },
     });
     this.d.nudge();
     return this.findUser(user.id);

@@ -1,10 +1,10 @@
 import type { Repos, Store } from '../adapters/store/store.js';
+import type { DirectoryWrite } from './directory-write.js';
 import type { ErrorDetail } from '../core/errors.js';
 import { BannedIndex, MIN_SCORE, scoreBanned } from '../core/password/banned.js';
 import { GLOBAL_BANNED_TERMS } from '../core/password/global-banned-terms.js';
 import { checkPasswordRules, normalizePassword } from '../core/password/rules.js';
 import type { Policy } from '../core/policy/settings.js';
-import { BuiltinDirectory } from '../adapters/directory/builtin.js';
 import type { Clock, Directory, Hasher, Random } from '../ports.js';
 import type { PolicyService } from './policy-service.js';
 
@@ -103,17 +103,24 @@ export class PasswordPolicy {
 
   /**
    * Hashes a checked password once, before any transaction opens (Argon2id is the slow part):
-   * the built-in directory stores this hash and the history keeps it. Null when neither needs it.
+   * a directory in our database stores this hash and the history keeps it. Null when neither needs it.
    */
   async prepare(password: string, directory: Directory, policy: Policy): Promise<string | null> {
     const keep = Math.max(policy.historyOnChange, policy.historyOnReset);
-    return directory instanceof BuiltinDirectory || keep > 0 ? this.d.hasher.hash(normalizePassword(password)) : null;
+    return directory.inStore || keep > 0 ? this.d.hasher.hash(normalizePassword(password)) : null;
   }
 
-  /** writes the new password to the directory and the history, inside the caller's transaction */
-  async write(r: Repos, directory: Directory, userId: string, password: string, hash: string | null, opts: { mustChange: boolean }, policy: Policy): Promise<void> {
-    if (directory instanceof BuiltinDirectory && hash !== null) await directory.setPasswordHash(userId, hash, opts, r.db);
-    else await directory.setPassword(userId, password, opts, r.db);
+  /** the directory write of a new password, for `commitAroundDirectory` */
+  write(directory: Directory, userId: string, password: string, hash: string | null, opts: { mustChange: boolean }): DirectoryWrite {
+    const inStore = directory.inStore;
+    return {
+      inStore: inStore && hash !== null ? (tx) => inStore.setPasswordHash(tx, userId, hash, opts) : undefined,
+      remote: () => directory.setPassword(userId, password, opts),
+    };
+  }
+
+  /** keeps the new password's hash for the history rule, inside the caller's transaction */
+  async remember(r: Repos, userId: string, hash: string | null, policy: Policy): Promise<void> {
     const keep = Math.max(policy.historyOnChange, policy.historyOnReset);
     if (keep > 0 && hash !== null) await r.passwordHistory.add({ id: this.d.random.bytes(16).toString('hex'), user_id: userId, hash, created_at: this.d.clock.now() }, keep);
   }

@@ -12,6 +12,7 @@ import type { Captcha, DirectoryUser, OutgoingMessage } from '../ports.js';
 import type { RequestContext, ServiceDeps } from './context.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import type { Metrics } from './metrics.js';
+import { commitAroundDirectory, unlockWrite, type DirectoryWrite } from './directory-write.js';
 import { notifyUser } from './notify.js';
 import { signInKey } from './throttle.js';
 
@@ -292,10 +293,10 @@ export class ResetService {
       throw new SsprError('SSPR_PASSWORD_POLICY', failures);
     }
     const hash = await d.passwords.prepare(newPassword, d.directory, policy);
-    const done = await this.finish(flow, user, policy, ctx, ACTIVITIES.resetSelf, 'resetDone', async (r) => {
-      await d.passwords.write(r, d.directory, user.id, newPassword, hash, { mustChange: false }, policy);
+    const write = d.passwords.write(d.directory, user.id, newPassword, hash, { mustChange: false });
+    const done = await this.finish(flow, user, policy, ctx, ACTIVITIES.resetSelf, 'resetDone', write, async (r) => {
+      await d.passwords.remember(r, user.id, hash, policy);
       await r.sessions.revokeAllFor(user.id, now);
-      await r.throttle.clear([signInKey(d.keyring, user.username)]);
     });
     return this.view(done, policy, user, now);
   }
@@ -309,30 +310,41 @@ export class ResetService {
     if (!policy.allowUnlock) throw new SsprError('SSPR_UNLOCK_NOT_ALLOWED');
     const user = await this.recheck(flow, 'unlock', policy);
     if (!user.locked) throw new SsprError('SSPR_ACCOUNT_NOT_LOCKED');
-    // clears the directory's lock and the portal's sign-in wait alike; the password stays
-    const done = await this.finish(flow, user, policy, ctx, ACTIVITIES.unlockSelf, 'unlockDone', async (r) => {
-      await d.directory.unlock(user.id, r.db);
-      await r.throttle.clear([signInKey(d.keyring, user.username)]);
-    });
+    const done = await this.finish(flow, user, policy, ctx, ACTIVITIES.unlockSelf, 'unlockDone', unlockWrite(d.directory, user.id), async () => {});
     return this.view(done, policy, user, now);
   }
 
-  private async finish(flow: Flow, user: DirectoryUser, policy: Policy, ctx: RequestContext, activity: string, notice: 'resetDone' | 'unlockDone', write: (r: Repos) => Promise<void>): Promise<Flow> {
+  /**
+   * The last step: `completing` is claimed and committed, the directory is written (outside any
+   * transaction when it is not in our database), then the flow completes with everything that
+   * goes with it. A directory refusal puts the flow back to `set_password`, audited, so the
+   * person can try again. Both endings clear the portal's sign-in wait: the person proved who
+   * they are, and an unlock clears the directory's lock and that wait alike.
+   */
+  private async finish(flow: Flow, user: DirectoryUser, policy: Policy, ctx: RequestContext, activity: string, notice: 'resetDone' | 'unlockDone', write: DirectoryWrite, rest: (r: Repos) => Promise<void>): Promise<Flow> {
     const { d } = this;
     const now = d.clock.now();
+    const completing: Flow = { ...flow, state: 'completing' };
     const done: Flow = { ...flow, state: 'completed' };
     const info = await d.store.r.securityInfo.listFor(user.id);
-    await d.store.transaction(async (r) => {
-      if (!(await r.flows.advance(flow, done, now))) throw new SsprError('SSPR_FLOW_STATE');
-      try {
-        await write(r);
-      } catch (e) {
-        if (isSsprError(e)) throw e;
-        throw new SsprError('SSPR_0029');
-      }
-      await d.throttle.clearSubject(r, flow.subjectKey);
-      if (policy.notifyUserOnReset) await notifyUser(r, { keyring: d.keyring, random: d.random, clock: d.clock }, user, info, flow.locale, notice, flow.id);
-      await r.audit.append(this.audit(flow, ctx, now, { activity, method: flow.gatesPassed.join('+'), result: 'success' }));
+    await commitAroundDirectory(d.store, write, {
+      claim: async (r, remote) => {
+        if (!(await r.flows.advance(flow, completing, now))) throw new SsprError('SSPR_FLOW_STATE');
+        // a write that can fail apart from our commit leaves a trace of its attempt first
+        if (remote) await r.audit.append(this.audit(flow, ctx, now, { step: 'write', result: 'success', method: flow.gatesPassed.join('+') }));
+      },
+      refused: async (r, error) => {
+        await r.flows.advance(completing, flow, now);
+        await r.audit.append(this.audit(flow, ctx, now, { activity, step: 'write', method: flow.gatesPassed.join('+'), result: 'failure', reason: error.code }));
+      },
+      then: async (r) => {
+        if (!(await r.flows.advance(completing, done, now))) throw new SsprError('SSPR_FLOW_STATE');
+        await rest(r);
+        await d.throttle.clearSubject(r, flow.subjectKey);
+        await r.throttle.clear([signInKey(d.keyring, user.username)]);
+        if (policy.notifyUserOnReset) await notifyUser(r, { keyring: d.keyring, random: d.random, clock: d.clock }, user, info, flow.locale, notice, flow.id);
+        await r.audit.append(this.audit(flow, ctx, now, { activity, method: flow.gatesPassed.join('+'), result: 'success' }));
+      },
     });
     for (const m of flow.gatesPassed) d.metrics.flowsCompleted.inc({ intent: flow.intent, method: m });
     d.nudge();

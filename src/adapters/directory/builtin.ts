@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { normalizePassword } from '../../core/password/rules.js';
-import type { Clock, Directory, DirectoryUser, Hasher, Random, Tx } from '../../ports.js';
+import type { Clock, Directory, DirectoryUser, Hasher, Random, StoreWrites, Tx } from '../../ports.js';
 import type { Database, UsersTable } from '../store/schema.js';
 
 /** The built-in directory locks an account after this many failed sign-ins in a row (like AD's lockout threshold). */
@@ -77,24 +77,27 @@ export class BuiltinDirectory implements Directory {
     await this.hasher.verify(await this.dummyHash, normalizePassword(password));
   }
 
-  async setPassword(id: string, password: string, opts: { mustChange: boolean }, tx?: Tx): Promise<void> {
-    const hash = await this.hasher.hash(normalizePassword(password));
-    await this.setPasswordHash(id, hash, opts, tx);
+  async setPassword(id: string, password: string, opts: { mustChange: boolean }): Promise<void> {
+    await this.inStore.setPasswordHash(this.db, id, await this.hasher.hash(normalizePassword(password)), opts);
   }
 
-  /** for callers that hash before opening a transaction, so the transaction stays short */
-  async setPasswordHash(id: string, hash: string, opts: { mustChange: boolean }, tx?: Tx): Promise<void> {
-    const now = this.clock.now();
-    await (tx ?? this.db)
-      .updateTable('users')
-      .set({ password_hash: hash, must_change: opts.mustChange ? 1 : 0, password_changed_at: now, updated_at: now, locked: 0, failed_sign_ins: 0 })
-      .where('id', '=', id)
-      .execute();
+  async unlock(id: string): Promise<void> {
+    await this.inStore.unlock(this.db, id);
   }
 
-  async unlock(id: string, tx?: Tx): Promise<void> {
-    await (tx ?? this.db).updateTable('users').set({ locked: 0, failed_sign_ins: 0, updated_at: this.clock.now() }).where('id', '=', id).execute();
-  }
+  readonly inStore: StoreWrites = {
+    setPasswordHash: async (tx, id, hash, opts) => {
+      const now = this.clock.now();
+      await tx
+        .updateTable('users')
+        .set({ password_hash: hash, must_change: opts.mustChange ? 1 : 0, password_changed_at: now, updated_at: now, locked: 0, failed_sign_ins: 0 })
+        .where('id', '=', id)
+        .execute();
+    },
+    unlock: async (tx, id) => {
+      await tx.updateTable('users').set({ locked: 0, failed_sign_ins: 0, updated_at: this.clock.now() }).where('id', '=', id).execute();
+    },
+  };
 
   async reserveSignIn(id: string): Promise<boolean> {
     // one statement, so parallel attempts cannot both take the last try

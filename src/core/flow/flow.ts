@@ -2,7 +2,8 @@ import { SsprError } from '../errors.js';
 import type { MethodId } from '../methods.js';
 
 export const FLOW_LIFETIME_MS = 15 * 60_000;
-export type FlowState = 'verify' | 'set_password' | 'completed' | 'expired' | 'blocked';
+/** `completing`: the new password is being written to the directory; no other step may run */
+export type FlowState = 'verify' | 'set_password' | 'completing' | 'completed' | 'expired' | 'blocked';
 export type FlowIntent = 'reset' | 'unlock';
 
 export interface OfferedMethod {
