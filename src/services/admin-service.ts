@@ -3,6 +3,7 @@ import type { Store } from '../adapters/store/store.js';
 import { BuiltinDirectory, type NewUser } from '../adapters/directory/builtin.js';
 import { normalizeEmail, normalizePhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
+import { assertUsername } from '../core/username.js';
 import type { Clock, Directory, DirectoryUser, Keyring, Random } from '../ports.js';
 import { notifyUser } from './notify.js';
 import type { PasswordPolicy } from './password-policy.js';
@@ -139,6 +140,7 @@ export class AdminService {
   }
 
   async addUser(input: NewUser, actor: string, ctx: RequestContext | null): Promise<DirectoryUser> {
+    assertUsername(input.username);
     const dir = this.builtin();
     if (await dir.findByUsername(input.username)) throw new SsprError('SSPR_CONFLICT');
     const contacts = checkPrefilled(input);

@@ -1,12 +1,13 @@
 import type { Kysely } from 'kysely';
 import { normalizePassword } from '../../core/password/rules.js';
+import { normalizeUsername } from '../../core/username.js';
 import type { Clock, Directory, DirectoryUser, Hasher, Random, Tx } from '../../ports.js';
 import type { Database, UsersTable } from '../store/schema.js';
 
 /** The built-in directory locks an account after this many failed sign-ins in a row (like AD's lockout threshold). */
 export const LOCKOUT_THRESHOLD = 10;
 
-export const normalizeUsername = (u: string): string => u.normalize('NFKC').trim().toLowerCase();
+export { normalizeUsername } from '../../core/username.js';
 
 export interface NewUser {
   username: string;
