@@ -217,10 +217,12 @@ describe('SECURITY 35: request, header and idle timeouts close slow and stalled 
     let i = 0;
     const drip = setInterval(() => socket.writable && socket.write(line[i++ % line.length]!), 50);
     const closedAfter = await new Promise<number>((resolve, reject) => {
-      const guard = setTimeout(() => reject(new Error('still open')), 6000);
+      const guard = setTimeout(() => reject(new Error('still open after 6000 ms')), 6000);
       socket.on('close', () => (clearTimeout(guard), resolve(Date.now() - opened)));
+    }).finally(() => {
+      clearInterval(drip);
+      socket.destroy();
     });
-    clearInterval(drip);
     expect(closedAfter).toBeLessThan(800 + 1200);
   });
 
