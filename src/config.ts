@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import ipaddr from 'ipaddr.js';
 import { breachedSettingsFromEnv } from './adapters/breached/filter-store.js';
 import { ADMIN_SCOPES, type AdminScope } from './core/scopes.js';
 
@@ -19,10 +20,19 @@ export interface Config {
   smsWebhookSecret: string | null;
   captcha: 'altcha' | 'off';
   demo: boolean;
-  /** server secret for MACs and sealing; when unset one is generated and kept in the database */
+  /**
+   * server secret for MACs and sealing (SSPR_SECRET or the file SSPR_SECRET_FILE names); outside
+   * demo mode the service refuses to start without one, commands generate one into the database
+   */
   secret: string | null;
-  /** proxies whose X-Forwarded-For is believed: false, true (any), or addresses/CIDRs */
-  trustProxy: boolean | string[];
+  /** proxies whose X-Forwarded-For is believed: addresses and CIDRs only; empty = none */
+  trustProxy: string[];
+  /** IPv6 sources are counted per network of this prefix length (one subscriber holds a /64) */
+  ipv6Prefix: number;
+  /** HTTP timeouts: a whole request, its headers, and an idle keep-alive connection */
+  timeouts: { requestMs: number; headersMs: number; idleMs: number };
+  /** who may read /metrics: a bearer token, and/or a separate listener serving only it */
+  metrics: { token: string | null; listen: { host: string; port: number } | null };
   logLevel: string;
   /** per-source-address limits that keep one attacker from locking out everyone */
   sourceLimits: { codesPerHour: number; failuresPerHour: number; signInFailuresPerHour: number };
@@ -42,14 +52,21 @@ const DOC: Record<string, string> = {
   SSPR_PUBLIC_URL: 'base URL used in every link sent to users',
   SSPR_DATABASE_URL: 'sqlite:PATH or postgres://…',
   SSPR_DIRECTORY_URL: 'builtin, ldap://… or ldaps://…',
-  SSPR_SMTP_URL: 'smtp://user:pass@host:port or smtps://…; unset → outbox',
+  SSPR_SMTP_URL: 'smtp://user:pass@host:port or smtps://…; this or SSPR_SMS_WEBHOOK_URL is required outside demo mode',
   SSPR_MAIL_FROM: 'sender address of e-mails',
-  SSPR_SMS_WEBHOOK_URL: 'SMS and voice delivery webhook; unset → outbox',
+  SSPR_SMS_WEBHOOK_URL: 'SMS and voice delivery webhook; this or SSPR_SMTP_URL is required outside demo mode',
   SSPR_SMS_WEBHOOK_SECRET: 'shared secret for the webhook signature',
   SSPR_CAPTCHA: 'altcha or off',
   SSPR_DEMO: '1 seeds demo users and shows /dev/outbox',
-  SSPR_SECRET: 'server secret (≥32 chars); shared by all instances',
-  SSPR_TRUST_PROXY: 'false, true, or comma-separated proxy addresses/CIDRs',
+  SSPR_SECRET: 'server secret (≥32 chars); shared by all instances; required outside demo mode',
+  SSPR_SECRET_FILE: 'file holding the server secret instead of SSPR_SECRET; must be readable by its owner only',
+  SSPR_TRUST_PROXY: 'comma-separated addresses/CIDRs of the reverse proxies whose X-Forwarded-For is believed',
+  SSPR_IPV6_PREFIX: 'prefix length (32–128) that IPv6 source addresses are counted by',
+  SSPR_REQUEST_TIMEOUT_MS: 'longest time to receive a whole request, body included',
+  SSPR_HEADERS_TIMEOUT_MS: 'longest time to receive the request headers',
+  SSPR_IDLE_TIMEOUT_MS: 'how long an idle keep-alive connection stays open',
+  SSPR_METRICS_TOKEN: 'bearer token (≥32 chars) that /metrics requires',
+  SSPR_METRICS_LISTEN: 'host:port of a separate listener that serves only /metrics',
   SSPR_LOG_LEVEL: 'pino level',
   SSPR_SOURCE_CODES_PER_HOUR: 'codes one source address may request per hour',
   SSPR_SOURCE_FAILURES_PER_HOUR: 'failed proofs one source address may make per hour',
@@ -71,6 +88,63 @@ function int(name: string, raw: string | undefined, def: number, min: number, ma
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}`);
   return n;
+}
+
+/** An IPv4 address in dotted-quad form or an IPv6 address, nothing looser (no "1", no hex octets, no zone). */
+function strictAddress(s: string): boolean {
+  return ipaddr.IPv4.isValidFourPartDecimal(s) || (!s.includes('%') && ipaddr.IPv6.isValid(s));
+}
+
+function trustedProxies(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === '' || raw.trim() === 'false') return [];
+  const entries = raw.split(',').map((s) => s.trim());
+  for (const e of entries) {
+    const [addr = '', prefix, ...rest] = e.split('/');
+    const ok =
+      rest.length === 0 &&
+      strictAddress(addr) &&
+      (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (ipaddr.IPv4.isValidFourPartDecimal(addr) ? 32 : 128)));
+    if (!ok)
+      throw new ConfigError(
+        `SSPR_TRUST_PROXY takes only comma-separated proxy addresses or CIDRs (e.g. 10.0.0.5,192.168.0.0/24), not ${JSON.stringify(e)}; "true" would believe any client's own X-Forwarded-For`,
+      );
+  }
+  return entries;
+}
+
+function readSecret(get: (k: string) => string | undefined): string | null {
+  const inline = get('SSPR_SECRET');
+  const file = get('SSPR_SECRET_FILE') || undefined;
+  if (inline !== undefined && file !== undefined) throw new ConfigError('set SSPR_SECRET or SSPR_SECRET_FILE, not both');
+  let secret = inline ?? null;
+  if (file !== undefined) {
+    let mode: number;
+    try {
+      mode = statSync(file).mode;
+      secret = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (e) {
+      throw new ConfigError(`SSPR_SECRET_FILE: cannot read ${file}: ${(e as Error).message}`);
+    }
+    // a secret others can read is no secret: refuse rather than warn
+    if ((mode & 0o077) !== 0)
+      throw new ConfigError(`SSPR_SECRET_FILE ${file} is readable by group or others (mode ${(mode & 0o777).toString(8)}); make it owner-only: chmod 600 ${file}`);
+  }
+  if (secret !== null && secret.length < 32) throw new ConfigError(`${file !== undefined ? 'SSPR_SECRET_FILE' : 'SSPR_SECRET'} must hold at least 32 characters`);
+  return secret;
+}
+
+function metricsAccess(get: (k: string) => string | undefined): Config['metrics'] {
+  const token = get('SSPR_METRICS_TOKEN') || null;
+  if (token !== null && (token.length < 32 || token.length > 512 || /\s/.test(token)))
+    throw new ConfigError('SSPR_METRICS_TOKEN must be 32 to 512 characters without spaces');
+  const raw = get('SSPR_METRICS_LISTEN') || null;
+  if (raw === null) return { token, listen: null };
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(raw);
+  const host = m?.[1] ?? m?.[2] ?? '';
+  const port = Number(m?.[3]);
+  if (!m || !(strictAddress(host) || /^[A-Za-z0-9.-]+$/.test(host)) || port > 65535)
+    throw new ConfigError('SSPR_METRICS_LISTEN must be host:port (e.g. 127.0.0.1:9464 or [::1]:9464)');
+  return { token, listen: { host, port } };
 }
 
 function breached(get: (k: string) => string | undefined): { breachedFilter: string; breachedRangeUrl: string | null } {
@@ -106,10 +180,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
   if (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:') throw new ConfigError('SSPR_PUBLIC_URL must be http or https');
   const captcha = get('SSPR_CAPTCHA') ?? 'altcha';
   if (captcha !== 'altcha' && captcha !== 'off') throw new ConfigError('SSPR_CAPTCHA must be altcha or off');
-  const secret = get('SSPR_SECRET') ?? null;
-  if (secret !== null && secret.length < 32) throw new ConfigError('SSPR_SECRET must be at least 32 characters');
-  const tp = get('SSPR_TRUST_PROXY') ?? 'false';
-  const trustProxy = tp === 'false' ? false : tp === 'true' ? true : tp.split(',').map((s) => s.trim()).filter(Boolean);
+  const secret = readSecret(get);
+  const trustProxy = trustedProxies(get('SSPR_TRUST_PROXY'));
+  const timeouts = {
+    requestMs: int('SSPR_REQUEST_TIMEOUT_MS', get('SSPR_REQUEST_TIMEOUT_MS'), 30_000, 1000, 600_000),
+    headersMs: int('SSPR_HEADERS_TIMEOUT_MS', get('SSPR_HEADERS_TIMEOUT_MS'), 10_000, 500, 120_000),
+    idleMs: int('SSPR_IDLE_TIMEOUT_MS', get('SSPR_IDLE_TIMEOUT_MS'), 5000, 500, 600_000),
+  };
+  // node refuses a headers timeout longer than the request timeout
+  if (timeouts.headersMs > timeouts.requestMs) throw new ConfigError('SSPR_HEADERS_TIMEOUT_MS must not exceed SSPR_REQUEST_TIMEOUT_MS');
   const keys = (get('SSPR_ADMIN_API_KEYS') ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -137,6 +216,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
     demo: get('SSPR_DEMO') === '1' || get('SSPR_DEMO') === 'true',
     secret,
     trustProxy,
+    ipv6Prefix: int('SSPR_IPV6_PREFIX', get('SSPR_IPV6_PREFIX'), 64, 32, 128),
+    timeouts,
+    metrics: metricsAccess(get),
     logLevel: get('SSPR_LOG_LEVEL') ?? 'info',
     sourceLimits: {
       codesPerHour: int('SSPR_SOURCE_CODES_PER_HOUR', get('SSPR_SOURCE_CODES_PER_HOUR'), 60, 1, 10_000_000),

@@ -54,7 +54,6 @@ export interface DirectoryUser {
 }
 
 export interface Directory {
-  readonly kind: 'builtin' | 'ldap' | 'ad';
   findByUsername(username: string): Promise<DirectoryUser | null>;
   findById(id: string): Promise<DirectoryUser | null>;
   /** checks the current password; false for unknown, disabled or wrong */

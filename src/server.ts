@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { createAltchaCaptcha, disabledCaptcha } from './adapters/captcha/altcha.js';
 import { argon2Hasher, createKeyring, systemClock, systemRandom } from './adapters/crypto.js';
@@ -11,9 +12,10 @@ import { ConfigError, type Config } from './config.js';
 import type { MethodId } from './core/methods.js';
 import { seedDemo } from './demo.js';
 import { buildApp } from './http/app.js';
+import { listenerAddress, startMetricsListener } from './http/metrics-access.js';
 import { emailMethod, officeMethod, smsMethod, voiceMethod } from './methods/code-method.js';
 import type { ResetMethod } from './methods/method.js';
-import type { Clock, Directory, Hasher, Random, Transport } from './ports.js';
+import type { Clock, Directory, Hasher, OutgoingMessage, Random, Transport } from './ports.js';
 import { AccountService } from './services/account-service.js';
 import { AdminService } from './services/admin-service.js';
 import { DeliveryQueue } from './services/delivery-queue.js';
@@ -45,7 +47,31 @@ export interface Server {
   reset: ResetService;
   policy: PolicyService;
   seeded: boolean;
+  /** where SSPR_METRICS_LISTEN serves /metrics; null when it is not configured */
+  metricsAddress: AddressInfo | null;
   close(): Promise<void>;
+}
+
+/**
+ * What a real deployment cannot run without. Demo mode needs none of it: it shows codes on
+ * /dev/outbox by design. Checked where the service is composed, not in loadConfig, so commands
+ * such as `sspr migrate` and `sspr users add` run on a machine with no mail settings.
+ */
+export function assertDeployable(config: Config, o: Overrides): void {
+  if (config.demo) return;
+  if (config.secret === null)
+    throw new ConfigError('SSPR_SECRET (or SSPR_SECRET_FILE) is required outside demo mode: one secret of at least 32 characters, the same on every instance (e.g. `openssl rand -hex 32`)');
+  if (!o.transport && !config.smtpUrl && !config.smsWebhookUrl)
+    throw new ConfigError('no mail or SMS transport: set SSPR_SMTP_URL or SSPR_SMS_WEBHOOK_URL (without one, codes would only be written to the database)');
+}
+
+/** Outside demo mode a channel with no transport fails its messages instead of storing codes in clear. */
+function unconfigured(channel: 'email' | 'sms', key: string): Transport {
+  return {
+    async send(_m: OutgoingMessage) {
+      throw new Error(`no ${channel} transport configured (${key})`);
+    },
+  };
 }
 
 /**
@@ -71,12 +97,13 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const builtin = new BuiltinDirectory(store.db, hasher, clock, random);
   const directory: Directory = o.wrapDirectory ? o.wrapDirectory(builtin) : builtin;
 
+  // the outbox keeps codes in clear for the demo page; a real deployment never writes to it
   const outbox = createOutboxTransport(store, clock);
   const transport =
     o.transport ??
     routeTransports({
-      email: config.smtpUrl ? createSmtpTransport({ url: config.smtpUrl, from: config.mailFrom }) : outbox,
-      sms: config.smsWebhookUrl ? createWebhookTransport({ url: config.smsWebhookUrl, secret: config.smsWebhookSecret! }) : outbox,
+      email: config.smtpUrl ? createSmtpTransport({ url: config.smtpUrl, from: config.mailFrom }) : config.demo ? outbox : unconfigured('email', 'SSPR_SMTP_URL'),
+      sms: config.smsWebhookUrl ? createWebhookTransport({ url: config.smsWebhookUrl, secret: config.smsWebhookSecret! }) : config.demo ? outbox : unconfigured('sms', 'SSPR_SMS_WEBHOOK_URL'),
     });
   const metrics = createMetrics();
   const queue = new DeliveryQueue({ store, keyring, transport, clock, random });
@@ -101,6 +128,7 @@ export async function composeServices(config: Config, o: Overrides = {}) {
 export type Services = Awaited<ReturnType<typeof composeServices>>;
 
 export async function createServer(config: Config, o: Overrides = {}): Promise<Server> {
+  assertDeployable(config, o);
   const { clock, store, keyring, builtin, metrics, queue, captcha, policy, reset, accounts, admin, breached, log } = await composeServices(config, o);
   const seeded = config.demo ? await seedDemo(store, builtin) : false;
   const app = await buildApp({
@@ -121,6 +149,21 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     if (config.demo) app.log.info({ path: config.breachedFilter }, msg);
     else app.log.warn({ path: config.breachedFilter }, msg);
   }
+  if (!o.transport && !config.demo) {
+    if (!config.smtpUrl) app.log.warn('no e-mail transport (SSPR_SMTP_URL): e-mail codes and notices cannot be sent');
+    if (!config.smsWebhookUrl) app.log.warn('no SMS transport (SSPR_SMS_WEBHOOK_URL): SMS and voice codes cannot be sent');
+  }
+  let metricsListener: Awaited<ReturnType<typeof startMetricsListener>>;
+  try {
+    metricsListener = await startMetricsListener(config, metrics);
+  } catch (e) {
+    await app.close();
+    breached.close();
+    await store.close();
+    throw new ConfigError(`SSPR_METRICS_LISTEN: cannot listen on ${config.metrics.listen!.host}:${config.metrics.listen!.port}: ${(e as Error).message}`);
+  }
+  if (!config.metrics.token && !config.metrics.listen)
+    app.log.info('/metrics is off: set SSPR_METRICS_TOKEN (scrape with Authorization: Bearer <token>) or SSPR_METRICS_LISTEN=host:port (a separate listener) to enable it');
   queue.start();
 
   // Expired flows, codes, counters and sessions are removed in the background.
@@ -144,8 +187,13 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     reset,
     policy,
     seeded,
+    metricsAddress: listenerAddress(metricsListener),
     async close() {
       clearInterval(housekeeping);
+      if (metricsListener) {
+        metricsListener.closeAllConnections();
+        await new Promise<void>((resolve) => metricsListener!.close(() => resolve()));
+      }
       await app.close();
       await queue.stop();
       breached.close();

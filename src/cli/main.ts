@@ -6,6 +6,7 @@ import { Store } from '../adapters/store/store.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { errorCatalog, isSsprError } from '../core/errors.js';
 import { POLICY_SETTINGS } from '../core/policy/settings.js';
+import { assertUsername } from '../core/username.js';
 import { parseSettingAssignment } from '../core/policy/validate.js';
 import { DEMO_USERS } from '../demo.js';
 import { translator } from '../i18n.js';
@@ -89,6 +90,7 @@ async function users(config: Config, args: string[]): Promise<void> {
         },
       });
       if (positionals.length !== 1) throw new UsageError('users add needs exactly one USERNAME');
+      assertUsername(positionals[0]);
       const u = await admin.addUser(
         { username: positionals[0]!, password: values.password, email: values.email, mobile: values.mobile, office: values.office, givenName: values.given, surname: values.surname, groups: values.group, isAdmin: values.admin },
         CLI_ACTOR,
@@ -109,10 +111,11 @@ async function users(config: Config, args: string[]): Promise<void> {
       const errors: string[] = [];
       for (const [i, row] of rows.entries()) {
         try {
+          assertUsername(row.username);
           await admin.addUser(row, CLI_ACTOR, null);
           added++;
         } catch (e) {
-          errors.push(`line ${i + 2} (${row.username}): ${describe(e)}`);
+          errors.push(`line ${i + 2} (${printable(row.username)}): ${describe(e)}`);
         }
       }
       process.stdout.write(`imported ${added} of ${rows.length} users\n`);
@@ -151,6 +154,10 @@ async function banned(config: Config, args: string[]): Promise<void> {
 }
 
 class UsageError extends Error {}
+
+/** A name from a file, safe to print: controls and invisible characters shown as \u{…}, never sent to the terminal. */
+const printable = (s: string): string =>
+  s.replace(/[\p{Cc}\p{Cf}\u2028\u2029]|[\uD800-\uDFFF]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
 
 function describe(e: unknown): string {
   if (isSsprError(e)) {

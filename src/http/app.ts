@@ -20,7 +20,9 @@ import { resetRoutes } from './api/reset-routes.js';
 import { cookieNames, createAuth } from './auth.js';
 import { sendApiError } from './errors.js';
 import { pageRoutes } from './pages/page-routes.js';
+import { crossSiteGuard } from './plugins/cross-site.js';
 import { inputGuards } from './plugins/input-guards.js';
+import { sourceKeys } from './request-context.js';
 import { securityHeaders, setSecurityHeaders } from './plugins/security-headers.js';
 
 export interface AppServices {
@@ -52,11 +54,28 @@ export const REDACT = [
   '*.captcha',
 ];
 
+/**
+ * A stalled body, a trickle of headers or an idle keep-alive connection is closed instead of
+ * holding a socket for minutes. Node checks the request and header deadlines on an interval,
+ * so that interval is kept well under the shortest deadline.
+ */
+export function serverTimeouts(t: Config['timeouts']) {
+  return {
+    requestTimeout: t.requestMs,
+    keepAliveTimeout: t.idleMs,
+    // no byte in either direction for this long: the socket is dead whatever state it is in
+    connectionTimeout: t.requestMs,
+    http: { headersTimeout: t.headersMs, requestTimeout: t.requestMs, connectionsCheckingInterval: Math.min(1000, Math.floor(t.headersMs / 2)) },
+  };
+}
+
 export async function buildApp(s: AppServices): Promise<FastifyInstance> {
   const https = s.config.publicUrl.protocol === 'https:';
   const app = Fastify({
     logger: s.logger ?? { level: s.config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
-    trustProxy: s.config.trustProxy,
+    // proxy-addr matches each hop against these addresses/CIDRs; nothing else is believed
+    trustProxy: s.config.trustProxy.length ? s.config.trustProxy : false,
+    ...serverTimeouts(s.config.timeouts),
     bodyLimit: 1024 * 1024,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -86,7 +105,10 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
   });
   securityHeaders(app, { https });
   inputGuards(app);
+  sourceKeys(app, s.config.ipv6Prefix);
   await app.register(cookie);
+  const names = cookieNames(https);
+  crossSiteGuard(app, { names, publicOrigin: s.config.publicUrl.origin });
   app.setErrorHandler((err, request, reply) => sendApiError(err, request, reply));
   // Browsers asking for an unknown page get a page; everything else the JSON envelope.
   let pageNotFound: Awaited<ReturnType<typeof pageRoutes>> | null = null;
@@ -110,7 +132,6 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { docExpansion: 'list' } });
 
-  const names = cookieNames(https);
   const auth = createAuth(s.accounts, names, s.config.adminApiKeys, s.config.helpdeskGroup);
 
   await app.register(async (api) => {

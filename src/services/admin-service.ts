@@ -4,6 +4,7 @@ import { BuiltinDirectory, type NewUser } from '../adapters/directory/builtin.js
 import { normalizeEmail, normalizePhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
 import type { Actor } from '../core/scopes.js';
+import { assertUsername } from '../core/username.js';
 import type { Clock, Directory, DirectoryUser, Keyring, Random } from '../ports.js';
 import { commitAroundDirectory, unlockWrite } from './directory-write.js';
 import { notifyUser } from './notify.js';
@@ -176,6 +177,7 @@ export class AdminService {
   }
 
   async addUser(input: NewUser, actor: Actor, ctx: RequestContext | null): Promise<DirectoryUser> {
+    assertUsername(input.username);
     const dir = this.builtin();
     if (await dir.findByUsername(input.username)) throw new SsprError('SSPR_CONFLICT');
     const contacts = checkPrefilled(input);

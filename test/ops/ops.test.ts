@@ -6,10 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl } from '../support/databases.js';
 
+const METRICS_TOKEN = 'm'.repeat(40);
+
 describe('operations endpoints', () => {
   let s: TestServer;
   beforeAll(async () => {
-    s = await startTestServer(await freshDatabaseUrl('sqlite'));
+    s = await startTestServer(await freshDatabaseUrl('sqlite'), { SSPR_METRICS_TOKEN: METRICS_TOKEN });
     await s.directory.add({ username: 'ops@example.org', email: 'ops@example.org' });
   });
   afterAll(() => s.close());
@@ -26,7 +28,8 @@ describe('operations endpoints', () => {
     const code = (await s.transport.next('ops@example.org')).code;
     await api(s.url, 'POST', `/api/v1/reset/${f.id}/verify`, { method: 'email', code }, { authorization: `Bearer ${f.token}` });
     await api(s.url, 'POST', `/api/v1/reset/${f.id}/password`, { newPassword: 'Tulip-Harbor-73!' }, { authorization: `Bearer ${f.token}` });
-    const m = (await api(s.url, 'GET', '/metrics')).text;
+    expect((await api(s.url, 'GET', '/metrics')).status).toBe(401);
+    const m = (await api(s.url, 'GET', '/metrics', undefined, { authorization: `Bearer ${METRICS_TOKEN}` })).text;
     expect(m).toMatch(/sspr_flows_started_total\{intent="reset"\} 1/);
     expect(m).toMatch(/sspr_flows_failed_total\{method="email",reason="SSPR_CODE_INVALID"\} 1/);
     expect(m).toMatch(/sspr_flows_completed_total\{intent="reset",method="email"\} 1/);
@@ -48,6 +51,8 @@ describe('operations endpoints', () => {
 describe('the sspr command', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sspr-cli-'));
   const env = { ...process.env, SSPR_DATABASE_URL: `sqlite:${join(dir, 'cli.db')}`, SSPR_LOG_LEVEL: 'warn' };
+  // what `sspr start` outside demo mode requires; nothing is sent in these tests
+  const deployable = { SSPR_SECRET: 's'.repeat(40), SSPR_SMTP_URL: 'smtp://127.0.0.1:9' };
   const run = (args: string[], extra: Record<string, string> = {}) =>
     new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
       const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env: { ...env, ...extra } });
@@ -107,7 +112,7 @@ describe('the sspr command', () => {
   }, 60_000);
 
   it('stops gracefully on SIGTERM', async () => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], { env: { ...env, SSPR_PORT: '0', SSPR_CAPTCHA: 'off', SSPR_LOG_LEVEL: 'info' } });
+    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], { env: { ...env, ...deployable, SSPR_PORT: '0', SSPR_CAPTCHA: 'off', SSPR_LOG_LEVEL: 'info' } });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     await new Promise<void>((res, rej) => {

@@ -185,7 +185,7 @@ describe('SECURITY 11: secret comparison is constant-time in shape and never thr
 
 describe.each(DATABASES)('SECURITY 11: every API route answers hostile input with 4xx and the error envelope, never 5xx (%s)', (kind) => {
   it('fuzzes every route, then the service still works and nothing was polluted', { timeout: 240_000 }, async () => {
-    const server = await startServer(kind, ADMIN_KEY_ENV);
+    const server = await startServer(kind, { ...ADMIN_KEY_ENV, SSPR_METRICS_TOKEN: 'fuzz-metrics-'.padEnd(40, 't') });
     await seedUser(server, { username: 'alice' });
     await seedUser(server, { username: 'fuzzee' });
     await seedUser(server, { username: 'after' });

@@ -1,12 +1,13 @@
 import type { Kysely } from 'kysely';
 import { normalizePassword } from '../../core/password/rules.js';
+import { normalizeUsername } from '../../core/username.js';
 import type { Clock, Directory, DirectoryUser, Hasher, Random, StoreWrites, Tx } from '../../ports.js';
 import type { Database, UsersTable } from '../store/schema.js';
 
 /** The built-in directory locks an account after this many failed sign-ins in a row (like AD's lockout threshold). */
 export const LOCKOUT_THRESHOLD = 10;
 
-export const normalizeUsername = (u: string): string => u.normalize('NFKC').trim().toLowerCase();
+export { normalizeUsername } from '../../core/username.js';
 
 export interface NewUser {
   username: string;
@@ -42,7 +43,6 @@ const toUser = (r: UsersTable): DirectoryUser => ({
 
 /** Users kept in OpenSSPR's own database, passwords hashed with Argon2id. */
 export class BuiltinDirectory implements Directory {
-  readonly kind = 'builtin' as const;
   /** a real hash of a random secret, verified for unknown users so they cost the same time */
   private dummyHash: Promise<string>;
 

@@ -1,5 +1,5 @@
 import SQLite from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
@@ -26,16 +26,30 @@ export function openDatabase(url: string): OpenDb {
   }
   if (!url.startsWith('sqlite:')) throw new Error('SSPR_DATABASE_URL must start with sqlite: or postgres://');
   const path = url.slice('sqlite:'.length);
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') ownerOnlyFile(path);
   const sqlite = new SQLite(path);
   // WAL lets readers run beside the writer; NORMAL keeps commits durable across a process
   // crash (the WAL is fsynced at checkpoints), which is what one small machine needs.
   sqlite.pragma('journal_mode = WAL');
+  // SQLite gives the -wal and -shm files the database file's mode; ones left by an older
+  // version are tightened here
+  if (path !== ':memory:') for (const f of [`${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+/**
+ * The database holds password hashes, sealed seeds and the audit: directories this creates are
+ * 0700, and the file is created (or tightened to) 0600 before SQLite opens it. A directory that
+ * already exists keeps its mode; it may be shared, such as /tmp.
+ */
+function ownerOnlyFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
 }
 
 /** Most distinct statements the SQLite statement cache keeps. */

@@ -1,7 +1,6 @@
 import { SsprError, type ErrorDetail } from '../errors.js';
+import { helpdeskLink } from './helpdesk-link.js';
 import { POLICY_SETTINGS, settingSpec, type Policy, type SettingSpec } from './settings.js';
-
-const EMAIL = /^[^\s@<>"]{1,64}@[^\s@<>"]{1,255}$/;
 
 function checkValue(spec: SettingSpec, value: unknown): ErrorDetail | null {
   const bad = (code: string, params: Record<string, string | number> = {}): ErrorDetail => ({ code, field: spec.key, params: { key: spec.key, ...params } });
@@ -27,16 +26,8 @@ function checkValue(spec: SettingSpec, value: unknown): ErrorDetail | null {
         return bad('policy.itemLength', { min: spec.itemMinLength, max: spec.itemMaxLength });
       return new Set(value).size !== value.length ? bad('policy.duplicates') : null;
     }
-    case 'contact': {
-      if (typeof value !== 'string' || value.length > 2048) return bad('policy.contact');
-      if (value === '' || EMAIL.test(value)) return null;
-      try {
-        const u = new URL(value);
-        return u.protocol === 'https:' || u.protocol === 'http:' ? null : bad('policy.contact');
-      } catch {
-        return bad('policy.contact');
-      }
-    }
+    case 'contact':
+      return value === '' || (typeof value === 'string' && helpdeskLink(value) !== null) ? null : bad('policy.contact');
   }
 }
 

@@ -10,6 +10,8 @@ import type { Auth } from '../auth.js';
 import { requestContext } from '../request-context.js';
 import { errorResponses } from './schemas.js';
 
+/** `?offset=1e300` is an integer to a schema but not to a database: page offsets stop here. */
+const MAX_OFFSET = 1_000_000;
 const security: { [k: string]: string[] }[] = [{ bearer: [] }, { apiKey: [] }];
 const userParams = { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1, maxLength: 256 } } } as const;
 const contact = { anyOf: [{ type: 'string', maxLength: 320 }, { type: 'null' }] } as const;
@@ -89,7 +91,7 @@ export function adminRoutes(app: FastifyInstance, admin: AdminService, policy: P
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 }, offset: { type: 'integer', minimum: 0, default: 0 }, search: { type: 'string', maxLength: 256 } },
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 }, offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 }, search: { type: 'string', maxLength: 256 } },
         },
         response: errorResponses,
       },
@@ -108,7 +110,7 @@ export function adminRoutes(app: FastifyInstance, admin: AdminService, policy: P
         tags,
         summary: 'Add a user to the built-in directory',
         security,
-        body: { type: 'object', required: ['username'], additionalProperties: false, properties: { username: { type: 'string', minLength: 1, maxLength: 113 }, password: { type: 'string', minLength: 1, maxLength: 1024 }, ...userFields } },
+        body: { type: 'object', required: ['username'], additionalProperties: false, properties: { username: { type: 'string', minLength: 1, maxLength: 1024 }, password: { type: 'string', minLength: 1, maxLength: 1024 }, ...userFields } },
         response: errorResponses,
       },
     },
@@ -198,7 +200,7 @@ export function adminRoutes(app: FastifyInstance, admin: AdminService, policy: P
           properties: {
             format: { type: 'string', enum: ['json', 'csv'], default: 'json' },
             limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
-            after: { type: 'integer', minimum: 0 },
+            after: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
             target: { type: 'string', maxLength: 256 },
           },
         },

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { AppServices } from '../app.js';
+import { SsprError } from '../../core/errors.js';
+import { metricsTokenMatches, publicMetrics } from '../metrics-access.js';
 import { errorResponses } from './schemas.js';
 
 /** Health, readiness, metrics, the OpenAPI document and the CAPTCHA challenge. */
@@ -18,10 +20,23 @@ export function opsRoutes(app: FastifyInstance, s: AppServices): void {
     }
   });
 
-  app.get('/metrics', { schema: { tags, summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
-    reply.type(s.metrics.registry.contentType);
-    return s.metrics.registry.metrics();
-  });
+  // Metrics tell an outsider how many resets fail and why: never open on the public listener.
+  // Without SSPR_METRICS_TOKEN (or with SSPR_METRICS_LISTEN) the route does not exist here.
+  if (publicMetrics(s.config.metrics) === 'token') {
+    const token = s.config.metrics.token!;
+    app.get(
+      '/metrics',
+      { schema: { tags, summary: 'Prometheus metrics (Authorization: Bearer SSPR_METRICS_TOKEN)', security: [{ bearer: [] }], response: errorResponses } },
+      async (request, reply) => {
+        if (!metricsTokenMatches(request.headers.authorization, token)) {
+          reply.header('www-authenticate', 'Bearer');
+          throw new SsprError('SSPR_UNAUTHENTICATED');
+        }
+        reply.type(s.metrics.registry.contentType).header('cache-control', 'no-store');
+        return s.metrics.registry.metrics();
+      },
+    );
+  }
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

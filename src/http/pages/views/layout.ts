@@ -1,3 +1,4 @@
+import { helpdeskLink } from '../../../core/policy/helpdesk-link.js';
 import { RTL, type Locale, type Translate } from '../../../i18n.js';
 import { attr, html, type Html, type SafeHtml } from '../html.js';
 
@@ -80,12 +81,12 @@ function footer(ctx: PageCtx): SafeHtml {
   const { t } = ctx;
   const marker = '\u0000';
   const [before = '', after = ''] = t('pages.footer', { helpdesk: marker }).split(marker);
-  const h = ctx.helpdesk;
+  const h = helpdeskLink(ctx.helpdesk);
   const link = !h
     ? html`${t('pages.helpdeskDefault')}`
-    : h.startsWith('https://')
-      ? html`<a href="${h}">${t('pages.helpdeskLink')}</a>`
-      : html`<a href="${`mailto:${h}`}"><bdi>${h}</bdi></a>`;
+    : h.kind === 'web'
+      ? html`<a href="${h.href}">${t('pages.helpdeskLink')}</a>`
+      : html`<a href="${h.href}"><bdi>${h.address}</bdi></a>`;
   return html`<p>${before}${link}${after}</p>`;
 }
 
