@@ -10,6 +10,7 @@ import { DEMO_USERS } from '../demo.js';
 import { translator } from '../i18n.js';
 import { composeServices, createServer, type Services } from '../server.js';
 import { publicUser } from '../services/admin-service.js';
+import { describeAuditChain, verifyAuditChain } from '../services/audit-chain.js';
 import { breachedCommand } from './breached.js';
 import { parseUsersCsv } from './csv.js';
 
@@ -27,7 +28,8 @@ const USAGE = `Usage: sspr <command>
                                  build the offline breached-password filter from an
                                  HIBP SHA1:count file or a plain list (one password a line)
   breached info                  describe the filter in use
-  breached check                 check a password read from standard input (exit 3: breached)`;
+  breached check                 check a password read from standard input (exit 3: breached)
+  audit verify                   check the keyed audit chain (exit 1 names the first bad entry)`;
 
 async function withServices<T>(config: Config, fn: (s: Services) => Promise<T>): Promise<T> {
   const s = await composeServices(config);
@@ -149,6 +151,20 @@ async function banned(config: Config, args: string[]): Promise<void> {
   });
 }
 
+async function audit(config: Config, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  if (sub !== 'verify' || rest.length) throw new UsageError('audit: verify');
+  await withServices(config, async ({ store }) => {
+    const report = await verifyAuditChain(store);
+    const text = `${describeAuditChain(report).join('\n')}\n`;
+    if (report.ok) process.stdout.write(text);
+    else {
+      process.stderr.write(text);
+      process.exitCode = 1;
+    }
+  });
+}
+
 class UsageError extends Error {}
 
 function describe(e: unknown): string {
@@ -183,6 +199,8 @@ async function main(argv: string[]): Promise<void> {
       return policy(config, rest);
     case 'banned':
       return banned(config, rest);
+    case 'audit':
+      return audit(config, rest);
     case 'breached': {
       const code = await breachedCommand(rest, process.env);
       if (code !== 0) process.exitCode = code;

@@ -208,6 +208,18 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0004_audit_retention': {
+      async up(db: Kysely<any>) {
+        // entries written before the chain was keyed keep their plain SHA-256 and say so
+        await db.schema.alterTable('audit').addColumn('hash_scheme', 'text', (c) => c.notNull().defaultTo('sha256')).execute();
+        await db.schema.alterTable('audit_head').addColumn('scheme', 'text', (c) => c.notNull().defaultTo('sha256')).execute();
+        // housekeeping deletes by age
+        await db.schema.createIndex('messages_created').on('messages').column('created_at').execute();
+        await db.schema.createIndex('outbox_created').on('outbox').column('created_at').execute();
+        await db.schema.createIndex('sessions_expires').on('sessions').column('expires_at').execute();
+        await db.schema.createIndex('security_info_state').on('security_info').columns(['state', 'created_at']).execute();
+      },
+    },
   };
 }
 
