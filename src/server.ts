@@ -25,6 +25,7 @@ import { BreachedFilterStore } from './adapters/breached/filter-store.js';
 import { createRangeCheck } from './adapters/breached/range-check.js';
 import { ResetService } from './services/reset-service.js';
 import { startHousekeeping } from './services/housekeeping.js';
+import { sealAfterUpgrade } from './services/audit-chain.js';
 import { PhoneCost } from './services/phone-cost.js';
 import { StartLimit } from './services/start-limit.js';
 import { Throttle } from './services/throttle.js';
@@ -58,8 +59,9 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const random = o.random ?? systemRandom;
   const hasher = o.hasher ?? argon2Hasher;
   const store = Store.open(config.databaseUrl);
+  let applied: string[];
   try {
-    await store.migrate();
+    applied = await store.migrate();
   } catch (e) {
     await store.close();
     throw e;
@@ -68,8 +70,7 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const secret = config.secret ?? (await store.r.kv.getOrInsert('server_secret', random.bytes(32).toString('hex')));
   const keyring = createKeyring(Buffer.from(secret, 'utf8'));
   store.keyAuditChain(keyring);
-  // entries written before the chain was keyed are vouched for by the first keyed one
-  await store.transaction((r) => r.audit.sealUnkeyed(clock.now()));
+  await sealAfterUpgrade(store, applied, clock.now());
 
   if (config.directoryUrl !== 'builtin') throw new ConfigError('SSPR_DIRECTORY_URL: only the built-in directory is available in this version');
   const directory = new BuiltinDirectory(store.db, hasher, clock, random);

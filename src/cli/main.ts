@@ -10,7 +10,8 @@ import { DEMO_USERS } from '../demo.js';
 import { translator } from '../i18n.js';
 import { composeServices, createServer, type Services } from '../server.js';
 import { publicUser } from '../services/admin-service.js';
-import { describeAuditChain, verifyAuditChain } from '../services/audit-chain.js';
+import { describeAuditChain, KEYING_MIGRATION, sealAfterUpgrade, verifyAuditChain } from '../services/audit-chain.js';
+import { createKeyring } from '../adapters/crypto.js';
 import { breachedCommand } from './breached.js';
 import { parseUsersCsv } from './csv.js';
 
@@ -188,6 +189,12 @@ async function main(argv: string[]): Promise<void> {
       try {
         const applied = await store.migrate();
         process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'database is up to date\n');
+        // the upgrade to the keyed audit chain vouches for older entries with the server's key
+        const secret = config.secret ?? (await store.r.kv.get('server_secret'));
+        if (secret) {
+          store.keyAuditChain(createKeyring(Buffer.from(secret, 'utf8')));
+          await sealAfterUpgrade(store, applied, Date.now());
+        } else if (applied.includes(KEYING_MIGRATION) && (await store.r.audit.list({ limit: 1 })).length) process.stderr.write('warning: no server secret, so older audit entries could not be vouched for; run migrate with SSPR_SECRET set\n');
       } finally {
         await store.close();
       }

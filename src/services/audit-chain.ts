@@ -26,3 +26,17 @@ export function describeAuditChain(report: AuditChainReport): string[] {
   lines.push(`head: seq ${report.head.seq} hash ${report.head.hash}`);
   return lines;
 }
+
+/** the migration that introduced the keyed chain */
+export const KEYING_MIGRATION = '0004_audit_retention';
+
+/**
+ * Entries written before the chain was keyed are vouched for once, by the process that applied
+ * the upgrade, with a keying entry chained onto the last of them. Never later: a database
+ * rewritten into the unkeyed form afterwards then stays unvouched and fails verification.
+ */
+export async function sealAfterUpgrade(store: Store, appliedMigrations: readonly string[], now: number): Promise<boolean> {
+  if (!appliedMigrations.includes(KEYING_MIGRATION)) return false;
+  await store.transaction((r) => r.audit.sealUnkeyed(now));
+  return true;
+}

@@ -118,14 +118,14 @@ export function auditRepo(db: Kysely<Database>, dialect: Dialect, chain: AuditCh
   };
   const blank = { step: null, actor: null, target: null, method: null, reason: null, source_ip: null, user_agent: null, flow_id: null };
 
-  /** appends `entries` (built on the head they follow); seals older unkeyed entries first */
-  const appendBuilt = async (at: number, build: (prev: { seq: number; hash: string }) => Omit<Unhashed, 'hash_scheme'>[]): Promise<void> => {
+  /** appends `entries` (built on the head they follow); with `seal`, vouches for older unkeyed entries first */
+  const appendBuilt = async (at: number, build: (prev: { seq: number; hash: string }) => Omit<Unhashed, 'hash_scheme'>[], seal = false): Promise<void> => {
     const k = key();
     let head = chain.head ?? (await readHead(true));
     for (;;) {
       const rows: Row[] = [];
       let prev = { seq: head.seq, hash: head.hash };
-      if (head.scheme !== KEYED && head.seq > 0) {
+      if (seal && head.scheme !== KEYED && head.seq > 0) {
         // The first keyed entry vouches for every unkeyed one before it by chaining onto the last.
         const seal = keyed(k, { ...blank, seq: head.seq + 1, at, activity: ACTIVITIES.auditKeyed, result: 'success', details: JSON.stringify({ unkeyedThroughSeq: head.seq, unkeyedHead: head.hash }), prev_hash: head.hash });
         rows.push(seal);
@@ -173,9 +173,14 @@ export function auditRepo(db: Kysely<Database>, dialect: Dialect, chain: AuditCh
       await appendBuilt(input.at, (prev) => [{ ...base, seq: prev.seq + 1, prev_hash: prev.hash }]);
     },
 
-    /** writes the keying entry over older unkeyed entries, if the chain still ends in one */
+    /**
+     * Writes the keying entry over older unkeyed entries, if the chain still ends in one. Only the
+     * upgrade that introduces the key may call it: a later call would vouch for whatever unkeyed
+     * history someone with the database had written meanwhile.
+     */
     async sealUnkeyed(at: number): Promise<void> {
-      await appendBuilt(at, () => []);
+      chain.head = await readHead(true);
+      await appendBuilt(at, () => [], true);
     },
 
     list(opts: { limit: number; afterSeq?: number; target?: string }) {
@@ -266,7 +271,10 @@ export function auditRepo(db: Kysely<Database>, dialect: Dialect, chain: AuditCh
             const inserted = prev !== null && next !== undefined && next.prev_hash === prev.hash;
             return fail(r.seq, inserted ? 'inserted' : 'edited', r.hash_scheme === KEYED ? 'its keyed hash does not match its content' : r.hash_scheme === UNKEYED ? 'an unkeyed entry inside the keyed chain' : 'its hash does not match its content');
           }
-          if (prev !== null && r.prev_hash !== prev.hash) return fail(r.seq, 'edited', `does not chain onto seq ${prev.seq}`);
+          if (prev !== null && r.prev_hash !== prev.hash) {
+            if (firstUnkeyed !== null) return fail(firstUnkeyed, 'edited', `the unkeyed entries seq ${firstUnkeyed} to ${prev.seq} were changed after the keyed chain vouched for them`);
+            return fail(r.seq, 'edited', `does not chain onto seq ${prev.seq}`);
+          }
 
           const details = r.hash_scheme === KEYED ? parseDetails(r) : {};
           if (r.hash_scheme === UNKEYED) {

@@ -230,3 +230,11 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promis
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
+
+/** applies the migrations up to and including `last` only (tests that start from an older release) */
+export async function migrateUpTo(db: Kysely<any>, dialect: Dialect, last: string): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const migrator = new Migrator({ db, provider, migrationTableName: 'sspr_migrations', migrationLockTableName: 'sspr_migrations_lock' });
+  const { error } = await migrator.migrateTo(last);
+  if (error) throw error;
+}
