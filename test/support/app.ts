@@ -52,7 +52,13 @@ export const testSecret = (databaseUrl: string) => createHash('sha256').update(`
  * `env` sets any SSPR_* key.
  */
 export async function startTestServer(databaseUrl: string, env: Record<string, string> = {}, o: Overrides = {}): Promise<TestServer> {
-  const config = loadConfig({}, { SSPR_DATABASE_URL: databaseUrl, SSPR_CAPTCHA: 'off', SSPR_SECRET: testSecret(databaseUrl), SSPR_LOG_LEVEL: 'silent', SSPR_BREACHED_FILTER: join(tmpdir(), `sspr-no-filter-${randomBytes(4).toString('hex')}`), ...env });
+  const config = loadConfig({}, { SSPR_DATABASE_URL: databaseUrl, SSPR_CAPTCHA: 'off', SSPR_SECRET: testSecret(databaseUrl), SSPR_LOG_LEVEL: 'silent', SSPR_BREACHED_FILTER: join(tmpdir(), `sspr-no-filter-${randomBytes(4).toString('hex')}`),
+    // every test client is one source address typing the same few numbers; tests of these limits set them
+    SSPR_SOURCE_STARTS_PER_HOUR: '1000000',
+    SSPR_PHONE_PER_NUMBER_PER_HOUR: '1000',
+    SSPR_PHONE_PER_NUMBER_PER_DAY: '1000',
+    ...env,
+  });
   const transport = new CapturingTransport();
   const server = await createServer(config, { transport, logger: false, ...o });
   await server.app.listen({ port: 0, host: '127.0.0.1' });
