@@ -44,6 +44,10 @@ export interface Config {
   breachedFilter: string;
   /** optional online k-anonymity range service (HIBP API); null = off */
   breachedRangeUrl: string | null;
+  /** SMS and voice cost money: per destination number, and for the whole deployment */
+  phoneLimits: { perNumberPerHour: number; perNumberPerDay: number; budgetPerHour: number };
+  /** reset flows one source address may start per hour */
+  sourceStartsPerHour: number;
 }
 
 const DOC: Record<string, string> = {
@@ -76,6 +80,10 @@ const DOC: Record<string, string> = {
   SSPR_BREACHED_FILTER: 'path of the breached-password filter built by `sspr breached import`',
   SSPR_BREACHED_RANGE_URL: 'k-anonymity range service (e.g. https://api.pwnedpasswords.com); unset = offline only',
   SSPR_CONFIG: 'JSON file with any of these keys',
+  SSPR_PHONE_PER_NUMBER_PER_HOUR: 'SMS and voice codes one phone number may receive per hour, across every account',
+  SSPR_PHONE_PER_NUMBER_PER_DAY: 'SMS and voice codes one phone number may receive per 24 hours, across every account',
+  SSPR_PHONE_BUDGET_PER_HOUR: 'SMS and voice messages the whole deployment may send per hour',
+  SSPR_SOURCE_STARTS_PER_HOUR: 'reset flows one source address may start per hour',
 };
 export const CONFIG_KEYS = DOC;
 
@@ -228,5 +236,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
     adminApiKeys: keys,
     helpdeskGroup: get('SSPR_HELPDESK_GROUP') || 'helpdesk',
     ...breached(get),
+    phoneLimits: {
+      perNumberPerHour: int('SSPR_PHONE_PER_NUMBER_PER_HOUR', get('SSPR_PHONE_PER_NUMBER_PER_HOUR'), 5, 1, 1000),
+      perNumberPerDay: int('SSPR_PHONE_PER_NUMBER_PER_DAY', get('SSPR_PHONE_PER_NUMBER_PER_DAY'), 10, 1, 10_000),
+      budgetPerHour: int('SSPR_PHONE_BUDGET_PER_HOUR', get('SSPR_PHONE_BUDGET_PER_HOUR'), 1000, 1, 10_000_000),
+    },
+    sourceStartsPerHour: int('SSPR_SOURCE_STARTS_PER_HOUR', get('SSPR_SOURCE_STARTS_PER_HOUR'), 300, 1, 10_000_000),
   };
 }

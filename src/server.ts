@@ -26,6 +26,10 @@ import { strengthScore } from './adapters/strength.js';
 import { BreachedFilterStore } from './adapters/breached/filter-store.js';
 import { createRangeCheck } from './adapters/breached/range-check.js';
 import { ResetService } from './services/reset-service.js';
+import { startHousekeeping } from './services/housekeeping.js';
+import { sealAfterUpgrade } from './services/audit-chain.js';
+import { PhoneCost } from './services/phone-cost.js';
+import { StartLimit } from './services/start-limit.js';
 import { Throttle } from './services/throttle.js';
 
 export interface Overrides {
@@ -83,8 +87,9 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const random = o.random ?? systemRandom;
   const hasher = o.hasher ?? argon2Hasher;
   const store = Store.open(config.databaseUrl);
+  let applied: string[];
   try {
-    await store.migrate();
+    applied = await store.migrate();
   } catch (e) {
     await store.close();
     throw e;
@@ -92,6 +97,8 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   // Instances of one deployment share the generated secret through the database.
   const secret = config.secret ?? (await store.r.kv.getOrInsert('server_secret', random.bytes(32).toString('hex')));
   const keyring = createKeyring(Buffer.from(secret, 'utf8'));
+  store.keyAuditChain(keyring);
+  await sealAfterUpgrade(store, applied, clock.now());
 
   if (config.directoryUrl !== 'builtin') throw new ConfigError('SSPR_DIRECTORY_URL: only the built-in directory is available in this version');
   const builtin = new BuiltinDirectory(store.db, hasher, clock, random);
@@ -120,8 +127,10 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   });
   const range = config.breachedRangeUrl ? createRangeCheck({ baseUrl: config.breachedRangeUrl }) : null;
   const passwords = new PasswordPolicy({ store, policy, hasher, clock, random, strength: strengthScore, breached, range });
-  const reset = new ResetService({ store, directory, methods, policy, throttle, keyring, random, clock, captcha, metrics, nudge, passwords });
-  const accounts = new AccountService({ store, directory, methods, policy, throttle, keyring, random, clock, nudge, passwords });
+  const phoneCost = new PhoneCost(config.phoneLimits, keyring);
+  const startLimit = new StartLimit(config.sourceStartsPerHour);
+  const reset = new ResetService({ store, directory, methods, policy, throttle, keyring, random, clock, captcha, metrics, nudge, passwords, phoneCost, startLimit });
+  const accounts = new AccountService({ store, directory, methods, policy, throttle, keyring, random, clock, nudge, passwords, phoneCost, startLimit });
   const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, nudge });
   return { clock, random, hasher, store, keyring, directory, builtin, metrics, queue, captcha, policy, passwords, breached, reset, accounts, admin, nudge, log };
 }
@@ -166,18 +175,8 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     app.log.info('/metrics is off: set SSPR_METRICS_TOKEN (scrape with Authorization: Bearer <token>) or SSPR_METRICS_LISTEN=host:port (a separate listener) to enable it');
   queue.start();
 
-  // Expired flows, codes, counters and sessions are removed in the background.
-  const housekeeping = setInterval(() => {
-    const now = clock.now();
-    void Promise.all([
-      store.r.flows.prune(now - 86_400_000),
-      store.r.codes.prune(now - 86_400_000),
-      store.r.throttle.prune(now - 2 * 86_400_000),
-      store.r.sessions.prune(now),
-      store.r.captcha.prune(now),
-    ]).catch((err) => app.log.warn({ err }, 'housekeeping failed'));
-  }, 10 * 60_000);
-  housekeeping.unref();
+  // Expired and aged-out rows are removed in the background.
+  const housekeeping = startHousekeeping({ store, clock, policy }, ({ step, error }) => app.log.warn({ err: error, step }, 'housekeeping failed'));
 
   return {
     app,
@@ -189,7 +188,7 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     seeded,
     metricsAddress: listenerAddress(metricsListener),
     async close() {
-      clearInterval(housekeeping);
+      housekeeping.stop();
       if (metricsListener) {
         metricsListener.closeAllConnections();
         await new Promise<void>((resolve) => metricsListener!.close(() => resolve()));

@@ -12,6 +12,8 @@ import { DEMO_USERS } from '../demo.js';
 import { translator } from '../i18n.js';
 import { composeServices, createServer, type Services } from '../server.js';
 import { publicUser } from '../services/admin-service.js';
+import { describeAuditChain, KEYING_MIGRATION, sealAfterUpgrade, verifyAuditChain } from '../services/audit-chain.js';
+import { createKeyring } from '../adapters/crypto.js';
 import { breachedCommand } from './breached.js';
 import { parseUsersCsv } from './csv.js';
 
@@ -29,7 +31,8 @@ const USAGE = `Usage: sspr <command>
                                  build the offline breached-password filter from an
                                  HIBP SHA1:count file or a plain list (one password a line)
   breached info                  describe the filter in use
-  breached check                 check a password read from standard input (exit 3: breached)`;
+  breached check                 check a password read from standard input (exit 3: breached)
+  audit verify                   check the keyed audit chain (exit 1 names the first bad entry)`;
 
 async function withServices<T>(config: Config, fn: (s: Services) => Promise<T>): Promise<T> {
   const s = await composeServices(config);
@@ -153,6 +156,20 @@ async function banned(config: Config, args: string[]): Promise<void> {
   });
 }
 
+async function audit(config: Config, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  if (sub !== 'verify' || rest.length) throw new UsageError('audit: verify');
+  await withServices(config, async ({ store }) => {
+    const report = await verifyAuditChain(store);
+    const text = `${describeAuditChain(report).join('\n')}\n`;
+    if (report.ok) process.stdout.write(text);
+    else {
+      process.stderr.write(text);
+      process.exitCode = 1;
+    }
+  });
+}
+
 class UsageError extends Error {}
 
 /** A name from a file, safe to print: controls and invisible characters shown as \u{…}, never sent to the terminal. */
@@ -180,6 +197,12 @@ async function main(argv: string[]): Promise<void> {
       try {
         const applied = await store.migrate();
         process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'database is up to date\n');
+        // the upgrade to the keyed audit chain vouches for older entries with the server's key
+        const secret = config.secret ?? (await store.r.kv.get('server_secret'));
+        if (secret) {
+          store.keyAuditChain(createKeyring(Buffer.from(secret, 'utf8')));
+          await sealAfterUpgrade(store, applied, Date.now());
+        } else if (applied.includes(KEYING_MIGRATION) && (await store.r.audit.list({ limit: 1 })).length) process.stderr.write('warning: no server secret, so older audit entries could not be vouched for; run migrate with SSPR_SECRET set\n');
       } finally {
         await store.close();
       }
@@ -191,6 +214,8 @@ async function main(argv: string[]): Promise<void> {
       return policy(config, rest);
     case 'banned':
       return banned(config, rest);
+    case 'audit':
+      return audit(config, rest);
     case 'breached': {
       const code = await breachedCommand(rest, process.env);
       if (code !== 0) process.exitCode = code;

@@ -47,6 +47,9 @@ export const errorCatalog = {
   SSPR_PAYLOAD_TOO_LARGE: { status: 413, key: 'errors.SSPR_PAYLOAD_TOO_LARGE' },
   SSPR_POLICY_INVALID: { status: 400, key: 'errors.SSPR_POLICY_INVALID' },
   SSPR_INTERNAL: { status: 500, key: 'errors.SSPR_INTERNAL' },
+  SSPR_PHONE_COUNTRY_NOT_ALLOWED: { status: 400, key: 'errors.SSPR_PHONE_COUNTRY_NOT_ALLOWED' },
+  SSPR_PHONE_NUMBER_THROTTLED: { status: 429, key: 'errors.SSPR_PHONE_NUMBER_THROTTLED' },
+  SSPR_PHONE_BUDGET_EXHAUSTED: { status: 429, key: 'errors.SSPR_PHONE_BUDGET_EXHAUSTED' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalog;

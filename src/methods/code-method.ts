@@ -113,7 +113,17 @@ export function codeMethod(spec: CodeMethodSpec): ResetMethod {
   };
 }
 
-export const emailMethod = codeMethod({ id: 'email', channel: 'email', infoKinds: ['email'], prefilled: 'email', normalize: normalizeEmail, mask: maskEmail });
-export const smsMethod = codeMethod({ id: 'sms', channel: 'sms', infoKinds: ['sms'], prefilled: 'mobile', normalize: normalizePhone, mask: maskPhone });
-export const voiceMethod = codeMethod({ id: 'voice', channel: 'voice', infoKinds: ['sms'], prefilled: 'mobile', normalize: normalizePhone, mask: maskPhone });
-export const officeMethod = codeMethod({ id: 'office', channel: 'voice', infoKinds: ['office'], prefilled: 'office', normalize: normalizePhone, mask: maskPhone });
+const SPECS: Record<CodeMethodId, CodeMethodSpec> = {
+  email: { id: 'email', channel: 'email', infoKinds: ['email'], prefilled: 'email', normalize: normalizeEmail, mask: maskEmail },
+  sms: { id: 'sms', channel: 'sms', infoKinds: ['sms'], prefilled: 'mobile', normalize: normalizePhone, mask: maskPhone },
+  voice: { id: 'voice', channel: 'voice', infoKinds: ['sms'], prefilled: 'mobile', normalize: normalizePhone, mask: maskPhone },
+  office: { id: 'office', channel: 'voice', infoKinds: ['office'], prefilled: 'office', normalize: normalizePhone, mask: maskPhone },
+};
+
+export const emailMethod = codeMethod(SPECS.email);
+export const smsMethod = codeMethod(SPECS.sms);
+export const voiceMethod = codeMethod(SPECS.voice);
+export const officeMethod = codeMethod(SPECS.office);
+
+/** the contact a code of this method goes to when none is typed (the first on record) */
+export const contactOnRecord = (method: CodeMethodId, s: MethodSubject): string | null => contactsOf(SPECS[method], s)[0] ?? null;

@@ -194,12 +194,15 @@ export class AccountService {
     const code = newCode(d.random, policy.codeLength);
     const sent = await d.store.transaction(async (r) => {
       if (!(await d.throttle.takeCode(r, `u:${user.id}`, input.method === 'email' ? 'email' : 'sms', ctx.ip, now))) return false;
+      const refused = await d.phoneCost.forRegistration(r, input.method, value, policy, now, { at: now, activity: ACTIVITIES.registered, actor: user.username, target: user.username, method: input.method, result: 'failure', source_ip: ctx.ip, user_agent: ctx.userAgent });
+      if (refused) return refused;
       await r.securityInfo.insert({ id, user_id: user.id, method: input.method, state: 'pending', value, secret: null, created_at: now, verified_at: null });
       await r.codes.issue({ id: d.random.bytes(16).toString('hex'), subject_id: id, purpose: 'register', method: input.method, code_hash: this.codeMac(id, code), expires_at: now + CODE_LIFETIME_MS, created_at: now });
       const t = translator(ctx.locale);
       await DeliveryQueue.enqueueIn(r, d.keyring, d.random, d.clock, { channel: kind.channel, to: value, locale: ctx.locale, subject: t('messages.registerCode.subject'), text: t('messages.registerCode.text', { code, minutes: 10 }), code }, null);
       return true;
     });
+    if (sent instanceof SsprError) throw sent;
     if (!sent) throw new SsprError('SSPR_THROTTLED');
     d.nudge();
     return { id, state: 'pending' };

@@ -3,7 +3,9 @@ import type { MethodId } from '../core/methods.js';
 import type { ResetMethod } from '../methods/method.js';
 import type { Clock, Directory, Keyring, Random } from '../ports.js';
 import type { PasswordPolicy } from './password-policy.js';
+import type { PhoneCost } from './phone-cost.js';
 import type { PolicyService } from './policy-service.js';
+import type { StartLimit } from './start-limit.js';
 import type { Throttle } from './throttle.js';
 
 /** Who is asking: carried from the edge into every service call, for throttles and audit. */
@@ -26,4 +28,8 @@ export interface ServiceDeps {
   clock: Clock;
   /** wakes the delivery queue after a commit */
   nudge(): void;
+  /** what SMS and voice may cost: countries, per number, per deployment */
+  phoneCost: PhoneCost;
+  /** flow starts per source address */
+  startLimit: StartLimit;
 }

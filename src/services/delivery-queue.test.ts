@@ -54,6 +54,7 @@ describe('DeliveryQueue on SQLite', () => {
     store = Store.open('sqlite:' + file);
     await store.migrate();
     keyring = createKeyring(randomBytes(32));
+    store.keyAuditChain(keyring);
     Object.assign(rx.state, { bodies: [], statuses: [], always: 0, delayMs: 0 });
   });
   afterEach(async () => {
@@ -156,6 +157,7 @@ describe('DeliveryQueue on SQLite', () => {
     rx.state.delayMs = 5;
     // a second connection to the same file, as a second server process would have
     const other = Store.open('sqlite:' + file);
+    other.keyAuditChain(keyring);
     extraStores.push(other);
     const a = queue();
     const b = queue({ store: other });

@@ -92,10 +92,13 @@ export class ResetService {
       createdAt: now,
       expiresAt: now + FLOW_LIFETIME_MS,
     };
-    await d.store.transaction(async (r) => {
+    const overLimit = await d.store.transaction(async (r) => {
+      if (await d.startLimit.refused(r, ctx, username, now)) return true;
       await r.flows.insert(flow, d.keyring.mac('flow', token));
       await r.audit.append(this.audit(flow, ctx, now, { step: 'start', result: blocked ? 'failure' : 'success', reason: blocked ? 'blocked' : refusal }));
+      return false;
     });
+    if (overLimit) throw new SsprError('SSPR_THROTTLED');
     d.metrics.flowsStarted.inc({ intent });
     return { view: this.view(flow, policy, user, now), token };
   }
@@ -202,6 +205,8 @@ export class ResetService {
       if (isCodeMethod(input.method) && !(await d.throttle.takeCode(r, flow.subjectKey, input.method, ctx.ip, now))) {
         return { throttled: true as const };
       }
+      const refused = await d.phoneCost.forChallenge(r, input.method, input.contact, { user, info, policy }, now, this.audit(flow, ctx, now, { step: 'challenge', method: input.method, result: 'failure' }));
+      if (refused) return { throttled: false as const, refused };
       const env = this.env(r, flow, user, info, policy, now, outbox);
       const result = await method.challenge(env, input);
       for (const m of outbox) await DeliveryQueue.enqueueIn(r, d.keyring, d.random, d.clock, m, flow.id);
@@ -215,6 +220,7 @@ export class ResetService {
       await this.auditAlone(flow, ctx, { step: 'challenge', method: input.method, result: 'failure', reason: 'throttled' });
       throw new SsprError('SSPR_THROTTLED');
     }
+    if ('refused' in outcome) throw outcome.refused;
     if (outbox.length) d.nudge();
     return this.view(flow, policy, user, now, outcome.result.publicData);
   }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
@@ -44,12 +44,21 @@ export interface TestServer extends Server {
   url: string;
 }
 
+/** Instances of one deployment share the secret, so servers on one test database do too. */
+export const testSecret = (databaseUrl: string) => createHash('sha256').update(`sspr-test:${databaseUrl}`).digest('hex');
+
 /**
  * A real server on a real database, listening on 127.0.0.1, with the CAPTCHA off unless asked.
  * `env` sets any SSPR_* key.
  */
 export async function startTestServer(databaseUrl: string, env: Record<string, string> = {}, o: Overrides = {}): Promise<TestServer> {
-  const config = loadConfig({}, { SSPR_DATABASE_URL: databaseUrl, SSPR_CAPTCHA: 'off', SSPR_SECRET: randomBytes(32).toString('hex'), SSPR_LOG_LEVEL: 'silent', SSPR_BREACHED_FILTER: join(tmpdir(), `sspr-no-filter-${randomBytes(4).toString('hex')}`), ...env });
+  const config = loadConfig({}, { SSPR_DATABASE_URL: databaseUrl, SSPR_CAPTCHA: 'off', SSPR_SECRET: testSecret(databaseUrl), SSPR_LOG_LEVEL: 'silent', SSPR_BREACHED_FILTER: join(tmpdir(), `sspr-no-filter-${randomBytes(4).toString('hex')}`),
+    // every test client is one source address typing the same few numbers; tests of these limits set them
+    SSPR_SOURCE_STARTS_PER_HOUR: '1000000',
+    SSPR_PHONE_PER_NUMBER_PER_HOUR: '1000',
+    SSPR_PHONE_PER_NUMBER_PER_DAY: '1000',
+    ...env,
+  });
   const transport = new CapturingTransport();
   const server = await createServer(config, { transport, logger: false, ...o });
   await server.app.listen({ port: 0, host: '127.0.0.1' });

@@ -35,12 +35,17 @@ describe('SQLite shared by two processes (the service and the command line)', ()
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const url = `sqlite:${join(mkdtempSync(join(tmpdir(), 'sspr-two-')), 'shared.db')}`;
+    const { createKeyring } = await import('../crypto.js');
+    const secret = 'a shared server secret of at least 32 characters';
     const a = Store.open(url);
+    a.keyAuditChain(createKeyring(Buffer.from(secret)));
     await a.migrate();
     const append = (i: number) => a.transaction((r) => r.audit.append({ at: i, activity: 'test', result: 'success' }));
     // the other process: the same store module, appending while this one does
     const script = `const { Store } = await import(${JSON.stringify(new URL('./store.ts', import.meta.url).href)});
+      const { createKeyring } = await import(${JSON.stringify(new URL('../crypto.ts', import.meta.url).href)});
       const b = Store.open(${JSON.stringify(url)});
+      b.keyAuditChain(createKeyring(Buffer.from(${JSON.stringify(secret)})));
       process.stdout.write('ready\\n'); for (let i = 0; i < 300; i++) await b.transaction((r) => r.audit.append({ at: i, activity: 'other', result: 'success' }));
       await b.close();`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -51,6 +51,11 @@ export function messagesRepo(db: Kysely<Database>) {
     lastForFlow(flowId: string) {
       return db.selectFrom('messages').select(['state', 'channel']).where('flow_id', '=', flowId).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
     },
+    /** removes sent and finally failed messages created before `before`; queued ones stay */
+    async prune(before: number): Promise<number> {
+      const r = await db.deleteFrom('messages').where('state', 'in', ['sent', 'failed']).where('created_at', '<', before).executeTakeFirst();
+      return Number(r.numDeletedRows);
+    },
     async pendingCount(): Promise<number> {
       const r = await db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', 'queued').executeTakeFirst();
       return Number(r?.n ?? 0);
@@ -65,6 +70,11 @@ export function outboxRepo(db: Kysely<Database>) {
     },
     latest(limit: number) {
       return db.selectFrom('outbox').selectAll().orderBy('id', 'desc').limit(limit).execute();
+    },
+    /** every outbox row is a delivered message; they go once older than `before` */
+    async prune(before: number): Promise<number> {
+      const r = await db.deleteFrom('outbox').where('created_at', '<', before).executeTakeFirst();
+      return Number(r.numDeletedRows);
     },
   };
 }

@@ -208,6 +208,18 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0004_audit_retention': {
+      async up(db: Kysely<any>) {
+        // entries written before the chain was keyed keep their plain SHA-256 and say so
+        await db.schema.alterTable('audit').addColumn('hash_scheme', 'text', (c) => c.notNull().defaultTo('sha256')).execute();
+        await db.schema.alterTable('audit_head').addColumn('scheme', 'text', (c) => c.notNull().defaultTo('sha256')).execute();
+        // housekeeping deletes by age
+        await db.schema.createIndex('messages_created').on('messages').column('created_at').execute();
+        await db.schema.createIndex('outbox_created').on('outbox').column('created_at').execute();
+        await db.schema.createIndex('sessions_expires').on('sessions').column('expires_at').execute();
+        await db.schema.createIndex('security_info_state').on('security_info').columns(['state', 'created_at']).execute();
+      },
+    },
   };
 }
 
@@ -217,4 +229,12 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promis
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** applies the migrations up to and including `last` only (tests that start from an older release) */
+export async function migrateUpTo(db: Kysely<any>, dialect: Dialect, last: string): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const migrator = new Migrator({ db, provider, migrationTableName: 'sspr_migrations', migrationLockTableName: 'sspr_migrations_lock' });
+  const { error } = await migrator.migrateTo(last);
+  if (error) throw error;
 }

@@ -131,12 +131,14 @@ export interface AuditTable {
   details: string | null; // JSON
   prev_hash: string;
   hash: string;
+  hash_scheme: string; // sha256 (entries written before the chain was keyed) | hmac-sha256
 }
 
 export interface AuditHeadTable {
   id: number;
   seq: number;
   hash: string;
+  scheme: string; // the hash scheme of the entry at `seq`
 }
 
 export interface PolicyTable {

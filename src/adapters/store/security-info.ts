@@ -34,6 +34,11 @@ export function securityInfoRepo(db: Kysely<Database>) {
         .onConflict((oc) => oc.column('user_id').doUpdateSet({ reviewed_at: now }))
         .execute();
     },
+    /** registrations never confirmed, started before `before` */
+    async prunePending(before: number): Promise<number> {
+      const r = await db.deleteFrom('security_info').where('state', '=', 'pending').where('created_at', '<', before).executeTakeFirst();
+      return Number(r.numDeletedRows);
+    },
     account(userId: string) {
       return db.selectFrom('accounts').selectAll().where('user_id', '=', userId).executeTakeFirst();
     },

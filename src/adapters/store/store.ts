@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import { auditRepo, type AuditHeadCache } from './audit.js';
+import type { Keyring } from '../../ports.js';
+import { auditChainKey, auditRepo, type AuditChainState } from './audit.js';
 import { codesRepo } from './codes.js';
 import { openDatabase, type Dialect } from './db.js';
 import { flowsRepo } from './flows.js';
@@ -12,10 +13,10 @@ import { securityInfoRepo } from './security-info.js';
 import { sessionsRepo } from './sessions.js';
 import { throttleRepo } from './throttle.js';
 
-function repos(db: Kysely<Database>, dialect: Dialect, auditHead: { head: AuditHeadCache | null }) {
+function repos(db: Kysely<Database>, dialect: Dialect, auditChain: AuditChainState) {
   return {
     db,
-    audit: auditRepo(db, dialect, auditHead),
+    audit: auditRepo(db, dialect, auditChain),
     codes: codesRepo(db),
     flows: flowsRepo(db),
     messages: messagesRepo(db),
@@ -36,14 +37,14 @@ export type Repos = ReturnType<typeof repos>;
 /** The store port: repositories over one database, and transactions that bind them. */
 export class Store {
   readonly r: Repos;
-  /** this process's last view of the audit chain's head, shared by every transaction */
-  private readonly auditHead: { head: AuditHeadCache | null } = { head: null };
+  /** this process's last view of the audit chain's head, and its key, shared by every transaction */
+  private readonly auditChain: AuditChainState = { head: null, key: null };
   private constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
     private readonly closeDb: () => Promise<void>,
   ) {
-    this.r = repos(db, dialect, this.auditHead);
+    this.r = repos(db, dialect, this.auditChain);
   }
 
   static open(url: string): Store {
@@ -57,7 +58,15 @@ export class Store {
 
   /** runs `fn` in one transaction with repositories bound to it */
   transaction<T>(fn: (r: Repos) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((tx) => fn(repos(tx, this.dialect, this.auditHead)));
+    return this.db.transaction().execute((tx) => fn(repos(tx, this.dialect, this.auditChain)));
+  }
+
+  /**
+   * Keys the audit chain with a key derived from the server secret, never stored here: without
+   * it nothing can be appended, and with the database alone nobody can recompute the chain.
+   */
+  keyAuditChain(keyring: Keyring): void {
+    this.auditChain.key = auditChainKey(keyring);
   }
 
   close(): Promise<void> {

@@ -42,6 +42,10 @@ export const POLICY_SETTINGS = [
   { key: 'historyOnReset', group: 'password', type: 'integer', min: 0, max: 24, default: 0 },
   { key: 'historyOnChange', group: 'password', type: 'integer', min: 0, max: 24, default: 1 },
   { key: 'minStrengthScore', group: 'password', type: 'integer', min: 0, max: 4, default: 0 },
+  // country calling codes SMS and voice codes may go to, e.g. "972", "1"; empty = every country
+  { key: 'phoneCountryCodes', group: 'methods', type: 'list', maxItems: 50, itemMinLength: 1, itemMaxLength: 3, default: [] },
+  // days audit entries are kept; 0 = forever, else 30–3650 (checked in validate.ts)
+  { key: 'auditRetentionDays', group: 'security', type: 'integer', min: 0, max: 3650, default: 0 },
 ] as const satisfies readonly SettingSpec[];
 
 type Spec = (typeof POLICY_SETTINGS)[number];

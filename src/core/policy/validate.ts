@@ -31,6 +31,9 @@ function checkValue(spec: SettingSpec, value: unknown): ErrorDetail | null {
   }
 }
 
+/** Shorter than a month would destroy evidence before anyone looked at it. */
+export const MIN_AUDIT_RETENTION_DAYS = 30;
+
 /** Rules that tie settings together; checked on the whole policy after a change. */
 function crossChecks(p: Policy): ErrorDetail[] {
   const out: ErrorDetail[] = [];
@@ -44,6 +47,9 @@ function crossChecks(p: Policy): ErrorDetail[] {
     out.push({ code: 'policy.authenticatorSole', field: 'methods' });
   if (p.enabledFor === 'selected' && p.enabledGroups.length === 0)
     out.push({ code: 'policy.groupsRequired', field: 'enabledGroups' });
+  if (p.phoneCountryCodes.some((c) => !/^[1-9]\d{0,2}$/.test(c))) out.push({ code: 'policy.countryCodes', field: 'phoneCountryCodes' });
+  if (p.auditRetentionDays > 0 && p.auditRetentionDays < MIN_AUDIT_RETENTION_DAYS)
+    out.push({ code: 'policy.auditRetention', field: 'auditRetentionDays', params: { min: MIN_AUDIT_RETENTION_DAYS } });
   return out;
 }
 

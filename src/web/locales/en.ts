@@ -44,6 +44,9 @@ export const en = {
     SSPR_PAYLOAD_TOO_LARGE: 'The request is too large.',
     SSPR_POLICY_INVALID: 'The policy change is not valid.',
     SSPR_INTERNAL: 'Something went wrong on our side. Try again.',
+    SSPR_PHONE_COUNTRY_NOT_ALLOWED: 'Codes cannot be sent to phone numbers in that country. Use another method or another number.',
+    SSPR_PHONE_NUMBER_THROTTLED: 'Too many codes have gone to this phone number. Wait a while, or use another method.',
+    SSPR_PHONE_BUDGET_EXHAUSTED: 'Text and voice messages are paused for a while. Use another method, or try again later.',
   },
   fixes: {
     SSPR_ACCOUNT_UNKNOWN: 'Check the spelling of the username, or add the user to the directory.',
@@ -85,6 +88,8 @@ export const en = {
     'policy.gatesMethods': 'Two methods required needs at least two methods available (now {{count}}).',
     'policy.authenticatorSole': 'The authenticator app cannot be the only method when one method is required.',
     'policy.groupsRequired': 'Name at least one group when reset is enabled for selected groups.',
+    'policy.countryCodes': 'Country calling codes are 1 to 3 digits without a plus sign, for example 972 or 1.',
+    'policy.auditRetention': 'Keep audit entries for 0 days (forever) or at least {{min}} days.',
     'contact.invalid': 'That is not a valid e-mail address or phone number (use +country code).',
     'contact.required': 'Type the full contact to send the code to.',
     'code.tooManyTries': 'Too many wrong tries for this code.',
