@@ -24,6 +24,7 @@ import { strengthScore } from './adapters/strength.js';
 import { BreachedFilterStore } from './adapters/breached/filter-store.js';
 import { createRangeCheck } from './adapters/breached/range-check.js';
 import { ResetService } from './services/reset-service.js';
+import { ReportService } from './services/report-service.js';
 import { Throttle } from './services/throttle.js';
 
 export interface Overrides {
@@ -93,12 +94,13 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const reset = new ResetService({ store, directory, methods, policy, throttle, keyring, random, clock, captcha, metrics, nudge, passwords });
   const accounts = new AccountService({ store, directory, methods, policy, throttle, keyring, random, clock, nudge, passwords });
   const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, nudge });
-  return { clock, random, hasher, store, keyring, directory, metrics, queue, captcha, policy, passwords, breached, reset, accounts, admin, nudge, log };
+  const reports = new ReportService({ store, methods, policy });
+  return { clock, random, hasher, store, keyring, directory, metrics, queue, captcha, policy, passwords, breached, reset, accounts, admin, reports, methods, throttle, nudge, log };
 }
 export type Services = Awaited<ReturnType<typeof composeServices>>;
 
 export async function createServer(config: Config, o: Overrides = {}): Promise<Server> {
-  const { clock, store, keyring, directory, metrics, queue, captcha, policy, reset, accounts, admin, breached, log } = await composeServices(config, o);
+  const { clock, store, keyring, directory, metrics, queue, captcha, policy, reset, accounts, admin, reports, methods, throttle, passwords, random, nudge, breached, log } = await composeServices(config, o);
   const seeded = config.demo ? await seedDemo(store, directory) : false;
   const app = await buildApp({
     config,
@@ -106,6 +108,8 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     reset,
     accounts,
     admin,
+    reports,
+    journey: { store, directory, methods, policy, throttle, passwords, keyring, random, clock, nudge },
     policy,
     captcha,
     metrics,
