@@ -27,6 +27,8 @@ export interface Config {
   sourceLimits: { codesPerHour: number; failuresPerHour: number; signInFailuresPerHour: number };
   /** admin API keys: `name:key[:scope]`; scopes read < helpdesk < admin (the default) */
   adminApiKeys: { name: string; key: string; scope: AdminScope }[];
+  /** members of this directory group sign in to the admin portal with the helpdesk scope */
+  helpdeskGroup: string;
   /** the offline breached-password filter (`sspr breached import` writes it) */
   breachedFilter: string;
   /** optional online k-anonymity range service (HIBP API); null = off */
@@ -52,6 +54,7 @@ const DOC: Record<string, string> = {
   SSPR_SOURCE_FAILURES_PER_HOUR: 'failed proofs one source address may make per hour',
   SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR: 'failed portal sign-ins one source address may make per hour',
   SSPR_ADMIN_API_KEYS: 'comma-separated name:key[:scope] entries for the admin API; scope read, helpdesk or admin (default)',
+  SSPR_HELPDESK_GROUP: 'directory group whose members use the admin portal as helpdesk (unlock, helpdesk reset, clear methods of non-admins)',
   SSPR_BREACHED_FILTER: 'path of the breached-password filter built by `sspr breached import`',
   SSPR_BREACHED_RANGE_URL: 'k-anonymity range service (e.g. https://api.pwnedpasswords.com); unset = offline only',
   SSPR_CONFIG: 'JSON file with any of these keys',
@@ -142,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
       signInFailuresPerHour: int('SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR', get('SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR'), 50, 1, 10_000_000),
     },
     adminApiKeys: keys,
+    helpdeskGroup: (get('SSPR_HELPDESK_GROUP') ?? 'helpdesk').trim(),
     ...breached(get),
   };
 }

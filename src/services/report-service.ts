@@ -146,6 +146,17 @@ export class ReportService {
     return out;
   }
 
+  /** the few numbers an admin looks at first */
+  async overview(now: number) {
+    const db = this.d.store.db;
+    const today = floorTo(now, INTERVAL_MS.day);
+    const week = await this.usage({ from: new Date(today - 6 * INTERVAL_MS.day).toISOString(), to: new Date(today + INTERVAL_MS.day).toISOString(), interval: 'day' });
+    const blocked = await db.selectFrom('blocks').select(sql<string | number>`count(*)`.as('n')).where('key', 'like', 'fail:u:%').where('until', '>', now).executeTakeFirstOrThrow();
+    const failed = await db.selectFrom('messages').select(sql<string | number>`count(*)`.as('n')).where('state', '=', 'failed').where('created_at', '>=', now - 7 * INTERVAL_MS.day).executeTakeFirstOrThrow();
+    const sum = (k: 'success' | 'failure') => week.series.reduce((n, b) => n + b.resets[k], 0);
+    return { registration: await this.registration(), resets: { success: sum('success'), failure: sum('failure') }, blocked: Number(blocked.n), deliveryFailures: Number(failed.n) };
+  }
+
   async usage(q: UsageQuery): Promise<UsageReport> {
     const { from, to, interval } = parseUsageQuery(q);
     const step = INTERVAL_MS[interval];

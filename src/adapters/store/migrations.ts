@@ -223,6 +223,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('token_hash', 'text', (c) => c.notNull().unique())
           .addColumn('user_id', 'text', (c) => c.notNull())
           .addColumn('username', 'text', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
           .addColumn('stage', 'text', (c) => c.notNull())
           .addColumn('code_to', 'text')
           .addColumn('created_at', 'bigint', (c) => c.notNull())

@@ -195,6 +195,8 @@ export interface AdminSessionsTable {
   token_hash: string;
   user_id: string;
   username: string;
+  /** the scope granted at sign-in; a request gets the lesser of it and the directory's live answer */
+  role: 'admin' | 'helpdesk';
   stage: 'code' | 'active';
   /** the masked contact the second-gate code went to */
   code_to: string | null;

@@ -1,3 +1,4 @@
+import { adminEn } from './admin.en.js';
 /** English catalog. Keys are shared by every language; he.ts must define each one. */
 export const en = {
   app: { name: 'OpenSSPR', tagline: 'Reset your password or unlock your account' },
@@ -71,6 +72,7 @@ export const en = {
     'report.interval': 'interval must be one of: {{values}}.',
     'report.order': '“to” must be later than “from”.',
     'report.tooManyBuckets': 'That range has too many buckets (at most {{max}}). Choose a shorter range or a longer interval.',
+    'audit.result': 'result must be one of: {{values}}.',
     'policy.object': 'Send an object of settings.',
     'policy.unknown': 'There is no setting called “{{key}}”.',
     'policy.boolean': '{{key}} must be true or false.',
@@ -279,6 +281,7 @@ export const en = {
     },
     error: { title: 'Something is not right', back: 'Go back', summary: 'There is a problem', prefix: 'Error:' },
   },
+  admin: adminEn,
 };
 
 type Widen<T> = { [K in keyof T]: T[K] extends string ? string : Widen<T[K]> };

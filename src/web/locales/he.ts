@@ -1,3 +1,4 @@
+import { adminHe } from './admin.he.js';
 import type { Catalog } from './en.js';
 
 /**
@@ -78,6 +79,7 @@ export const he: Catalog = {
     'report.interval': 'interval חייב להיות אחד מאלה: {{values}}.',
     'report.order': 'מועד הסיום („to”) חייב להיות אחרי מועד ההתחלה („from”).',
     'report.tooManyBuckets': 'בטווח הזה יש יותר מדי פרקי זמן (לכל היותר {{max}}). בחרו טווח קצר יותר או מרווח ארוך יותר.',
+    'audit.result': 'התוצאה חייבת להיות אחת מאלה: {{values}}.',
     'policy.object': 'יש לשלוח אובייקט של הגדרות.',
     'policy.unknown': 'אין הגדרה בשם "{{key}}".',
     'policy.boolean': 'הערך של {{key}} חייב להיות true או false.',
@@ -286,4 +288,5 @@ export const he: Catalog = {
     },
     error: { title: 'משהו לא תקין', back: 'חזרה', summary: 'יש בעיה', prefix: 'שגיאה:' },
   },
+  admin: adminHe,
 };
