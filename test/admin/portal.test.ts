@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Browser, PASSWORD, seedUser, startServer, waitForCode, type TestServer } from '../security/helpers.js';
+import { Browser, FakeClock, PASSWORD, seedUser, startServer, waitForCode, type TestServer } from '../security/helpers.js';
 
 /** Signs in to /admin through the forms; an admin also types the code sent to their e-mail. */
 export async function portalSignIn(s: TestServer, username: string, email?: string): Promise<Browser> {
@@ -54,5 +54,37 @@ describe('admin portal over HTTP', () => {
     await b.get('/admin');
     expect((await b.post('/admin/sign-in', { username: 'plain', password: PASSWORD })).status).toBe(403);
     expect((await b.post('/admin/sign-in', { username: 'plain', password: PASSWORD, _csrf: 'forged' })).status).toBe(403);
+  });
+
+  it('ends a session after 15 idle minutes, and closes when the directory takes the rights away', async () => {
+    const clock = new FakeClock();
+    const s = await startServer('sqlite', {}, { clock });
+    await seedUser(s, { username: 'desk', groups: ['helpdesk'] });
+    const b = await portalSignIn(s, 'desk');
+    clock.advance(14 * 60_000);
+    expect((await b.get('/admin/people')).status).toBe(200);
+    clock.advance(14 * 60_000);
+    expect((await b.get('/admin/people')).status).toBe(200);
+    clock.advance(16 * 60_000);
+    expect((await b.get('/admin/people')).status).toBe(401);
+
+    const again = await portalSignIn(s, 'desk');
+    const desk = (await s.directory.findByUsername('desk'))!;
+    await s.directory.update(desk.id, { groups: [] });
+    expect((await again.get('/admin/people')).status).toBe(401);
+    // a helpdesk session never becomes an admin one without the second gate
+    await s.directory.update(desk.id, { groups: ['helpdesk'], isAdmin: true });
+    const third = await portalSignIn(s, 'desk', 'desk@example.com');
+    expect((await third.get('/admin/policy')).status).toBe(200);
+  });
+
+  it('sends a person with a temporary password to change it first', async () => {
+    const s = await startServer('sqlite');
+    await seedUser(s, { username: 'desk', groups: ['helpdesk'], mustChange: true });
+    const b = new Browser(s.url);
+    await b.get('/admin');
+    const r = await b.post('/admin/sign-in', { username: 'desk', password: PASSWORD });
+    expect(r.status).toBe(403);
+    expect(r.text).toContain('must change your password');
   });
 });
