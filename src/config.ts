@@ -234,7 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
       signInFailuresPerHour: int('SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR', get('SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR'), 50, 1, 10_000_000),
     },
     adminApiKeys: keys,
-    helpdeskGroup: get('SSPR_HELPDESK_GROUP') || 'helpdesk',
+    helpdeskGroup: (get('SSPR_HELPDESK_GROUP') ?? 'helpdesk').trim(),
     ...breached(get),
     phoneLimits: {
       perNumberPerHour: int('SSPR_PHONE_PER_NUMBER_PER_HOUR', get('SSPR_PHONE_PER_NUMBER_PER_HOUR'), 5, 1, 1000),

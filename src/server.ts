@@ -30,6 +30,7 @@ import { startHousekeeping } from './services/housekeeping.js';
 import { sealAfterUpgrade } from './services/audit-chain.js';
 import { PhoneCost } from './services/phone-cost.js';
 import { StartLimit } from './services/start-limit.js';
+import { ReportService } from './services/report-service.js';
 import { Throttle } from './services/throttle.js';
 
 export interface Overrides {
@@ -129,16 +130,18 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const passwords = new PasswordPolicy({ store, policy, hasher, clock, random, strength: strengthScore, breached, range });
   const phoneCost = new PhoneCost(config.phoneLimits, keyring);
   const startLimit = new StartLimit(config.sourceStartsPerHour);
-  const reset = new ResetService({ store, directory, methods, policy, throttle, keyring, random, clock, captcha, metrics, nudge, passwords, phoneCost, startLimit });
-  const accounts = new AccountService({ store, directory, methods, policy, throttle, keyring, random, clock, nudge, passwords, phoneCost, startLimit });
+  const journey = { store, directory, methods, policy, throttle, keyring, random, clock, nudge, passwords, phoneCost, startLimit };
+  const reset = new ResetService({ ...journey, captcha, metrics });
+  const accounts = new AccountService(journey);
   const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, nudge });
-  return { clock, random, hasher, store, keyring, directory, builtin, metrics, queue, captcha, policy, passwords, breached, reset, accounts, admin, nudge, log };
+  const reports = new ReportService({ store, methods, policy });
+  return { clock, random, hasher, store, keyring, directory, builtin, metrics, queue, captcha, policy, passwords, breached, reset, accounts, admin, reports, journey, nudge, log };
 }
 export type Services = Awaited<ReturnType<typeof composeServices>>;
 
 export async function createServer(config: Config, o: Overrides = {}): Promise<Server> {
   assertDeployable(config, o);
-  const { clock, store, keyring, builtin, metrics, queue, captcha, policy, reset, accounts, admin, breached, log } = await composeServices(config, o);
+  const { store, keyring, builtin, metrics, queue, captcha, policy, reset, accounts, admin, reports, journey, breached, log, clock } = await composeServices(config, o);
   const seeded = config.demo ? await seedDemo(store, builtin) : false;
   const app = await buildApp({
     config,
@@ -146,6 +149,8 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     reset,
     accounts,
     admin,
+    reports,
+    journey,
     policy,
     captcha,
     metrics,

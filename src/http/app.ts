@@ -12,9 +12,12 @@ import type { AdminService } from '../services/admin-service.js';
 import type { Metrics } from '../services/metrics.js';
 import type { PolicyService } from '../services/policy-service.js';
 import type { ResetService } from '../services/reset-service.js';
+import type { ReportService } from '../services/report-service.js';
+import type { ServiceDeps } from '../services/context.js';
 import type { Store } from '../adapters/store/store.js';
 import { accountRoutes } from './api/account-routes.js';
 import { adminRoutes } from './api/admin-routes.js';
+import { reportRoutes } from './api/report-routes.js';
 import { opsRoutes } from './api/ops-routes.js';
 import { resetRoutes } from './api/reset-routes.js';
 import { cookieNames, createAuth } from './auth.js';
@@ -31,6 +34,9 @@ export interface AppServices {
   reset: ResetService;
   accounts: AccountService;
   admin: AdminService;
+  reports: ReportService;
+  /** what services of a person's journey share (the admin portal's sign-in builds on it) */
+  journey: ServiceDeps;
   policy: PolicyService;
   captcha: Captcha;
   metrics: Metrics;
@@ -141,6 +147,7 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
     resetRoutes(api, s.reset);
     accountRoutes(api, s.accounts, auth, names, https);
     adminRoutes(api, s.admin, s.policy, auth, s.reset);
+    reportRoutes(api, s.reports, auth);
     opsRoutes(api, s);
   });
 

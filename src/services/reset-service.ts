@@ -272,7 +272,7 @@ export class ResetService {
       await r.audit.append(this.audit(flow, ctx, now, { step: 'verify', method: input.method, result: 'failure', reason: error.code }));
       if (blocked) {
         await r.flows.blockOpenFlows(flow.subjectKey);
-        await r.audit.append(this.audit(flow, ctx, now, { activity: ACTIVITIES.blocked, method: input.method, result: 'failure', reason: '5 failed proofs in 24 hours' }));
+        await r.audit.append(this.audit(flow, ctx, now, { activity: ACTIVITIES.blocked, method: input.method, result: 'failure', reason: '5 failed proofs in 24 hours', details: { intent: flow.intent } }));
       }
       return { ok: false, blocked, error };
     });

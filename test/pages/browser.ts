@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import type { TestServer } from '../support/app.js';
@@ -81,3 +82,17 @@ export async function walkToNewPassword(server: TestServer, page: Page, who: Per
   expect(new URL(page.url()).pathname).toBe('/reset/password');
   await expectDir(page, lang);
 }
+
+// axe-core checks every page against WCAG 2.1 A and AA in the real browser. The page's CSP
+// would refuse the injected checker, so only this test's browser context bypasses it.
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+export async function axeViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const result = (await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(TAGS)} } })`)) as {
+    violations: { id: string; help: string; nodes: { target: string[] }[] }[];
+  };
+  return result.violations.map((v) => `${new URL(page.url()).pathname}: ${v.id} — ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+}
+

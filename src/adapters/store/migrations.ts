@@ -220,6 +220,33 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('security_info_state').on('security_info').columns(['state', 'created_at']).execute();
       },
     },
+    '0005_admin_portal': {
+      async up(db: Kysely<any>) {
+        // Reports and the audit page filter by activity, step, actor or flow within a time range.
+        // The usage report's columns ride along in the first three, so its counts read the index only.
+        await db.schema.createIndex('audit_activity_at').on('audit').columns(['activity', 'at', 'result', 'method']).execute();
+        await db.schema.createIndex('audit_step_at').on('audit').columns(['step', 'at', 'activity', 'result']).execute();
+        await db.schema.createIndex('audit_flow').on('audit').columns(['flow_id', 'step', 'result', 'method']).execute();
+        await db.schema.createIndex('audit_actor_at').on('audit').columns(['actor', 'at']).execute();
+        await db.schema.createIndex('security_info_state_user').on('security_info').columns(['state', 'user_id']).execute();
+        // the admin portal's own sessions: a password, then (for admins) a code, and an idle limit
+        await db.schema
+          .createTable('admin_sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('username', 'text', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('stage', 'text', (c) => c.notNull())
+          .addColumn('code_to', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('revoked_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('admin_sessions_user').on('admin_sessions').column('user_id').execute();
+      },
+    },
   };
 }
 

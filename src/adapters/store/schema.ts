@@ -188,4 +188,22 @@ export interface Database {
   policy: PolicyTable;
   kv: KvTable;
   captcha_spent: CaptchaSpentTable;
+  admin_sessions: AdminSessionsTable;
+}
+
+/** admin portal sessions; `stage` is 'code' until an admin's second gate is passed, then 'active' */
+export interface AdminSessionsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  username: string;
+  /** the scope granted at sign-in; a request gets the lesser of it and the directory's live answer */
+  role: 'admin' | 'helpdesk';
+  stage: 'code' | 'active';
+  /** the masked contact the second-gate code went to */
+  code_to: string | null;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  revoked_at: number | null;
 }

@@ -49,6 +49,9 @@ export interface AssetUrls {
   css: string;
   js: string;
   strength: string | null;
+  /** the admin reports' chart bundle and its stylesheet; null when not built */
+  chart: string | null;
+  chartCss: string | null;
 }
 
 /** The files of a directory (name and content); none when it is missing or a file vanishes meanwhile. */
@@ -100,7 +103,7 @@ export function registerAssets(app: FastifyInstance, publicDir: string = PUBLIC_
     return v ? `${urlPath}?v=${v}` : null;
   };
   const required = (name: string) => url(`/assets/${name}`) ?? missing(name);
-  return { css: required('app.css'), js: required('app.js'), strength: url(`/assets/${CLIENT_BUILD_DIR}/strength.js`) };
+  return { css: required('app.css'), js: required('app.js'), strength: url(`/assets/${CLIENT_BUILD_DIR}/strength.js`), chart: url(`/assets/${CLIENT_BUILD_DIR}/chart.js`), chartCss: url(`/assets/${CLIENT_BUILD_DIR}/chart.css`) };
 }
 
 function missing(name: string): never {

@@ -5,6 +5,7 @@ import type { AppServices } from '../app.js';
 import { cookieOptions, type Auth, type CookieNames } from '../auth.js';
 import { toSsprError } from '../errors.js';
 import { accountPages } from './account.js';
+import { adminPages } from './admin/routes.js';
 import { registerAssets } from './assets.js';
 import { createCsrf } from './csrf.js';
 import { createKit, pageError, type PagePath } from './kit.js';
@@ -22,6 +23,8 @@ export interface PageDeps extends AppServices {
 function backFor(request: FastifyRequest): PagePath {
   const url = request.routeOptions.url ?? '';
   if (url.startsWith('/account')) return '/account';
+  if (url.startsWith('/admin/people')) return '/admin/people';
+  if (url.startsWith('/admin')) return '/admin';
   if (url === '/reset/code') return '/reset/method';
   if (url === '/reset/method' || url === '/reset/password' || url === '/reset/unlock') return url;
   return '/reset';
@@ -82,6 +85,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
 
   resetPages(app, kit);
   accountPages(app, kit);
+  adminPages(app, kit);
 
   app.get<{ Querystring: { refresh?: string } }>('/dev/outbox', hide, async (request, reply) => {
     const c = await kit.ctx(request, reply);

@@ -16,7 +16,7 @@ export const CLIENT_BUILD_DIR = 'build';
 
 /** The package root: this file is src/web/client/build.ts under tsx/vitest and dist/web/client/build.js after tsc. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const ENTRIES = [join(ROOT, 'src', 'web', 'client', 'strength.ts')];
+const ENTRIES = [join(ROOT, 'src', 'web', 'client', 'strength.ts'), join(ROOT, 'src', 'web', 'client', 'chart.ts')];
 
 export async function buildClient(outdir: string = join(ROOT, 'public', CLIENT_BUILD_DIR)): Promise<string[]> {
   // loaded here, not at the top: the server imports CLIENT_BUILD_DIR and must not load esbuild
@@ -40,6 +40,7 @@ export async function buildClient(outdir: string = join(ROOT, 'public', CLIENT_B
   // each file appears whole or not at all, chunks before the entries that import them:
   // tests in other workers may be reading the folder
   const entryFiles = new Set(ENTRIES.map((e) => basename(e).replace(/\.ts$/, '.js')));
+  // the chart's stylesheet lands beside its entry
   const ordered = [...result.outputFiles].sort((a, b) => Number(entryFiles.has(basename(a.path))) - Number(entryFiles.has(basename(b.path))));
   const names = new Set<string>();
   for (const f of ordered) {
@@ -50,7 +51,7 @@ export async function buildClient(outdir: string = join(ROOT, 'public', CLIENT_B
   }
   // chunks of an earlier build
   for (const name of await readdir(outdir)) {
-    if (names.has(name) || name.endsWith('.tmp') || !name.endsWith('.js')) continue;
+    if (names.has(name) || name.endsWith('.tmp') || !(name.endsWith('.js') || name.endsWith('.css'))) continue;
     await unlink(join(outdir, name)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });

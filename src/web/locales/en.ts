@@ -1,3 +1,4 @@
+import { adminEn } from './admin.en.js';
 /** English catalog. Keys are shared by every language; he.ts must define each one. */
 export const en = {
   app: { name: 'OpenSSPR', tagline: 'Reset your password or unlock your account' },
@@ -69,6 +70,12 @@ export const en = {
     'banned.term': 'Each banned term must be 4–16 characters.',
     'banned.count': 'The custom list may have at most {{max}} terms.',
     'password.mismatch': 'The two passwords do not match.',
+    'report.required': '{{field}} is required (an ISO 8601 date or date-time).',
+    'report.datetime': '{{field}} must be an ISO 8601 date or date-time, e.g. 2026-01-31T00:00:00Z.',
+    'report.interval': 'interval must be one of: {{values}}.',
+    'report.order': '“to” must be later than “from”.',
+    'report.tooManyBuckets': 'That range has too many buckets (at most {{max}}). Choose a shorter range or a longer interval.',
+    'audit.result': 'result must be one of: {{values}}.',
     'policy.object': 'Send an object of settings.',
     'policy.unknown': 'There is no setting called “{{key}}”.',
     'policy.boolean': '{{key}} must be true or false.',
@@ -302,6 +309,7 @@ export const en = {
     },
     error: { title: 'Something is not right', back: 'Go back', summary: 'There is a problem', prefix: 'Error:' },
   },
+  admin: adminEn,
 };
 
 type Widen<T> = { [K in keyof T]: T[K] extends string ? string : Widen<T[K]> };

@@ -1,3 +1,4 @@
+import { adminHe } from './admin.he.js';
 import type { Catalog } from './en.js';
 
 /**
@@ -76,6 +77,12 @@ export const he: Catalog = {
     'banned.term': 'כל מונח חסום חייב להכיל 4–16 תווים.',
     'banned.count': 'הרשימה המותאמת יכולה להכיל {{max}} מונחים לכל היותר.',
     'password.mismatch': 'שתי הסיסמאות אינן זהות.',
+    'report.required': 'חובה למלא את {{field}} (תאריך או תאריך ושעה בתבנית ISO 8601).',
+    'report.datetime': '{{field}} חייב להיות תאריך או תאריך ושעה בתבנית ISO 8601, למשל 2026-01-31T00:00:00Z.',
+    'report.interval': 'interval חייב להיות אחד מאלה: {{values}}.',
+    'report.order': 'מועד הסיום („to”) חייב להיות אחרי מועד ההתחלה („from”).',
+    'report.tooManyBuckets': 'בטווח הזה יש יותר מדי פרקי זמן (לכל היותר {{max}}). בחרו טווח קצר יותר או מרווח ארוך יותר.',
+    'audit.result': 'התוצאה חייבת להיות אחת מאלה: {{values}}.',
     'policy.object': 'יש לשלוח אובייקט של הגדרות.',
     'policy.unknown': 'אין הגדרה בשם "{{key}}".',
     'policy.boolean': 'הערך של {{key}} חייב להיות true או false.',
@@ -309,4 +316,5 @@ export const he: Catalog = {
     },
     error: { title: 'משהו לא תקין', back: 'חזרה', summary: 'יש בעיה', prefix: 'שגיאה:' },
   },
+  admin: adminHe,
 };

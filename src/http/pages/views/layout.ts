@@ -11,7 +11,7 @@ export interface PageCtx {
   /** policy helpdesk link: https URL or e-mail address; '' when unset */
   helpdesk: string;
   /** versioned URLs of our own stylesheet and scripts (`strength` is null when the meter bundle was not built) */
-  assets: { css: string; js: string; strength: string | null };
+  assets: { css: string; js: string; strength: string | null; chart?: string | null; chartCss?: string | null };
 }
 
 /** A localised error as a page shows it; `field` names the input the main message belongs to. */
@@ -31,6 +31,8 @@ export interface LayoutOptions {
   error?: PageError | null;
   /** `<meta http-equiv="refresh">` seconds (developer outbox only) */
   refresh?: number;
+  /** the header's navigation, when not the person's (the admin portal has its own) */
+  nav?: { label: string; home: string; items: { href: string; text: string; current?: boolean }[] };
 }
 
 export function layout(ctx: PageCtx, o: LayoutOptions): string {
@@ -55,11 +57,15 @@ ${o.head ?? ''}
 <a class="skip-link" href="#main">${t('pages.skip')}</a>
 <header class="site-header">
 <div class="wrap header-row">
-<a class="brand" href="/reset">${t('app.name')}</a>
-<nav aria-label="${t('pages.nav.label')}">
+<a class="brand" href="${o.nav?.home ?? '/reset'}">${t('app.name')}</a>
+<nav aria-label="${o.nav?.label ?? t('pages.nav.label')}">
 <ul class="nav-list">
-<li><a href="/reset">${t('pages.nav.reset')}</a></li>
-<li><a href="/account">${t('pages.nav.account')}</a></li>
+${
+  o.nav
+    ? o.nav.items.map((i) => html`<li><a href="${i.href}"${i.current ? html` aria-current="page"` : ''}>${i.text}</a></li>`)
+    : html`<li><a href="/reset">${t('pages.nav.reset')}</a></li>
+<li><a href="/account">${t('pages.nav.account')}</a></li>`
+}
 <li><a href="${switchUrl.pathname + switchUrl.search}" lang="${other}" hreflang="${other}">${t('pages.lang.switch')}</a></li>
 </ul>
 </nav>

@@ -1,0 +1,90 @@
+import { sql } from 'kysely';
+import type { Store } from '../adapters/store/store.js';
+import { maskEmail, maskPhone } from '../core/contacts.js';
+import { SsprError } from '../core/errors.js';
+import type { DirectoryUser } from '../ports.js';
+import type { AdminService } from './admin-service.js';
+import type { PortalActor } from './admin-portal-sign-in.js';
+import type { RequestContext } from './context.js';
+import type { ResetService } from './reset-service.js';
+
+export const PEOPLE_PAGE_SIZE = 25;
+
+/** A helpdesk scope never acts on an admin: only an admin resets, unlocks or clears an admin. */
+export const mayActOn = (actor: PortalActor, target: DirectoryUser): boolean => actor.scope === 'admin' || (actor.scope === 'helpdesk' && !target.isAdmin);
+
+const like = (q: string) => `%${q.replace(/[%_\\]/g, (c) => `\\${c}`).toLowerCase()}%`;
+
+/**
+ * People as the admin portal shows them: search, a person's page, and the helpdesk actions,
+ * which run through the admin service (its audit, notifications and checks) after the rule
+ * that a helpdesk scope never acts on an admin.
+ */
+export class PeopleService {
+  constructor(
+    private readonly store: Store,
+    private readonly admin: AdminService,
+    private readonly reset: ResetService,
+  ) {}
+
+  /** username, display name, given name, surname or e-mail containing `q` (any case) */
+  async search(q: string, page: number): Promise<{ people: DirectoryUser[]; total: number; page: number; pages: number }> {
+    const term = q.normalize('NFKC').trim().slice(0, 256);
+    let base = this.store.db.selectFrom('users');
+    if (term) {
+      const p = like(term);
+      base = base.where((eb) =>
+        eb.or(
+          (['username', 'display_name', 'given_name', 'surname', 'email'] as const).map((c) => eb(sql`lower(${sql.ref(c)})`, 'like', sql`${p} escape '\\'`)),
+        ),
+      );
+    }
+    const total = Number((await base.select(sql<string | number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
+    const pages = Math.max(1, Math.ceil(total / PEOPLE_PAGE_SIZE));
+    const current = Math.min(Math.max(1, page), pages);
+    const rows = await base
+      .select(['id', 'username'])
+      .orderBy('username')
+      .limit(PEOPLE_PAGE_SIZE)
+      .offset((current - 1) * PEOPLE_PAGE_SIZE)
+      .execute();
+    const people = (await Promise.all(rows.map((r) => this.admin.findUser(r.id).catch(() => null)))).filter((u): u is DirectoryUser => u !== null);
+    return { people, total, page: current, pages };
+  }
+
+  /** directory facts, registered methods (kind, state and a masked contact — never a secret), recent activity */
+  async person(idOrName: string) {
+    const user = await this.admin.findUser(idOrName);
+    const info = await this.store.r.securityInfo.listFor(user.id);
+    const methods = info.map((i) => ({
+      method: i.method,
+      state: i.state,
+      value: i.value && (i.method === 'email' ? maskEmail(i.value) : ['sms', 'voice', 'office'].includes(i.method) ? maskPhone(i.value) : null),
+      since: Number(i.verified_at ?? i.created_at),
+    }));
+    const activity = await this.store.db
+      .selectFrom('audit')
+      .select(['seq', 'at', 'activity', 'step', 'actor', 'method', 'result', 'reason'])
+      .where('target', '=', user.username)
+      .orderBy('seq', 'desc')
+      .limit(20)
+      .execute();
+    return { user, methods, activity: activity.map((a) => ({ ...a, seq: Number(a.seq), at: Number(a.at) })) };
+  }
+
+  async diagnose(user: DirectoryUser) {
+    return this.reset.diagnose(user.username);
+  }
+
+  async unlock(actor: PortalActor, idOrName: string, ctx: RequestContext) {
+    return this.admin.unlockUser(idOrName, actor, ctx);
+  }
+
+  async resetPassword(actor: PortalActor, idOrName: string, ctx: RequestContext) {
+    return this.admin.resetPassword(idOrName, actor, ctx);
+  }
+
+  async clearMethods(actor: PortalActor, idOrName: string, ctx: RequestContext) {
+    return this.admin.clearMethods(idOrName, actor, ctx);
+  }
+}
