@@ -1,6 +1,6 @@
-import { ACTIVITIES } from '../adapters/store/audit.js';
+import { ACTIVITIES, type Activity } from '../core/audit.js';
 import type { SecurityInfoRow } from '../adapters/store/security-info.js';
-import { normalizeUsername } from '../adapters/directory/builtin.js';
+import { normalizeUsername } from '../core/username.js';
 import { MAX_CODE_TRIES } from '../adapters/store/codes.js';
 import type { Repos } from '../adapters/store/store.js';
 import { normalizePassword } from '../core/password/rules.js';
@@ -81,7 +81,7 @@ export class AccountService {
     user: DirectoryUser | null,
     password: string,
     ctx: RequestContext,
-    audit: { activity: string; actor: string; target: string; source_ip: string; user_agent: string },
+    audit: { activity: Activity; actor: string; target: string; source_ip: string; user_agent: string },
     wrong: 'SSPR_SIGN_IN_FAILED' | 'SSPR_CURRENT_PASSWORD_WRONG',
   ): Promise<{ user: DirectoryUser; settle: (r: Repos) => Promise<void> }> {
     const { d } = this;

@@ -8,6 +8,7 @@ import type { AccountService } from './account-service.js';
 import type { RequestContext, ServiceDeps } from './context.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { signInKey } from './throttle.js';
+import { ACTIVITIES } from '../core/audit.js';
 
 /** a portal session ends after this long without a request… */
 export const PORTAL_IDLE_MS = 15 * 60_000;
@@ -17,7 +18,7 @@ const CODE_LIFETIME_MS = 5 * 60_000;
 const MAX_CODE_TRIES = 5;
 /** last_seen_at is written at most this often, so reading pages does not write on every request */
 const TOUCH_MS = 30_000;
-export const PORTAL_SIGN_IN = 'Sign in to admin portal';
+export const PORTAL_SIGN_IN = ACTIVITIES.portalSignIn;
 
 export type PortalRole = 'admin' | 'helpdesk';
 

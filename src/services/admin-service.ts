@@ -1,4 +1,4 @@
-import { ACTIVITIES } from '../adapters/store/audit.js';
+import { ACTIVITIES, type Activity } from '../core/audit.js';
 import type { Store } from '../adapters/store/store.js';
 import { BuiltinDirectory, type NewUser } from '../adapters/directory/builtin.js';
 import { normalizeEmail, normalizePhone } from '../core/contacts.js';
@@ -122,7 +122,7 @@ export class AdminService {
    * Only the admin scope acts on an account with an admin role: a helpdesk that could reset an
    * admin's password could sign in as that admin. A refused attempt is audited.
    */
-  private async mayActOn(user: DirectoryUser, actor: Actor, activity: string, ctx: RequestContext | null): Promise<void> {
+  private async mayActOn(user: DirectoryUser, actor: Actor, activity: Activity, ctx: RequestContext | null): Promise<void> {
     if (!user.isAdmin || actor.scope === 'admin') return;
     await this.store.transaction((r) =>
       r.audit.append({ at: this.clock.now(), activity, actor: actor.name, target: user.username, result: 'failure', reason: `${actor.scope} scope cannot act on an admin`, source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null }),
@@ -159,7 +159,7 @@ export class AdminService {
       await r.bannedTerms.replace(terms, now);
       const added = terms.filter((t) => !old.has(t));
       const removed = [...old].filter((t) => !terms.includes(t));
-      await r.audit.append({ at: now, activity: 'Update custom banned password list', actor: actor.name, target: 'banned-passwords', result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null, details: { added, removed, count: terms.length } });
+      await r.audit.append({ at: now, activity: ACTIVITIES.bannedListChanged, actor: actor.name, target: 'banned-passwords', result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null, details: { added, removed, count: terms.length } });
     });
     this.d.passwords.invalidate();
     return terms;
@@ -212,7 +212,7 @@ export class AdminService {
       }
       await dir.update(before.id, next, r.db);
       if (['isAdmin', 'enabled', 'locked'].some((k) => k in changes)) await r.sessions.revokeAllFor(before.id, now);
-      await r.audit.append({ at: now, activity: 'Update user', actor: actor.name, target: before.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null, details: { changes } });
+      await r.audit.append({ at: now, activity: ACTIVITIES.userUpdated, actor: actor.name, target: before.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null, details: { changes } });
     });
     return this.findUser(found.id);
   }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createKeyring, systemRandom } from '../adapters/crypto.js';
 import { createWebhookTransport } from '../adapters/delivery/webhook.js';
-import { ACTIVITIES } from '../adapters/store/audit.js';
+import { ACTIVITIES } from '../core/audit.js';
 import { Store } from '../adapters/store/store.js';
 import type { Keyring, OutgoingMessage } from '../ports.js';
 import { DeliveryQueue, type DeliveryQueueOptions } from './delivery-queue.js';

@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import { ACTIVITIES } from '../adapters/store/audit.js';
+import { ACTIVITIES } from '../core/audit.js';
 import type { MessagesTable } from '../adapters/store/schema.js';
 import type { Repos, Store } from '../adapters/store/store.js';
 import type { Clock, Keyring, OutgoingMessage, Random, Transport } from '../ports.js';

@@ -1,4 +1,4 @@
-import type { AuditInput } from '../adapters/store/audit.js';
+import type { AuditInput } from '../core/audit.js';
 import type { Repos } from '../adapters/store/store.js';
 import { normalizePhone } from '../core/contacts.js';
 import { SsprError, type ErrorCode } from '../core/errors.js';

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { ACTIVITIES } from '../adapters/store/audit.js';
+import { ACTIVITIES } from '../core/audit.js';
 import type { Store } from '../adapters/store/store.js';
 import { SsprError, type ErrorDetail } from '../core/errors.js';
 import { METHOD_IDS, isMethodId, type MethodId } from '../core/methods.js';

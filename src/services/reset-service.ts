@@ -1,6 +1,6 @@
-import { ACTIVITIES, type AuditInput } from '../adapters/store/audit.js';
+import { ACTIVITIES, type Activity, type AuditInput } from '../core/audit.js';
 import type { Repos } from '../adapters/store/store.js';
-import { normalizeUsername } from '../adapters/directory/builtin.js';
+import { normalizeUsername } from '../core/username.js';
 import { SsprError, isSsprError, type ErrorCode } from '../core/errors.js';
 import { FLOW_LIFETIME_MS, assertCanChallenge, assertGatesPassed, currentState, passGate, type Flow, type FlowIntent, type OfferedMethod } from '../core/flow/flow.js';
 import { isCodeMethod, type MethodId } from '../core/methods.js';
@@ -327,7 +327,7 @@ export class ResetService {
    * person can try again. Both endings clear the portal's sign-in wait: the person proved who
    * they are, and an unlock clears the directory's lock and that wait alike.
    */
-  private async finish(flow: Flow, user: DirectoryUser, policy: Policy, ctx: RequestContext, activity: string, notice: 'resetDone' | 'unlockDone', write: DirectoryWrite, rest: (r: Repos) => Promise<void>): Promise<Flow> {
+  private async finish(flow: Flow, user: DirectoryUser, policy: Policy, ctx: RequestContext, activity: Activity, notice: 'resetDone' | 'unlockDone', write: DirectoryWrite, rest: (r: Repos) => Promise<void>): Promise<Flow> {
     const { d } = this;
     const now = d.clock.now();
     const completing: Flow = { ...flow, state: 'completing' };

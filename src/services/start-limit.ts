@@ -1,4 +1,4 @@
-import { ACTIVITIES } from '../adapters/store/audit.js';
+import { ACTIVITIES } from '../core/audit.js';
 import type { Repos } from '../adapters/store/store.js';
 import type { RequestContext } from './context.js';
 

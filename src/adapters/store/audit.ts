@@ -1,33 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import type { AuditInput } from '../../core/audit.js';
 import type { Keyring } from '../../ports.js';
 import type { Dialect } from './db.js';
 import type { AuditTable, Database } from './schema.js';
 
-/** Entra's activity names, so admins recognise them. */
-export const ACTIVITIES = {
-  flowProgress: 'Self-service password reset flow activity progress',
-  resetSelf: 'Reset password (self-service)',
-  unlockSelf: 'Unlock user account (self-service)',
-  blocked: 'Blocked from self-service password reset',
-  changeSelf: 'Change password (self-service)',
-  resetByAdmin: 'Reset password (by admin)',
-  unlockByAdmin: 'Unlock user account (by admin)',
-  registered: 'User registered security info',
-  reviewed: 'User reviewed security info',
-  deleted: 'User deleted security info',
-  policyChanged: 'Update password reset policy',
-  signIn: 'Sign in to security info portal',
-  delivery: 'Deliver verification message',
-  userAdded: 'Add user',
-  auditKeyed: 'Start keyed audit chain',
-  auditPruned: 'Remove audit entries past retention',
-} as const;
-
-export type AuditInput = Omit<AuditTable, 'seq' | 'prev_hash' | 'hash' | 'hash_scheme' | 'details' | 'step' | 'actor' | 'target' | 'method' | 'reason' | 'source_ip' | 'user_agent' | 'flow_id'> &
-  Partial<Pick<AuditTable, 'step' | 'actor' | 'target' | 'method' | 'reason' | 'source_ip' | 'user_agent' | 'flow_id'>> & {
-    details?: Record<string, unknown>;
-  };
+import { ACTIVITIES } from '../../core/audit.js';
+export { ACTIVITIES, type AuditInput } from '../../core/audit.js';
 
 /** Control characters would let a value forge a second line in exports; keep them out. */
 const clean = (v: string | null | undefined, max = 512): string | null =>

@@ -40,7 +40,7 @@ describe('SQLite shared by two processes (the service and the command line)', ()
     const a = Store.open(url);
     a.keyAuditChain(createKeyring(Buffer.from(secret)));
     await a.migrate();
-    const append = (i: number) => a.transaction((r) => r.audit.append({ at: i, activity: 'test', result: 'success' }));
+    const append = (i: number) => a.transaction((r) => r.audit.append({ at: i, activity: 'Add user', result: 'success' }));
     // the other process: the same store module, appending while this one does
     const script = `const { Store } = await import(${JSON.stringify(new URL('./store.ts', import.meta.url).href)});
       const { createKeyring } = await import(${JSON.stringify(new URL('../crypto.ts', import.meta.url).href)});
