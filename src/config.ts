@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { breachedSettingsFromEnv } from './adapters/breached/filter-store.js';
+import { LDAP_CONFIG_KEYS, LdapConfigError, ldapSettingsFrom, type LdapSettings } from './adapters/directory/ldap-config.js';
 
 /**
  * One typed configuration, read once at start. Every key comes from the environment, or from
@@ -12,6 +13,8 @@ export interface Config {
   publicUrl: URL;
   databaseUrl: string;
   directoryUrl: string;
+  /** set when SSPR_DIRECTORY_URL names LDAP servers */
+  ldap: LdapSettings | null;
   smtpUrl: string | null;
   mailFrom: string;
   smsWebhookUrl: string | null;
@@ -55,6 +58,7 @@ const DOC: Record<string, string> = {
   SSPR_BREACHED_FILTER: 'path of the breached-password filter built by `sspr breached import`',
   SSPR_BREACHED_RANGE_URL: 'k-anonymity range service (e.g. https://api.pwnedpasswords.com); unset = offline only',
   SSPR_CONFIG: 'JSON file with any of these keys',
+  ...LDAP_CONFIG_KEYS,
 };
 export const CONFIG_KEYS = DOC;
 
@@ -121,12 +125,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
   const smsUrl = get('SSPR_SMS_WEBHOOK_URL') || null;
   const smsSecret = get('SSPR_SMS_WEBHOOK_SECRET') || null;
   if (smsUrl && !smsSecret) throw new ConfigError('SSPR_SMS_WEBHOOK_SECRET is required with SSPR_SMS_WEBHOOK_URL');
+  const directoryUrl = get('SSPR_DIRECTORY_URL') ?? 'builtin';
+  let ldap: LdapSettings | null = null;
+  if (directoryUrl !== 'builtin') {
+    try {
+      ldap = ldapSettingsFrom(directoryUrl, get);
+    } catch (e) {
+      if (e instanceof LdapConfigError) throw new ConfigError(e.message);
+      throw e;
+    }
+  }
   return {
     port: int('SSPR_PORT', get('SSPR_PORT'), 8080, 0, 65535),
     host: get('SSPR_HOST') ?? '127.0.0.1',
     publicUrl,
     databaseUrl: get('SSPR_DATABASE_URL') ?? 'sqlite:./data/sspr.db',
-    directoryUrl: get('SSPR_DIRECTORY_URL') ?? 'builtin',
+    directoryUrl,
+    ldap,
     smtpUrl: get('SSPR_SMTP_URL') || null,
     mailFrom: get('SSPR_MAIL_FROM') ?? `OpenSSPR <no-reply@${publicUrl.hostname}>`,
     smsWebhookUrl: smsUrl,

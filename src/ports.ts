@@ -53,6 +53,12 @@ export interface DirectoryUser {
   mustChange: boolean;
 }
 
+export interface SetPasswordOptions {
+  mustChange: boolean;
+  /** the person's current password, when they change it themselves (directories then apply their change rules) */
+  currentPassword?: string;
+}
+
 export interface Directory {
   readonly kind: 'builtin' | 'ldap' | 'ad';
   findByUsername(username: string): Promise<DirectoryUser | null>;
@@ -60,11 +66,35 @@ export interface Directory {
   /** checks the current password; false for unknown, disabled or wrong */
   authenticate(id: string, password: string): Promise<boolean>;
   /** writes a new password (already policy-checked); joins `tx` when it lives in the same database */
-  setPassword(id: string, password: string, opts: { mustChange: boolean }, tx?: Tx): Promise<void>;
+  setPassword(id: string, password: string, opts: SetPasswordOptions, tx?: Tx): Promise<void>;
   unlock(id: string, tx?: Tx): Promise<void>;
   /** records a failed sign-in; returns true when the directory locked the account */
   recordFailedSignIn?(id: string): Promise<boolean>;
   clearFailedSignIns?(id: string): Promise<void>;
+  // ---- optional capabilities ----
+  /** spends the time a real password check costs, for unknown users */
+  burnVerification?(password: string): Promise<void>;
+  /** stores an already computed hash (directories that keep OpenSSPR's own Argon2id hashes) */
+  setPasswordHash?(id: string, hash: string, opts: { mustChange: boolean }, tx?: Tx): Promise<void>;
+  /** the password rules the directory itself enforces for this user (or its default), null when none are readable */
+  effectivePolicy?(id?: string): Promise<DirectoryPasswordRules | null>;
+  /** throws SsprError('SSPR_0030') when the directory cannot be used now */
+  health?(): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** What a directory enforces on new passwords, merged into the rules shown before a person types. */
+export interface DirectoryPasswordRules {
+  source: 'ppolicy' | 'ad-domain' | 'ad-pso';
+  minLength: number;
+  /** how many earlier passwords are refused; 0 = none */
+  history: number;
+  /** seconds before a password may be changed again; 0 = none */
+  minAgeSeconds: number;
+  /** AD complexity: three of the four character classes and no account name */
+  complexity: boolean;
+  /** the directory locks an account after this many failed sign-ins; 0 = never */
+  lockoutThreshold: number;
 }
 
 export interface OutgoingMessage {

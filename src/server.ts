@@ -6,6 +6,8 @@ import { routeTransports } from './adapters/delivery/router.js';
 import { createSmtpTransport } from './adapters/delivery/smtp.js';
 import { createWebhookTransport } from './adapters/delivery/webhook.js';
 import { BuiltinDirectory } from './adapters/directory/builtin.js';
+import { directoryFrom } from './adapters/directory/index.js';
+import { sendsPlain } from './adapters/directory/ldap-config.js';
 import { Store } from './adapters/store/store.js';
 import { ConfigError, type Config } from './config.js';
 import type { MethodId } from './core/methods.js';
@@ -13,7 +15,7 @@ import { seedDemo } from './demo.js';
 import { buildApp } from './http/app.js';
 import { emailMethod, officeMethod, smsMethod, voiceMethod } from './methods/code-method.js';
 import type { ResetMethod } from './methods/method.js';
-import type { Clock, Hasher, Random, Transport } from './ports.js';
+import type { Clock, Directory, Hasher, Random, Transport } from './ports.js';
 import { AccountService } from './services/account-service.js';
 import { AdminService } from './services/admin-service.js';
 import { DeliveryQueue } from './services/delivery-queue.js';
@@ -39,7 +41,10 @@ export interface Server {
   app: FastifyInstance;
   store: Store;
   queue: DeliveryQueue;
+  /** the built-in directory (demo users, tests); its table exists in every deployment */
   directory: BuiltinDirectory;
+  /** the directory in use: the built-in one, OpenLDAP or Active Directory */
+  activeDirectory: Directory;
   reset: ResetService;
   policy: PolicyService;
   seeded: boolean;
@@ -65,8 +70,13 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const secret = config.secret ?? (await store.r.kv.getOrInsert('server_secret', random.bytes(32).toString('hex')));
   const keyring = createKeyring(Buffer.from(secret, 'utf8'));
 
-  if (config.directoryUrl !== 'builtin') throw new ConfigError('SSPR_DIRECTORY_URL: only the built-in directory is available in this version');
-  const directory = new BuiltinDirectory(store.db, hasher, clock, random);
+  let directory: Directory;
+  try {
+    directory = await directoryFrom(config, { db: store.db, hasher, clock, random });
+  } catch (e) {
+    await store.close();
+    throw new ConfigError((e as Error).message);
+  }
 
   const outbox = createOutboxTransport(store, clock);
   const transport =
@@ -98,8 +108,9 @@ export async function composeServices(config: Config, o: Overrides = {}) {
 export type Services = Awaited<ReturnType<typeof composeServices>>;
 
 export async function createServer(config: Config, o: Overrides = {}): Promise<Server> {
-  const { clock, store, keyring, directory, metrics, queue, captcha, policy, reset, accounts, admin, breached, log } = await composeServices(config, o);
-  const seeded = config.demo ? await seedDemo(store, directory) : false;
+  const { clock, random, hasher, store, keyring, directory, metrics, queue, captcha, policy, reset, accounts, admin, breached, log } = await composeServices(config, o);
+  const builtin = directory instanceof BuiltinDirectory ? directory : new BuiltinDirectory(store.db, hasher, clock, random);
+  const seeded = config.demo && directory === builtin ? await seedDemo(store, builtin) : false;
   const app = await buildApp({
     config,
     store,
@@ -109,10 +120,12 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     policy,
     captcha,
     metrics,
+    directory,
     csrfKey: (v) => keyring.mac('csrf', v),
     ...(o.logger !== undefined ? { logger: o.logger } : {}),
   });
   log.target = app.log;
+  if (config.ldap && sendsPlain(config.ldap)) app.log.warn({ urls: config.ldap.urls }, 'SSPR_LDAP_ALLOW_PLAIN=1: passwords travel to the directory without TLS');
   if (!breached.loaded) {
     const msg = 'no breached-password filter loaded; build one with `sspr breached import FILE`';
     if (config.demo) app.log.info({ path: config.breachedFilter }, msg);
@@ -137,7 +150,8 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     app,
     store,
     queue,
-    directory,
+    directory: builtin,
+    activeDirectory: directory,
     reset,
     policy,
     seeded,
@@ -146,6 +160,7 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
       await app.close();
       await queue.stop();
       breached.close();
+      await directory.close?.();
       await store.close();
     },
   };

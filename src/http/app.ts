@@ -6,7 +6,7 @@ import { Ajv } from 'ajv';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { pickLocale } from '../i18n.js';
-import type { Captcha } from '../ports.js';
+import type { Captcha, Directory } from '../ports.js';
 import type { AccountService } from '../services/account-service.js';
 import type { AdminService } from '../services/admin-service.js';
 import type { Metrics } from '../services/metrics.js';
@@ -32,6 +32,8 @@ export interface AppServices {
   policy: PolicyService;
   captcha: Captcha;
   metrics: Metrics;
+  /** readiness asks it whether it can be used now */
+  directory?: Pick<Directory, 'health'>;
   /** seals cookie-bound CSRF tokens */
   csrfKey: (value: string) => string;
   logger?: boolean | object;

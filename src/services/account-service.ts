@@ -1,6 +1,6 @@
 import { ACTIVITIES } from '../adapters/store/audit.js';
 import type { SecurityInfoRow } from '../adapters/store/security-info.js';
-import { BuiltinDirectory, normalizeUsername } from '../adapters/directory/builtin.js';
+import { normalizeUsername } from '../adapters/directory/builtin.js';
 import { normalizePassword } from '../core/password/rules.js';
 import { maskEmail, maskPhone, normalizeEmail, normalizePhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
@@ -48,7 +48,7 @@ export class AccountService {
     const user = await d.directory.findByUsername(name);
     let ok = false;
     if (user) ok = (await d.directory.authenticate(user.id, password)) && user.enabled && !user.locked;
-    else if (d.directory instanceof BuiltinDirectory) await d.directory.burnVerification(password);
+    else await d.directory.burnVerification?.(password);
     const audit = { at: now, activity: ACTIVITIES.signIn, actor: name, target: name, source_ip: ctx.ip, user_agent: ctx.userAgent };
     if (!ok) {
       let lockedNow = false;
@@ -239,7 +239,7 @@ export class AccountService {
     const hash = await d.passwords.prepare(newPassword, d.directory, policy);
     const info = await d.store.r.securityInfo.listFor(user.id);
     await d.store.transaction(async (r) => {
-      await d.passwords.write(r, d.directory, user.id, newPassword, hash, { mustChange: false }, policy);
+      await d.passwords.write(r, d.directory, user.id, newPassword, hash, { mustChange: false, currentPassword }, policy);
       // every other session ends; this one stays so the person is not thrown out mid-task
       await r.sessions.revokeAllExcept(user.id, session.id, now);
       await r.audit.append({ ...audit, result: 'success' });

@@ -4,8 +4,7 @@ import { BannedIndex, MIN_SCORE, scoreBanned } from '../core/password/banned.js'
 import { GLOBAL_BANNED_TERMS } from '../core/password/global-banned-terms.js';
 import { checkPasswordRules, normalizePassword } from '../core/password/rules.js';
 import type { Policy } from '../core/policy/settings.js';
-import { BuiltinDirectory } from '../adapters/directory/builtin.js';
-import type { Clock, Directory, Hasher, Random } from '../ports.js';
+import type { Clock, Directory, Hasher, Random, SetPasswordOptions } from '../ports.js';
 import type { PolicyService } from './policy-service.js';
 
 /** The offline filter: true when the password is in the imported corpus; null when none is loaded. */
@@ -107,12 +106,12 @@ export class PasswordPolicy {
    */
   async prepare(password: string, directory: Directory, policy: Policy): Promise<string | null> {
     const keep = Math.max(policy.historyOnChange, policy.historyOnReset);
-    return directory instanceof BuiltinDirectory || keep > 0 ? this.d.hasher.hash(normalizePassword(password)) : null;
+    return directory.setPasswordHash || keep > 0 ? this.d.hasher.hash(normalizePassword(password)) : null;
   }
 
   /** writes the new password to the directory and the history, inside the caller's transaction */
-  async write(r: Repos, directory: Directory, userId: string, password: string, hash: string | null, opts: { mustChange: boolean }, policy: Policy): Promise<void> {
-    if (directory instanceof BuiltinDirectory && hash !== null) await directory.setPasswordHash(userId, hash, opts, r.db);
+  async write(r: Repos, directory: Directory, userId: string, password: string, hash: string | null, opts: SetPasswordOptions, policy: Policy): Promise<void> {
+    if (directory.setPasswordHash && hash !== null) await directory.setPasswordHash(userId, hash, opts, r.db);
     else await directory.setPassword(userId, password, opts, r.db);
     const keep = Math.max(policy.historyOnChange, policy.historyOnReset);
     if (keep > 0 && hash !== null) await r.passwordHistory.add({ id: this.d.random.bytes(16).toString('hex'), user_id: userId, hash, created_at: this.d.clock.now() }, keep);

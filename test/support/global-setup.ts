@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
+import { startDirectoryServers } from './directory-servers.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -71,7 +72,22 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
+/** PostgreSQL, OpenLDAP and Samba AD start side by side; any failure stops the others and fails the run */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const [pg, dirs] = await Promise.allSettled([startPostgres(project), startDirectoryServers()]);
+  if (pg.status === 'rejected' || dirs.status === 'rejected') {
+    if (pg.status === 'fulfilled') await pg.value();
+    if (dirs.status === 'fulfilled') await dirs.value.stop();
+    throw pg.status === 'rejected' ? pg.reason : (dirs as PromiseRejectedResult).reason;
+  }
+  project.provide('ldapServer', dirs.value.ldap);
+  project.provide('adServer', dirs.value.ad);
+  return async () => {
+    await Promise.all([pg.value(), dirs.value.stop()]);
+  };
+}
+
+async function startPostgres(project: TestProject): Promise<() => Promise<void>> {
   const bin = postgresBinDir();
   const dir = await mkdtemp(join(tmpdir(), 'sspr-pg-'));
   const data = join(dir, 'data');
