@@ -336,12 +336,13 @@ async function startSamba(dir: string, certs: { ca: string; otherCa: string; cer
       'domain', 'provision', `--targetdir=${dir}`, '--realm=SSPR.TEST', '--domain=SSPR', '--server-role=dc',
       '--dns-backend=NONE', '--use-rfc2307', `--adminpass=${AD_ADMIN_PW}`, '--option=interfaces=lo', '--option=bind interfaces only=yes',
       '--option=server services=-dns -nbt -wrepl -winbindd -kcc -drepl -dnsupdate -ntp_signd -kdc -smb -s3fs -rpc',
-      '--option=old password allowed period = 0',
       `--option=tls certfile = ${certs.cert}`, `--option=tls keyfile = ${certs.key}`, `--option=tls cafile = ${certs.ca}`,
     ], { timeout: 180_000 });
   } catch (err) {
     throw new Error(`samba-tool domain provision failed:\n${errText(err)}`);
   }
+  // provision does not keep this one: without it the previous password still binds for an hour
+  writeFileSync(smbConf, readFileSync(smbConf, 'utf8').replace('[global]\n', '[global]\n\told password allowed period = 0\n'));
   const [, seeded] = await Promise.all([
     run('samba-tool', ['domain', 'passwordsettings', 'set', '--min-pwd-age=0', '--history-length=3', '--min-pwd-length=9', '--complexity=on', '--account-lockout-threshold=3', '--account-lockout-duration=30', '--reset-account-lockout-after=30', '-s', smbConf]).catch((err) => {
       throw new Error(`samba-tool domain passwordsettings failed:\n${errText(err)}`);

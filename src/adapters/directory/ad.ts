@@ -4,12 +4,16 @@ import type { DirectoryPasswordRules, SetPasswordOptions } from '../../ports.js'
 import { asServiceError, first, firstBuffer, isUnreachable } from './ldap-connection.js';
 import { LdapDirectory, type PolicySubject } from './ldap-directory.js';
 
-/** LDAP_SERVER_POLICY_HINTS_DEPRECATED_OID: makes AD apply history and age to an administrator's reset */
+/**
+ * LDAP_SERVER_POLICY_HINTS_DEPRECATED_OID: makes AD (2008 R2 SP1 and later) apply its history
+ * to an administrator's reset. Not critical: Samba AD does not know it and would refuse every
+ * reset; OpenSSPR's own history (historyOnReset) then covers resets.
+ */
 export const POLICY_HINTS_OID = '1.2.840.113556.1.4.2066';
 
 class PolicyHintsControl extends Control {
   constructor() {
-    super(POLICY_HINTS_OID, { critical: true });
+    super(POLICY_HINTS_OID, { critical: false });
   }
   protected override writeControl(writer: BerWriter): void {
     const v = new BerWriter();
