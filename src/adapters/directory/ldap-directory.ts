@@ -91,6 +91,14 @@ export abstract class LdapDirectory implements Directory {
     }
   }
 
+  /** DNs of the entries the typed name matches (at most `limit`), to explain an ambiguous name */
+  async matchingDns(username: string, limit = 5): Promise<string[]> {
+    const name = LdapDirectory.cleanName(username);
+    if (name === null) return [];
+    const filter = (this.s.userFilter ?? this.defaultFilter).replaceAll('{username}', Filter.escape(name));
+    return (await this.pool.search(this.s.baseDn, { scope: 'sub', filter, attributes: ['1.1'], sizeLimit: limit })).map((e) => e.dn);
+  }
+
   async findByUsername(username: string): Promise<DirectoryUser | null> {
     return (await this.findEntryByUsername(username))?.user ?? null;
   }
