@@ -99,7 +99,7 @@ export async function composeServices(config: Config, o: Overrides = {}) {
     logger: { warn: (obj, msg) => log.target?.warn(obj, msg), info: (obj, msg) => log.target?.info(obj, msg) },
   });
   const range = config.breachedRangeUrl ? createRangeCheck({ baseUrl: config.breachedRangeUrl }) : null;
-  const passwords = new PasswordPolicy({ store, policy, hasher, clock, random, strength: strengthScore, breached, range });
+  const passwords = new PasswordPolicy({ store, policy, hasher, clock, random, strength: strengthScore, breached, range, directory });
   const reset = new ResetService({ store, directory, methods, policy, throttle, keyring, random, clock, captcha, metrics, nudge, passwords });
   const accounts = new AccountService({ store, directory, methods, policy, throttle, keyring, random, clock, nudge, passwords });
   const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, nudge });
@@ -108,7 +108,7 @@ export async function composeServices(config: Config, o: Overrides = {}) {
 export type Services = Awaited<ReturnType<typeof composeServices>>;
 
 export async function createServer(config: Config, o: Overrides = {}): Promise<Server> {
-  const { clock, random, hasher, store, keyring, directory, metrics, queue, captcha, policy, reset, accounts, admin, breached, log } = await composeServices(config, o);
+  const { clock, random, hasher, store, keyring, directory, metrics, queue, captcha, policy, passwords, reset, accounts, admin, breached, log } = await composeServices(config, o);
   const builtin = directory instanceof BuiltinDirectory ? directory : new BuiltinDirectory(store.db, hasher, clock, random);
   const seeded = config.demo && directory === builtin ? await seedDemo(store, builtin) : false;
   const app = await buildApp({
@@ -121,6 +121,7 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     captcha,
     metrics,
     directory,
+    passwords,
     csrfKey: (v) => keyring.mac('csrf', v),
     ...(o.logger !== undefined ? { logger: o.logger } : {}),
   });

@@ -150,6 +150,13 @@ describe.each(flavors)('journeys with $name', (flavor) => {
   it('a password the directory refuses is a 422 naming the rule, in the caller’s language', async () => {
     const p = await person();
     const f = await throughGate(p.name, p.mail);
+    // the directory's rules are shown before the person types
+    const shown = await api(s.url, 'GET', `/api/v1/reset/${f.id}`, undefined, bearer(f.token));
+    expect(shown.json.passwordRules).toEqual(
+      flavor.name === 'OpenLDAP'
+        ? { minLength: 9, maxLength: 256, characterClasses: 3, history: 3, minAgeSeconds: 0, directory: 'ppolicy' }
+        : { minLength: 9, maxLength: 256, characterClasses: 3, history: 3, minAgeSeconds: 0, directory: 'ad-domain' },
+    );
     if (flavor.name === 'OpenLDAP') {
       // our own history is off by default: ppolicy (pwdInHistory 3) refuses the current password
       const r = await api(s.url, 'POST', `/api/v1/reset/${f.id}/password?lang=he`, { newPassword: INITIAL }, bearer(f.token));
@@ -160,7 +167,7 @@ describe.each(flavors)('journeys with $name', (flavor) => {
     } else {
       const r = await api(s.url, 'POST', `/api/v1/reset/${f.id}/password`, { newPassword: 'Qz7-Lamp' }, bearer(f.token));
       expect(r.status).toBe(422);
-      // AD's minPwdLength (9) is longer than ours (8)
+      // AD's minPwdLength (9) is longer than ours (8): the merged rule refuses it before AD sees it
       expect(r.json.error.details).toEqual([{ code: 'password.tooShort', message: 'Use at least 9 characters.' }]);
     }
     expect(await seed.canBind(p.dn, INITIAL)).toBe(true);
