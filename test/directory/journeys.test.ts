@@ -113,6 +113,16 @@ describe.each(flavors)('journeys with $name', (flavor) => {
     expect(await s.activeDirectory.findById(p.id)).toMatchObject({ mustChange: false, locked: false });
   });
 
+  it('a reset of a locked account also unlocks it', async () => {
+    const p = await person();
+    await seed.lockOut(p.dn);
+    expect(await s.activeDirectory.findById(p.id)).toMatchObject({ locked: true });
+    const f = await throughGate(p.name, p.mail);
+    expect((await api(s.url, 'POST', `/api/v1/reset/${f.id}/password`, { newPassword: NEW }, bearer(f.token))).status).toBe(200);
+    expect(await s.activeDirectory.findById(p.id)).toMatchObject({ locked: false });
+    expect(await seed.canBind(p.dn, NEW)).toBe(true);
+  });
+
   it('unlocks a locked account and keeps its password', async () => {
     const p = await person();
     await seed.lockOut(p.dn);

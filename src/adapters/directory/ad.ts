@@ -180,6 +180,8 @@ export class ActiveDirectory extends LdapDirectory {
       this.refusal(err, rules);
     }
     if (opts.mustChange) await this.replace(found.dn, 'pwdLastSet', '0');
+    // a reset also ends a lockout, as in the built-in directory
+    if (opts.currentPassword === undefined && found.user.locked) await this.replace(found.dn, 'lockoutTime', '0');
   }
 
   async unlock(id: string): Promise<void> {

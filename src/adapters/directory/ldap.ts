@@ -174,6 +174,8 @@ export class OpenLdapDirectory extends LdapDirectory {
     }
     // with pwdMustChange slapd marks every administrator's write; a self-service reset is not one
     await this.modify(found.dn, opts.mustChange ? new Change({ operation: 'replace', modification: new Attribute({ type: 'pwdReset', values: ['TRUE'] }) }) : new Change({ operation: 'delete', modification: new Attribute({ type: 'pwdReset' }) }));
+    // a reset also ends a lockout, as in the built-in directory (never the disabled marker)
+    if (found.user.locked) await this.modify(found.dn, new Change({ operation: 'delete', modification: new Attribute({ type: 'pwdAccountLockedTime' }) }));
   }
 
   async unlock(id: string): Promise<void> {
