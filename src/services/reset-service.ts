@@ -129,7 +129,13 @@ export class ResetService {
     const { d } = this;
     const policy = await d.policy.get();
     const name = normalizeUsername(username);
-    const user = await d.directory.findByUsername(name);
+    // an unreachable directory is itself the cause worth naming
+    const user = await d.directory.findByUsername(name).catch((e: unknown) => {
+      if (isSsprError(e) && e.code === 'SSPR_0030') return 'SSPR_0030' as const;
+      throw e;
+    });
+    if (user === 'SSPR_0030')
+      return { username: name, found: false, canReset: false, causes: ['SSPR_0030' as ErrorCode], isAdmin: false, locked: false, gatesRequired: policy.gatesRequired, methodsAllowed: [], methodsUsable: [], blockedUntil: null };
     const subjectKey = user ? `u:${user.id}` : `n:${d.keyring.mac('subject', name)}`;
     const info = user ? (await d.store.r.securityInfo.listFor(user.id)).filter((i) => i.state === 'active') : [];
     const subject: MethodSubject = { user, info, policy };

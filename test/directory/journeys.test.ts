@@ -219,7 +219,7 @@ describe('an unreachable directory', () => {
     seed = await OpenLdapAdmin.open();
     const port = Number(new URL(ldapServer().ldapsUrl).port);
     proxy = await startTcpProxy(port);
-    s = await startTestServer(await freshDatabaseUrl('postgres'), openLdapEnv({ SSPR_DIRECTORY_URL: `ldaps://127.0.0.1:${proxy.port}`, SSPR_LDAP_TIMEOUT_MS: '1500' }));
+    s = await startTestServer(await freshDatabaseUrl('postgres'), openLdapEnv({ SSPR_DIRECTORY_URL: `ldaps://127.0.0.1:${proxy.port}`, SSPR_LDAP_TIMEOUT_MS: '1500', SSPR_ADMIN_API_KEYS: `desk:${API_KEY}:read` }));
     const name = uniqueName('out');
     const mail = `${name}@example.org`;
     const dn = await seed.addUser({ name, password: INITIAL, mail });
@@ -243,6 +243,10 @@ describe('an unreachable directory', () => {
     expect(start.json.error.code).toBe('SSPR_0030');
     const signIn = await api(s.url, 'POST', '/api/v1/session', { username: name, password: INITIAL });
     expect(signIn.status).toBe(503);
+    // the troubleshooter names the cause instead of failing itself
+    const why = await api(s.url, 'GET', `/api/v1/admin/diagnose/${name}`, undefined, { 'x-api-key': API_KEY });
+    expect(why.status).toBe(200);
+    expect(why.json.causes).toEqual([{ code: 'SSPR_0030', message: expect.stringMatching(/directory/i), fix: expect.stringContaining('sspr directory test') }]);
     expect(await seed.canBind(dn, INITIAL)).toBe(true);
 
     await proxy.restore();

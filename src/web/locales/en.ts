@@ -51,6 +51,7 @@ export const en = {
     SSPR_0009: 'Set “SSPR enabled for” to “all” or to selected groups in the reset policy.',
     SSPR_0013: 'Add the user to one of the enabled groups, or widen “SSPR enabled for”.',
     SSPR_0014: 'Ask the user to register security info at /account, or pre-fill their e-mail or mobile and allow prefilled contacts.',
+    SSPR_0030: 'Run `sspr directory test` on the server: it names the URL, TLS or bind step that fails.',
     SSPR_BLOCKED: 'Too many failed proofs in 24 hours. Wait until the block ends, or reset the password for them as helpdesk.',
   },
   details: {
