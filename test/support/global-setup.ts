@@ -1,5 +1,6 @@
-// Starts a throwaway PostgreSQL cluster for the test run and hands its admin URL to the
-// tests through vitest's provide/inject. Fails loudly when PostgreSQL cannot start.
+// Starts a throwaway PostgreSQL cluster, OpenLDAP and Samba AD DC for the test run (side by
+// side) and hands their addresses to the tests through vitest's provide/inject. Fails loudly,
+// with the server's log, when one cannot start.
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
