@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
 import { breachedSettingsFromEnv } from './adapters/breached/filter-store.js';
 import { ADMIN_SCOPES, type AdminScope } from './core/scopes.js';
+import { LDAP_CONFIG_KEYS, LdapConfigError, ldapSettingsFrom, type LdapSettings } from './adapters/directory/ldap-config.js';
 
 /**
  * One typed configuration, read once at start. Every key comes from the environment, or from
@@ -14,6 +15,8 @@ export interface Config {
   publicUrl: URL;
   databaseUrl: string;
   directoryUrl: string;
+  /** set when SSPR_DIRECTORY_URL names LDAP servers */
+  ldap: LdapSettings | null;
   smtpUrl: string | null;
   mailFrom: string;
   smsWebhookUrl: string | null;
@@ -84,6 +87,7 @@ const DOC: Record<string, string> = {
   SSPR_PHONE_PER_NUMBER_PER_DAY: 'SMS and voice codes one phone number may receive per 24 hours, across every account',
   SSPR_PHONE_BUDGET_PER_HOUR: 'SMS and voice messages the whole deployment may send per hour',
   SSPR_SOURCE_STARTS_PER_HOUR: 'reset flows one source address may start per hour',
+  ...LDAP_CONFIG_KEYS,
 };
 export const CONFIG_KEYS = DOC;
 
@@ -210,12 +214,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
   const smsUrl = get('SSPR_SMS_WEBHOOK_URL') || null;
   const smsSecret = get('SSPR_SMS_WEBHOOK_SECRET') || null;
   if (smsUrl && !smsSecret) throw new ConfigError('SSPR_SMS_WEBHOOK_SECRET is required with SSPR_SMS_WEBHOOK_URL');
+  const directoryUrl = get('SSPR_DIRECTORY_URL') ?? 'builtin';
+  let ldap: LdapSettings | null = null;
+  if (directoryUrl !== 'builtin') {
+    try {
+      ldap = ldapSettingsFrom(directoryUrl, get);
+    } catch (e) {
+      if (e instanceof LdapConfigError) throw new ConfigError(e.message);
+      throw e;
+    }
+  }
   return {
     port: int('SSPR_PORT', get('SSPR_PORT'), 8080, 0, 65535),
     host: get('SSPR_HOST') ?? '127.0.0.1',
     publicUrl,
     databaseUrl: get('SSPR_DATABASE_URL') ?? 'sqlite:./data/sspr.db',
-    directoryUrl: get('SSPR_DIRECTORY_URL') ?? 'builtin',
+    directoryUrl,
+    ldap,
     smtpUrl: get('SSPR_SMTP_URL') || null,
     mailFrom: get('SSPR_MAIL_FROM') ?? `OpenSSPR <no-reply@${publicUrl.hostname}>`,
     smsWebhookUrl: smsUrl,

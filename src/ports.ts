@@ -53,6 +53,12 @@ export interface DirectoryUser {
   mustChange: boolean;
 }
 
+export interface SetPasswordOptions {
+  mustChange: boolean;
+  /** the person's current password, when they change it themselves (directories then apply their change rules) */
+  currentPassword?: string;
+}
+
 export interface Directory {
   findByUsername(username: string): Promise<DirectoryUser | null>;
   findById(id: string): Promise<DirectoryUser | null>;
@@ -63,7 +69,7 @@ export interface Directory {
    * confirmed it. Called outside any database transaction: a directory across the network
    * must not hold the database's lock for its round trip.
    */
-  setPassword(id: string, password: string, opts: { mustChange: boolean }): Promise<void>;
+  setPassword(id: string, password: string, opts: SetPasswordOptions): Promise<void>;
   unlock(id: string): Promise<void>;
   /**
    * Present when the directory lives in OpenSSPR's own database: its writes then join the
@@ -86,6 +92,11 @@ export interface Directory {
   burnVerification?(password: string): Promise<void>;
   /** every account with an admin role, to tell them of actions on admins */
   listAdmins?(): Promise<DirectoryUser[]>;
+  /** the password rules the directory itself enforces for this user (or its default), null when none are readable */
+  effectivePolicy?(id?: string): Promise<DirectoryPasswordRules | null>;
+  /** throws SsprError('SSPR_0030') when the directory cannot be used now */
+  health?(): Promise<void>;
+  close?(): Promise<void>;
 }
 
 /** The writes of a directory kept in our own database, inside the caller's transaction. */
@@ -93,6 +104,20 @@ export interface StoreWrites {
   /** stores a password hash made beforehand, so the transaction stays short */
   setPasswordHash(tx: Tx, id: string, hash: string, opts: { mustChange: boolean }): Promise<void>;
   unlock(tx: Tx, id: string): Promise<void>;
+}
+
+/** What a directory enforces on new passwords, merged into the rules shown before a person types. */
+export interface DirectoryPasswordRules {
+  source: 'ppolicy' | 'ad-domain' | 'ad-pso';
+  minLength: number;
+  /** how many earlier passwords are refused; 0 = none */
+  history: number;
+  /** seconds before a password may be changed again; 0 = none */
+  minAgeSeconds: number;
+  /** AD complexity: three of the four character classes and no account name */
+  complexity: boolean;
+  /** the directory locks an account after this many failed sign-ins; 0 = never */
+  lockoutThreshold: number;
 }
 
 export interface OutgoingMessage {

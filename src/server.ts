@@ -7,6 +7,8 @@ import { routeTransports } from './adapters/delivery/router.js';
 import { createSmtpTransport } from './adapters/delivery/smtp.js';
 import { createWebhookTransport } from './adapters/delivery/webhook.js';
 import { BuiltinDirectory } from './adapters/directory/builtin.js';
+import { directoryFrom } from './adapters/directory/index.js';
+import { sendsPlain } from './adapters/directory/ldap-config.js';
 import { Store } from './adapters/store/store.js';
 import { ConfigError, type Config } from './config.js';
 import type { MethodId } from './core/methods.js';
@@ -48,7 +50,10 @@ export interface Server {
   app: FastifyInstance;
   store: Store;
   queue: DeliveryQueue;
+  /** the built-in directory (demo users, tests); its table exists in every deployment */
   directory: BuiltinDirectory;
+  /** the directory in use: the built-in one, OpenLDAP or Active Directory */
+  activeDirectory: Directory;
   reset: ResetService;
   policy: PolicyService;
   seeded: boolean;
@@ -101,9 +106,15 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   store.keyAuditChain(keyring);
   await sealAfterUpgrade(store, applied, clock.now());
 
-  if (config.directoryUrl !== 'builtin') throw new ConfigError('SSPR_DIRECTORY_URL: only the built-in directory is available in this version');
-  const builtin = new BuiltinDirectory(store.db, hasher, clock, random);
-  const directory: Directory = o.wrapDirectory ? o.wrapDirectory(builtin) : builtin;
+  let directory: Directory;
+  try {
+    directory = await directoryFrom(config, { db: store.db, hasher, clock, random });
+  } catch (e) {
+    await store.close();
+    throw new ConfigError((e as Error).message);
+  }
+  const builtin = directory instanceof BuiltinDirectory ? directory : new BuiltinDirectory(store.db, hasher, clock, random);
+  if (o.wrapDirectory) directory = o.wrapDirectory(builtin);
 
   // the outbox keeps codes in clear for the demo page; a real deployment never writes to it
   const outbox = createOutboxTransport(store, clock);
@@ -127,7 +138,7 @@ export async function composeServices(config: Config, o: Overrides = {}) {
     logger: { warn: (obj, msg) => log.target?.warn(obj, msg), info: (obj, msg) => log.target?.info(obj, msg) },
   });
   const range = config.breachedRangeUrl ? createRangeCheck({ baseUrl: config.breachedRangeUrl }) : null;
-  const passwords = new PasswordPolicy({ store, policy, hasher, clock, random, strength: strengthScore, breached, range });
+  const passwords = new PasswordPolicy({ store, policy, hasher, clock, random, strength: strengthScore, breached, range, directory });
   const phoneCost = new PhoneCost(config.phoneLimits, keyring);
   const startLimit = new StartLimit(config.sourceStartsPerHour);
   const journey = { store, directory, methods, policy, throttle, keyring, random, clock, nudge, passwords, phoneCost, startLimit };
@@ -141,8 +152,8 @@ export type Services = Awaited<ReturnType<typeof composeServices>>;
 
 export async function createServer(config: Config, o: Overrides = {}): Promise<Server> {
   assertDeployable(config, o);
-  const { store, keyring, builtin, metrics, queue, captcha, policy, reset, accounts, admin, reports, journey, breached, log, clock } = await composeServices(config, o);
-  const seeded = config.demo ? await seedDemo(store, builtin) : false;
+  const { store, keyring, directory, builtin, metrics, queue, captcha, policy, reset, accounts, admin, reports, journey, breached, log, clock } = await composeServices(config, o);
+  const seeded = config.demo && directory === builtin ? await seedDemo(store, builtin) : false;
   const app = await buildApp({
     config,
     store,
@@ -154,10 +165,13 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     policy,
     captcha,
     metrics,
+    directory,
+    passwords: journey.passwords,
     csrfKey: (v) => keyring.mac('csrf', v),
     ...(o.logger !== undefined ? { logger: o.logger } : {}),
   });
   log.target = app.log;
+  if (config.ldap && sendsPlain(config.ldap)) app.log.warn({ urls: config.ldap.urls }, 'SSPR_LDAP_ALLOW_PLAIN=1: passwords travel to the directory without TLS');
   if (!breached.loaded) {
     const msg = 'no breached-password filter loaded; build one with `sspr breached import FILE`';
     if (config.demo) app.log.info({ path: config.breachedFilter }, msg);
@@ -188,6 +202,7 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     store,
     queue,
     directory: builtin,
+    activeDirectory: directory,
     reset,
     policy,
     seeded,
@@ -201,6 +216,7 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
       await app.close();
       await queue.stop();
       breached.close();
+      await directory.close?.();
       await store.close();
     },
   };

@@ -16,6 +16,7 @@ import { describeAuditChain, KEYING_MIGRATION, sealAfterUpgrade, verifyAuditChai
 import { createKeyring } from '../adapters/crypto.js';
 import { breachedCommand } from './breached.js';
 import { parseUsersCsv } from './csv.js';
+import { directoryTest } from './directory.js';
 
 const USAGE = `Usage: sspr <command>
   start [--demo]                 run the service
@@ -32,7 +33,11 @@ const USAGE = `Usage: sspr <command>
                                  HIBP SHA1:count file or a plain list (one password a line)
   breached info                  describe the filter in use
   breached check                 check a password read from standard input (exit 3: breached)
-  audit verify                   check the keyed audit chain (exit 1 names the first bad entry)`;
+  audit verify                   check the keyed audit chain (exit 1 names the first bad entry)
+  directory test [USERNAME]      check the connection, TLS and bind to the directory, and (with
+                                 USERNAME) show the person: id, attributes, groups, lock state
+                                 and the directory's password policy (exit 1: connection, TLS
+                                 or bind failed; 2: not found or several entries match)`;
 
 async function withServices<T>(config: Config, fn: (s: Services) => Promise<T>): Promise<T> {
   const s = await composeServices(config);
@@ -216,6 +221,12 @@ async function main(argv: string[]): Promise<void> {
       return banned(config, rest);
     case 'audit':
       return audit(config, rest);
+    case 'directory': {
+      if (rest[0] !== 'test') throw new UsageError('directory: the only subcommand is test');
+      const code = await directoryTest(config, rest.slice(1), (l) => process.stdout.write(`${l}\n`), (l) => process.stderr.write(`${l}\n`));
+      if (code !== 0) process.exitCode = code;
+      return;
+    }
     case 'breached': {
       const code = await breachedCommand(rest, process.env);
       if (code !== 0) process.exitCode = code;

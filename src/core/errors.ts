@@ -10,7 +10,7 @@ export const errorCatalog = {
   SSPR_0011: { status: 403, key: 'errors.SSPR_0011' }, // no reset policy for this user
   SSPR_0013: { status: 403, key: 'errors.SSPR_0013' }, // user not in an enabled group
   SSPR_0014: { status: 403, key: 'errors.SSPR_0014' }, // not enough security info registered
-  SSPR_0029: { status: 502, key: 'errors.SSPR_0029' }, // directory refused the change
+  SSPR_0029: { status: 409, key: 'errors.SSPR_0029' }, // directory refused for a reason only an admin can fix
   SSPR_0030: { status: 503, key: 'errors.SSPR_0030' }, // directory unreachable
   SSPR_ACCOUNT_UNKNOWN: { status: 404, key: 'errors.SSPR_ACCOUNT_UNKNOWN' },
   SSPR_ACCOUNT_DISABLED: { status: 403, key: 'errors.SSPR_ACCOUNT_DISABLED' },

@@ -6,10 +6,11 @@ import { Ajv } from 'ajv';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { pickLocale } from '../i18n.js';
-import type { Captcha } from '../ports.js';
+import type { Captcha, Directory } from '../ports.js';
 import type { AccountService } from '../services/account-service.js';
 import type { AdminService } from '../services/admin-service.js';
 import type { Metrics } from '../services/metrics.js';
+import type { PasswordPolicy } from '../services/password-policy.js';
 import type { PolicyService } from '../services/policy-service.js';
 import type { ResetService } from '../services/reset-service.js';
 import type { ReportService } from '../services/report-service.js';
@@ -40,6 +41,10 @@ export interface AppServices {
   policy: PolicyService;
   captcha: Captcha;
   metrics: Metrics;
+  /** readiness asks it whether it can be used now */
+  directory?: Pick<Directory, 'health'>;
+  /** the password rules shown on new-password pages (ours merged with the directory's) */
+  passwords?: Pick<PasswordPolicy, 'rulesFor'>;
   /** seals cookie-bound CSRF tokens */
   csrfKey: (value: string) => string;
   logger?: boolean | object;

@@ -284,7 +284,7 @@ export class AccountService {
     }
     const hash = await d.passwords.prepare(newPassword, d.directory, policy);
     const info = await d.store.r.securityInfo.listFor(user.id);
-    await commitAroundDirectory(d.store, d.passwords.write(d.directory, user.id, newPassword, hash, { mustChange: false }), {
+    await commitAroundDirectory(d.store, d.passwords.write(d.directory, user.id, newPassword, hash, { mustChange: false, currentPassword }), {
       refused: async (r, error) => {
         await settle(r);
         await r.audit.append({ ...audit, at: now, result: 'failure', reason: error.code });

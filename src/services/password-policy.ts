@@ -3,9 +3,10 @@ import type { DirectoryWrite } from './directory-write.js';
 import type { ErrorDetail } from '../core/errors.js';
 import { BannedIndex, MIN_SCORE, scoreBanned } from '../core/password/banned.js';
 import { GLOBAL_BANNED_TERMS } from '../core/password/global-banned-terms.js';
+import { effectiveRules, type EffectiveRules } from '../core/password/directory-rules.js';
 import { checkPasswordRules, normalizePassword } from '../core/password/rules.js';
 import type { Policy } from '../core/policy/settings.js';
-import type { Clock, Directory, Hasher, Random } from '../ports.js';
+import type { Clock, Directory, Hasher, Random, SetPasswordOptions } from '../ports.js';
 import type { PolicyService } from './policy-service.js';
 
 /** The offline filter: true when the password is in the imported corpus; null when none is loaded. */
@@ -47,6 +48,8 @@ export class PasswordPolicy {
       breached?: BreachedLookup | null;
       range?: BreachedRange | null;
       strength?: (password: string, inputs: string[]) => number;
+      /** a directory that enforces rules of its own (ppolicy, AD) tightens ours */
+      directory?: Pick<Directory, 'effectivePolicy'>;
     },
   ) {}
 
@@ -63,10 +66,19 @@ export class PasswordPolicy {
     this.custom = null;
   }
 
+  /** the rules shown before the person types and checked after: ours merged with the directory's */
+  async rulesFor(userId: string | null, policy?: Policy): Promise<EffectiveRules> {
+    const p = policy ?? (await this.d.policy.get());
+    // an unreachable directory shows our rules; the write itself then reports SSPR_0030
+    const dir = this.d.directory?.effectivePolicy ? await this.d.directory.effectivePolicy(userId ?? undefined).catch(() => null) : null;
+    return effectiveRules(p, dir);
+  }
+
   async check(password: string, owner: PasswordOwner, purpose: PasswordPurpose, policy?: Policy): Promise<ErrorDetail[]> {
     const p = policy ?? (await this.d.policy.get());
     const names = { username: owner.username, givenName: owner.givenName, surname: owner.surname };
-    const failures = checkPasswordRules(password, { minLength: p.passwordMinLength, maxLength: p.passwordMaxLength, characterClasses: p.passwordCharacterClasses }, names);
+    const rules = await this.rulesFor(owner.id, p);
+    const failures = checkPasswordRules(password, { minLength: rules.minLength, maxLength: p.passwordMaxLength, characterClasses: rules.characterClasses }, names);
     // too long: nothing else is worth computing on it
     if (failures.some((f) => f.code === 'password.tooLong')) return failures;
     const normalized = normalizePassword(password);
@@ -111,7 +123,7 @@ export class PasswordPolicy {
   }
 
   /** the directory write of a new password, for `commitAroundDirectory` */
-  write(directory: Directory, userId: string, password: string, hash: string | null, opts: { mustChange: boolean }): DirectoryWrite {
+  write(directory: Directory, userId: string, password: string, hash: string | null, opts: SetPasswordOptions): DirectoryWrite {
     const inStore = directory.inStore;
     return {
       inStore: inStore && hash !== null ? (tx) => inStore.setPasswordHash(tx, userId, hash, opts) : undefined,

@@ -5,6 +5,7 @@ import { SsprError, isSsprError, type ErrorCode } from '../core/errors.js';
 import { FLOW_LIFETIME_MS, assertCanChallenge, assertGatesPassed, currentState, passGate, type Flow, type FlowIntent, type OfferedMethod } from '../core/flow/flow.js';
 import { isCodeMethod, type MethodId } from '../core/methods.js';
 import { gatesRequiredFor, inScope, isRegistered, methodsAllowedFor } from '../core/policy/eligibility.js';
+import type { EffectiveRules } from '../core/password/directory-rules.js';
 import type { Policy } from '../core/policy/settings.js';
 import { translator } from '../i18n.js';
 import type { ChallengeInput, GateEnv, MethodSubject, VerifyInput, VerifyResult } from '../methods/method.js';
@@ -28,6 +29,8 @@ export interface FlowView {
   canUnlock: boolean;
   /** data for the current gate (questions, WebAuthn options) */
   challenge?: Record<string, unknown>;
+  /** on the password step: the rules the new password must meet, the directory's included */
+  passwordRules?: EffectiveRules;
 }
 
 export interface ResetDeps extends ServiceDeps {
@@ -131,7 +134,14 @@ export class ResetService {
     const { d } = this;
     const policy = await d.policy.get();
     const name = normalizeUsername(username);
-    const user = await this.present(await d.directory.findByUsername(name));
+    // an unreachable directory is itself the cause worth naming
+    const found = await d.directory.findByUsername(name).catch((e: unknown) => {
+      if (isSsprError(e) && e.code === 'SSPR_0030') return 'SSPR_0030' as const;
+      throw e;
+    });
+    if (found === 'SSPR_0030')
+      return { username: name, found: false, canReset: false, causes: ['SSPR_0030' as ErrorCode], isAdmin: false, locked: false, gatesRequired: policy.gatesRequired, methodsAllowed: [], methodsUsable: [], blockedUntil: null };
+    const user = await this.present(found);
     const subjectKey = user ? `u:${user.id}` : `n:${d.keyring.mac('subject', name)}`;
     const info = user ? (await d.store.r.securityInfo.listFor(user.id)).filter((i) => i.state === 'active') : [];
     const subject: MethodSubject = { user, info, policy };
@@ -165,7 +175,8 @@ export class ResetService {
     const flow = await this.load(id, token);
     const policy = await this.d.policy.get();
     const user = flow.userId ? await this.present(await this.d.directory.findById(flow.userId)) : null;
-    return this.view(flow, policy, user, this.d.clock.now());
+    const view = this.view(flow, policy, user, this.d.clock.now());
+    return view.state === 'set_password' ? { ...view, passwordRules: await this.d.passwords.rulesFor(flow.userId, policy) } : view;
   }
 
   private async load(id: string, token: string): Promise<Flow> {

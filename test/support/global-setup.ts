@@ -1,5 +1,6 @@
-// Starts a throwaway PostgreSQL cluster for the test run and hands its admin URL to the
-// tests through vitest's provide/inject. Fails loudly when PostgreSQL cannot start.
+// Starts a throwaway PostgreSQL cluster, OpenLDAP and Samba AD DC for the test run (side by
+// side) and hands their addresses to the tests through vitest's provide/inject. Fails loudly,
+// with the server's log, when one cannot start.
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
+import { startDirectoryServers } from './directory-servers.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -71,7 +73,22 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
+/** PostgreSQL, OpenLDAP and Samba AD start side by side; any failure stops the others and fails the run */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const [pg, dirs] = await Promise.allSettled([startPostgres(project), startDirectoryServers()]);
+  if (pg.status === 'rejected' || dirs.status === 'rejected') {
+    if (pg.status === 'fulfilled') await pg.value();
+    if (dirs.status === 'fulfilled') await dirs.value.stop();
+    throw pg.status === 'rejected' ? pg.reason : (dirs as PromiseRejectedResult).reason;
+  }
+  project.provide('ldapServer', dirs.value.ldap);
+  project.provide('adServer', dirs.value.ad);
+  return async () => {
+    await Promise.all([pg.value(), dirs.value.stop()]);
+  };
+}
+
+async function startPostgres(project: TestProject): Promise<() => Promise<void>> {
   const bin = postgresBinDir();
   const dir = await mkdtemp(join(tmpdir(), 'sspr-pg-'));
   const data = join(dir, 'data');

@@ -10,14 +10,20 @@ export function opsRoutes(app: FastifyInstance, s: AppServices): void {
   const tags = ['operations'];
   app.get('/healthz', { schema: { tags, summary: 'Liveness: the process answers' } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { tags, summary: 'Readiness: the database answers' } }, async (request, reply) => {
+  app.get('/readyz', { schema: { tags, summary: 'Readiness: the database and the directory answer' } }, async (request, reply) => {
     try {
       await sql`select 1`.execute(s.store.db);
-      return { status: 'ready' };
     } catch (err) {
       request.log.warn({ err }, 'database not ready');
-      return reply.status(503).send({ status: 'unavailable' });
+      return reply.status(503).send({ status: 'unavailable', database: 'unavailable' });
     }
+    try {
+      await s.directory?.health?.();
+    } catch {
+      request.log.warn('directory not reachable');
+      return reply.status(503).send({ status: 'unavailable', directory: 'unavailable' });
+    }
+    return { status: 'ready' };
   });
 
   // Metrics tell an outsider how many resets fail and why: never open on the public listener.

@@ -27,6 +27,18 @@ export const flowView = {
     },
     canUnlock: { type: 'boolean' },
     challenge: { type: 'object', additionalProperties: true },
+    passwordRules: {
+      type: 'object',
+      description: 'on the password step: the rules the new password must meet, including those the directory enforces',
+      properties: {
+        minLength: { type: 'integer' },
+        maxLength: { type: 'integer' },
+        characterClasses: { type: 'integer' },
+        history: { type: 'integer' },
+        minAgeSeconds: { type: 'integer' },
+        directory: { type: ['string', 'null'], enum: ['ppolicy', 'ad-domain', 'ad-pso', null] },
+      },
+    },
   },
 } as const;
 

@@ -33,7 +33,8 @@ export function accountPages(app: FastifyInstance, kit: PageKit): void {
     const policy = await deps.policy.get();
     const user = await deps.admin.findUser(s.userId).catch(() => null);
     const userInputs = user ? [user.username, user.givenName, user.surname] : [me.user.username];
-    return changePasswordPage(c, me, { minLength: policy.passwordMinLength, classes: policy.passwordCharacterClasses, userInputs, error: error ?? null });
+    const rules = deps.passwords ? await deps.passwords.rulesFor(s.userId, policy) : { minLength: policy.passwordMinLength, characterClasses: policy.passwordCharacterClasses };
+    return changePasswordPage(c, me, { minLength: rules.minLength, classes: rules.characterClasses, userInputs, error: error ?? null });
   }
 
   /**

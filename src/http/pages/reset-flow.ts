@@ -230,7 +230,9 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
 
   async function renderPassword(f: Flow, error?: PageError | null): Promise<string> {
     const policy = await deps.policy.get();
-    return passwordPage(f.c, { minLength: policy.passwordMinLength, classes: policy.passwordCharacterClasses, userInputs: await ownerWords(f.id), error: error ?? null });
+    const row = await deps.store.r.flows.get(f.id);
+    const rules = deps.passwords ? await deps.passwords.rulesFor(row?.flow.userId ?? null, policy) : { minLength: policy.passwordMinLength, characterClasses: policy.passwordCharacterClasses };
+    return passwordPage(f.c, { minLength: rules.minLength, classes: rules.characterClasses, userInputs: await ownerWords(f.id), error: error ?? null });
   }
 
   app.get('/reset/password', hide, async (request, reply) => withFlow(request, reply, '/reset/password', async (f) => kit.send(reply, 200, await renderPassword(f))));

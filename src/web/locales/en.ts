@@ -55,6 +55,7 @@ export const en = {
     SSPR_0009: 'Set “SSPR enabled for” to “all” or to selected groups in the reset policy.',
     SSPR_0013: 'Add the user to one of the enabled groups, or widen “SSPR enabled for”.',
     SSPR_0014: 'Ask the user to register security info at /account, or pre-fill their e-mail or mobile and allow prefilled contacts.',
+    SSPR_0030: 'Run `sspr directory test` on the server: it names the URL, TLS or bind step that fails.',
     SSPR_BLOCKED: 'Too many failed proofs in 24 hours. Wait until the block ends, or reset the password for them as helpdesk.',
   },
   details: {
@@ -67,6 +68,10 @@ export const en = {
     'password.weak': 'This password is too easy to guess (strength {{min}} of 4 is required). Make it longer or less predictable.',
     'password.history': 'You used this password recently. Choose one you have not used in your last {{count}} passwords.',
     'password.current': 'Your current password is not right.',
+    'password.tooYoung': 'Your password was changed too recently. The directory allows a new one after {{minutes}} minutes.',
+    'password.quality': 'The directory refused this password as too weak. Make it longer or less predictable.',
+    'password.complexity': 'Use three of: lower-case letters, upper-case letters, digits, symbols, and not your account name.',
+    'password.directory': 'The directory refused this password. Choose one that meets the rules shown here.',
     'banned.term': 'Each banned term must be 4–16 characters.',
     'banned.count': 'The custom list may have at most {{max}} terms.',
     'password.mismatch': 'The two passwords do not match.',
