@@ -1,3 +1,4 @@
+import { toUser } from '../adapters/directory/builtin.js';
 import { sql } from 'kysely';
 import { ACTIVITIES } from '../core/audit.js';
 import type { Store } from '../adapters/store/store.js';
@@ -6,7 +7,6 @@ import { METHOD_IDS, isMethodId, type MethodId } from '../core/methods.js';
 import { inScope, isRegistered } from '../core/policy/eligibility.js';
 import { INTERVAL_MS, MAX_BUCKETS, USAGE_INTERVALS, flatten, reportSpec, type UsageInterval } from '../core/reports.js';
 import type { ResetMethod } from '../methods/method.js';
-import type { DirectoryUser } from '../ports.js';
 import type { PolicyService } from './policy-service.js';
 
 export interface RegistrationReport {
@@ -115,21 +115,7 @@ export class ReportService {
       const infoOf = new Map<string, typeof info>();
       for (const i of info) infoOf.set(i.user_id, [...(infoOf.get(i.user_id) ?? []), i]);
       for (const r of rows) {
-        const user: DirectoryUser = {
-          id: r.id,
-          username: r.username,
-          displayName: r.display_name,
-          givenName: r.given_name,
-          surname: r.surname,
-          email: r.email,
-          mobile: r.mobile,
-          office: r.office,
-          groups: JSON.parse(r.groups) as string[],
-          isAdmin: r.is_admin === 1,
-          enabled: r.enabled === 1,
-          locked: r.locked === 1,
-          mustChange: r.must_change === 1,
-        };
+        const user = toUser(r);
         const subject = { user, info: infoOf.get(r.id) ?? [], policy };
         const usable = [...d.methods.values()].filter((m) => m.usable(subject)).map((m) => m.id);
         const scoped = inScope(user, policy).ok;

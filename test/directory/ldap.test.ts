@@ -4,7 +4,7 @@ import { ldapDirectory } from '../../src/adapters/directory/index.js';
 import type { OpenLdapDirectory } from '../../src/adapters/directory/ldap.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { SsprError } from '../../src/core/errors.js';
-import { freePort } from '../support/directory-servers.js';
+import { freePort } from '../support/processes.js';
 import { OpenLdapAdmin, ldapServer, openLdapEnv, uniqueName } from '../support/directories.js';
 
 const PW = 'Initial-Pass-42x';

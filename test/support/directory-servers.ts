@@ -4,10 +4,12 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+
+import { errorText, freePort, logTail } from './processes.js';
 
 const run = promisify(execFile);
 
@@ -55,31 +57,8 @@ declare module 'vitest' {
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error('could not pick a free port'))));
-    });
-  });
-}
 
-function tail(file: string, lines = 60): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no server log)';
-  }
-}
 
-function errText(err: unknown): string {
-  const e = err as { message?: string; stdout?: string; stderr?: string };
-  return [e?.message ?? String(err), e?.stdout].filter(Boolean).join('\n');
-}
 
 /** resolves when something accepts TCP connections on the port; rejects when `alive` says the server died */
 async function waitForPort(port: number, timeoutMs: number, alive: () => boolean): Promise<void> {
@@ -234,7 +213,7 @@ async function startOpenLdap(dir: string, certs: { ca: string; otherCa: string; 
   try {
     await run(...asUser('/usr/sbin/slapadd', ['-f', conf, '-l', seed]));
   } catch (err) {
-    throw new Error(`slapadd could not seed the test OpenLDAP:\n${errText(err)}`);
+    throw new Error(`slapadd could not seed the test OpenLDAP:\n${errorText(err)}`);
   }
   const slapdArgs = ['-f', conf, '-h', urls, '-d', '0'];
   let child: ChildProcess | null = null;
@@ -247,7 +226,7 @@ async function startOpenLdap(dir: string, certs: { ca: string; otherCa: string; 
     try {
       await waitForPort(tlsPort, 15_000, () => !exited);
     } catch (err) {
-      throw new Error(`could not start the test OpenLDAP: ${(err as Error).message}\n--- slapd log tail (${log}) ---\n${tail(log)}`);
+      throw new Error(`could not start the test OpenLDAP: ${(err as Error).message}\n--- slapd log tail (${log}) ---\n${logTail(log)}`);
     }
   };
   await startSlapd();
@@ -339,16 +318,16 @@ async function startSamba(dir: string, certs: { ca: string; otherCa: string; cer
       `--option=tls certfile = ${certs.cert}`, `--option=tls keyfile = ${certs.key}`, `--option=tls cafile = ${certs.ca}`,
     ], { timeout: 180_000 });
   } catch (err) {
-    throw new Error(`samba-tool domain provision failed:\n${errText(err)}`);
+    throw new Error(`samba-tool domain provision failed:\n${errorText(err)}`);
   }
   // provision does not keep this one: without it the previous password still binds for an hour
   writeFileSync(smbConf, readFileSync(smbConf, 'utf8').replace('[global]\n', '[global]\n\told password allowed period = 0\n'));
   const [, seeded] = await Promise.all([
     run('samba-tool', ['domain', 'passwordsettings', 'set', '--min-pwd-age=0', '--history-length=3', '--min-pwd-length=9', '--complexity=on', '--account-lockout-threshold=3', '--account-lockout-duration=30', '--reset-account-lockout-after=30', '-s', smbConf]).catch((err) => {
-      throw new Error(`samba-tool domain passwordsettings failed:\n${errText(err)}`);
+      throw new Error(`samba-tool domain passwordsettings failed:\n${errorText(err)}`);
     }),
     run('/usr/bin/python3', ['-c', AD_SEED, smbConf, AD_SERVICE_PW]).catch((err) => {
-      throw new Error(`seeding the test AD failed:\n${errText(err)}`);
+      throw new Error(`seeding the test AD failed:\n${errorText(err)}`);
     }),
   ]);
   const baseDn = seeded.stdout.trim().split('\n').pop()!;
@@ -362,7 +341,7 @@ async function startSamba(dir: string, certs: { ca: string; otherCa: string; cer
     await waitForPort(636, 60_000, () => !exited);
   } catch (err) {
     child.kill('SIGTERM');
-    throw new Error(`could not start the test Samba AD DC: ${(err as Error).message}\n--- samba log tail (${log}) ---\n${tail(log)}`);
+    throw new Error(`could not start the test Samba AD DC: ${(err as Error).message}\n--- samba log tail (${log}) ---\n${logTail(log)}`);
   }
   return {
     server: {

@@ -2,14 +2,14 @@
 // side) and hands their addresses to the tests through vitest's provide/inject. Fails loudly,
 // with the server's log, when one cannot start.
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { startDirectoryServers } from './directory-servers.js';
+import { errorText, freePort, logTail } from './processes.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -37,18 +37,6 @@ function postgresBinDir(): string {
   return join(root, newest, 'bin');
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error('could not pick a free port'))));
-    });
-  });
-}
 
 /** runs a PostgreSQL binary as the postgres user when we are root, else as ourselves */
 async function pgRun(dir: string, bin: string, args: string[]): Promise<void> {
@@ -56,22 +44,7 @@ async function pgRun(dir: string, bin: string, args: string[]): Promise<void> {
   await run(cmd, argv, { cwd: dir, timeout: 120_000 });
 }
 
-function logTail(file: string, lines = 40): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no server log)';
-  }
-}
 
-function errorText(err: unknown): string {
-  if (err && typeof err === 'object') {
-    // execFile errors already carry stderr in their message
-    const e = err as { message?: string; stdout?: string };
-    return [e.message, e.stdout].filter(Boolean).join('\n');
-  }
-  return String(err);
-}
 
 /** PostgreSQL, OpenLDAP and Samba AD start side by side; any failure stops the others and fails the run */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

@@ -25,7 +25,8 @@ export interface NewUser {
   mustChange?: boolean | undefined;
 }
 
-const toUser = (r: UsersTable): DirectoryUser => ({
+/** a row of the built-in directory as the person the services see */
+export const toUser = (r: UsersTable): DirectoryUser => ({
   id: r.id,
   username: r.username,
   displayName: r.display_name,
