@@ -368,6 +368,23 @@ async function startSamba(dir: string, certs: { ca: string; otherCa: string; cer
 }
 
 /** starts both directories in parallel; returns what to provide and how to stop them */
+/** OpenLDAP alone, with a CA made for the run (the directory benchmark uses it) */
+export async function startOpenLdapServer(): Promise<{ ldap: LdapTestServer; stop: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'sspr-ldap-'));
+  const ldapDir = join(dir, 'ldap');
+  await run('mkdir', ['-p', ldapDir]);
+  try {
+    const certs = await makeCertificates(dir);
+    if (isRoot) await run('chmod', ['a+r', certs.key]);
+    await run('chmod', ['755', dir]);
+    const { server, stop } = await startOpenLdap(ldapDir, certs);
+    return { ldap: server, stop: async () => (await stop(), await rm(dir, { recursive: true, force: true })) };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
 export async function startDirectoryServers(): Promise<{ ldap: LdapTestServer; ad: AdTestServer; stop: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'sspr-dir-'));
   const ldapDir = join(dir, 'ldap');
