@@ -61,7 +61,7 @@ export class ResetService {
     if (intent === 'unlock' && !policy.allowUnlock) throw new SsprError('SSPR_UNLOCK_NOT_ALLOWED');
     const protection = policy.enumerationProtection;
     const username = normalizeUsername(input.username);
-    const user = await this.present(await d.directory.findByUsername(username));
+    const user = await this.present(await d.directory.findByUsername(username), username);
     const subjectKey = user ? `u:${user.id}` : `n:${d.keyring.mac('subject', username)}`;
     // the same query runs for unknown users, so both paths cost the same
     const info = (await d.store.r.securityInfo.listFor(user?.id ?? subjectKey)).filter((i) => i.state === 'active');
@@ -141,7 +141,7 @@ export class ResetService {
     });
     if (found === 'SSPR_0030')
       return { username: name, found: false, canReset: false, causes: ['SSPR_0030' as ErrorCode], isAdmin: false, locked: false, gatesRequired: policy.gatesRequired, methodsAllowed: [], methodsUsable: [], blockedUntil: null };
-    const user = await this.present(found);
+    const user = await this.present(found, name);
     const subjectKey = user ? `u:${user.id}` : `n:${d.keyring.mac('subject', name)}`;
     const info = user ? (await d.store.r.securityInfo.listFor(user.id)).filter((i) => i.state === 'active') : [];
     const subject: MethodSubject = { user, info, policy };
@@ -174,7 +174,7 @@ export class ResetService {
   async get(id: string, token: string): Promise<FlowView> {
     const flow = await this.load(id, token);
     const policy = await this.d.policy.get();
-    const user = flow.userId ? await this.present(await this.d.directory.findById(flow.userId)) : null;
+    const user = await this.present(flow.userId ? await this.d.directory.findById(flow.userId) : null, flow.username);
     const view = this.view(flow, policy, user, this.d.clock.now());
     return view.state === 'set_password' ? { ...view, passwordRules: await this.d.passwords.rulesFor(flow.userId, policy) } : view;
   }
@@ -383,19 +383,19 @@ export class ResetService {
   }
 
   private async subjectOf(flow: Flow): Promise<{ user: DirectoryUser | null; info: MethodSubject['info'] }> {
-    const user = flow.userId ? await this.present(await this.d.directory.findById(flow.userId)) : null;
+    const user = await this.present(flow.userId ? await this.d.directory.findById(flow.userId) : null, flow.username);
     const info = (await this.d.store.r.securityInfo.listFor(flow.userId ?? flow.subjectKey)).filter((i) => i.state === 'active');
     return { user, info };
   }
 
   /**
-   * The person as the directory has them, with `locked` also true while portal sign-in waits
+   * The person as the directory has them (null for an unknown name), with `locked` also true while portal sign-in waits
    * after repeated failures: that is a lockout too, and the unlock path clears it.
    */
-  private async present(user: DirectoryUser | null): Promise<DirectoryUser | null> {
-    if (!user || user.locked) return user;
-    const locked = await this.d.throttle.signInLocked(this.d.store.r, signInKey(this.d.keyring, user.username), this.d.clock.now());
-    return locked ? { ...user, locked } : user;
+  private async present(user: DirectoryUser | null, name: string): Promise<DirectoryUser | null> {
+    // the same query runs for every name, known or not, so the answer costs the same
+    const waiting = await this.d.throttle.signInLocked(this.d.store.r, signInKey(this.d.keyring, user?.username ?? name), this.d.clock.now());
+    return user && waiting && !user.locked ? { ...user, locked: true } : user;
   }
 
   /**
@@ -405,7 +405,7 @@ export class ResetService {
    * gates goes back to `verify` for the one it now needs.
    */
   private async recheck(flow: Flow, intent: FlowIntent, policy: Policy): Promise<DirectoryUser> {
-    const user = flow.userId ? await this.present(await this.d.directory.findById(flow.userId)) : null;
+    const user = await this.present(flow.userId ? await this.d.directory.findById(flow.userId) : null, flow.username);
     if (!user || !user.enabled) throw new SsprError('SSPR_FLOW_STATE');
     if (flow.intent !== intent) throw new SsprError('SSPR_FLOW_STATE', [{ code: `flow.intent.${flow.intent}` }]);
     const scope = inScope(user, policy);
