@@ -28,6 +28,11 @@ export interface FlowView {
   canUnlock: boolean;
   /** data for the current gate (questions, WebAuthn options) */
   challenge?: Record<string, unknown>;
+  /**
+   * on reading a flow: `failed` when every try to deliver its newest message failed. Nothing is
+   * said of a message queued or sent, so a decoy flow (whose message is dropped) reads the same.
+   */
+  delivery?: 'failed';
 }
 
 export interface ResetDeps extends ServiceDeps {
@@ -165,7 +170,8 @@ export class ResetService {
     const flow = await this.load(id, token);
     const policy = await this.d.policy.get();
     const user = flow.userId ? await this.present(await this.d.directory.findById(flow.userId)) : null;
-    return this.view(flow, policy, user, this.d.clock.now());
+    const last = await this.d.store.r.messages.lastForFlow(flow.id);
+    return { ...this.view(flow, policy, user, this.d.clock.now()), ...(last?.state === 'failed' ? { delivery: 'failed' as const } : {}) };
   }
 
   private async load(id: string, token: string): Promise<Flow> {

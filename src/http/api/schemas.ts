@@ -27,6 +27,7 @@ export const flowView = {
     },
     canUnlock: { type: 'boolean' },
     challenge: { type: 'object', additionalProperties: true },
+    delivery: { type: 'string', enum: ['failed'], description: 'on reading a flow: every try to deliver its newest message failed; ask again or use another method' },
   },
 } as const;
 
