@@ -28,9 +28,12 @@ export interface OpenOptions {
 export function openDatabase(url: string, o: OpenOptions = {}): OpenDb {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const pool = new pg.Pool({ connectionString: url, max: o.pool ?? 10, connectionTimeoutMillis: 5000 });
-    // an idle connection the server drops is emitted on the pool; unhandled, that event would
-    // end the process, while the pool itself just discards the connection and opens a new one
+    // A connection the server drops (restart, failover) emits 'error': on the pool while it is
+    // idle, on the client while a transaction holds it between statements. Unhandled, either
+    // ends the process. Handled, the statement in hand fails (answered 503), and the pool
+    // discards the broken connection and opens a new one when the server is back.
     pool.on('error', (err) => o.onIdleError?.(err));
+    pool.on('connect', (client) => client.on('error', (err) => o.onIdleError?.(err)));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
