@@ -11,6 +11,7 @@ import { SMTPServer } from 'smtp-server';
 import { loadConfig } from '../../src/config.js';
 import type { NewUser } from '../../src/adapters/directory/builtin.js';
 import { composeServices } from '../../src/server.js';
+import { verifyAuditChain } from '../../src/services/audit-chain.js';
 import { api } from '../support/app.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -251,3 +252,15 @@ export const clientAddress = () => {
   return `198.51.${(lastOctet >> 8) & 255}.${lastOctet & 255}`;
 };
 export const from = (ip: string) => ({ 'x-forwarded-for': ip });
+
+/** Walks the whole audit chain with the deployment's secret, as `sspr audit verify` does. */
+export async function auditChainIntact(env: Record<string, string>): Promise<{ ok: boolean; checked: number; problem: unknown }> {
+  const s = await composeServices(loadConfig({}, { ...env, SSPR_LOG_LEVEL: 'silent' }));
+  try {
+    const r = await verifyAuditChain(s.store);
+    return { ok: r.ok, checked: r.checked, problem: r.problem ?? null };
+  } finally {
+    s.breached.close();
+    await s.store.close();
+  }
+}

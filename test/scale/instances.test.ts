@@ -163,17 +163,10 @@ describe('three instances on one PostgreSQL database', () => {
     for (const i of instances) expect((await api(i.url, 'GET', '/api/v1/admin/policy', undefined, admin)).json.codeLength).toBe(8);
     const put = await api(instances[0]!.url, 'PUT', '/api/v1/admin/policy', { codeLength: 6 }, admin);
     expect(put.status, put.text).toBe(200);
-    const changedAt = Date.now();
-    const seenAfter: number[] = [];
-    await Promise.all(
-      instances.map(async (i, n) => {
-        // the bound plus room for a busy machine; the time each instance took is checked below
-        await until(`the new policy on instance ${n}`, async () => (await api(i.url, 'GET', '/api/v1/admin/policy', undefined, admin)).json.codeLength === 6, POLICY_VISIBLE_WITHIN_MS + 5000, 25);
-        seenAfter[n] = Date.now() - changedAt;
-      }),
-    );
-    // the cache lifetime, plus one polling interval and scheduling slack
-    for (const ms of seenAfter) expect(ms).toBeLessThanOrEqual(POLICY_VISIBLE_WITHIN_MS + 1000);
+    // once the bound has passed, every instance has it: waiting longer (a busy machine) only
+    // makes that more certain, so the check does not depend on how fast the machine is
+    await new Promise((r) => setTimeout(r, POLICY_VISIBLE_WITHIN_MS + 50));
+    for (const [n, i] of instances.entries()) expect((await api(i.url, 'GET', '/api/v1/admin/policy', undefined, admin)).json.codeLength, `instance ${n}`).toBe(6);
     // and the flows follow it: each instance now sends 6-digit codes
     for (const [n, i] of instances.entries()) {
       const f = await start(`policy${n}`, i.url);
