@@ -51,6 +51,10 @@ export interface Config {
   phoneLimits: { perNumberPerHour: number; perNumberPerDay: number; budgetPerHour: number };
   /** reset flows one source address may start per hour */
   sourceStartsPerHour: number;
+  /** PostgreSQL connections one instance may hold (ignored for SQLite) */
+  databasePool: number;
+  /** the message queue: tries per message, the first retry's delay (doubled each time), and how long a claimed message stays with its instance */
+  delivery: { attempts: number; retryMs: number; leaseMs: number };
 }
 
 const DOC: Record<string, string> = {
@@ -88,6 +92,10 @@ const DOC: Record<string, string> = {
   SSPR_PHONE_BUDGET_PER_HOUR: 'SMS and voice messages the whole deployment may send per hour',
   SSPR_SOURCE_STARTS_PER_HOUR: 'reset flows one source address may start per hour',
   ...LDAP_CONFIG_KEYS,
+  SSPR_DATABASE_POOL: 'PostgreSQL connections one instance may open (instances × this must stay under the server\'s max_connections)',
+  SSPR_DELIVERY_ATTEMPTS: 'tries per queued message before it fails for good (audited)',
+  SSPR_DELIVERY_RETRY_MS: 'delay before the first retry of a failed message; doubled after each failure, up to 10 minutes',
+  SSPR_DELIVERY_LEASE_MS: 'how long an instance holds a message it is sending before another instance may take it over; longer than the slowest send',
 };
 export const CONFIG_KEYS = DOC;
 
@@ -257,5 +265,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
       budgetPerHour: int('SSPR_PHONE_BUDGET_PER_HOUR', get('SSPR_PHONE_BUDGET_PER_HOUR'), 1000, 1, 10_000_000),
     },
     sourceStartsPerHour: int('SSPR_SOURCE_STARTS_PER_HOUR', get('SSPR_SOURCE_STARTS_PER_HOUR'), 300, 1, 10_000_000),
+    databasePool: int('SSPR_DATABASE_POOL', get('SSPR_DATABASE_POOL'), 10, 1, 1000),
+    delivery: {
+      attempts: int('SSPR_DELIVERY_ATTEMPTS', get('SSPR_DELIVERY_ATTEMPTS'), 6, 1, 100),
+      retryMs: int('SSPR_DELIVERY_RETRY_MS', get('SSPR_DELIVERY_RETRY_MS'), 1000, 10, 3_600_000),
+      leaseMs: int('SSPR_DELIVERY_LEASE_MS', get('SSPR_DELIVERY_LEASE_MS'), 30_000, 1000, 3_600_000),
+    },
   };
 }

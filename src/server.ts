@@ -92,7 +92,9 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const clock = o.clock ?? systemClock;
   const random = o.random ?? systemRandom;
   const hasher = o.hasher ?? argon2Hasher;
-  const store = Store.open(config.databaseUrl);
+  // adapters made before the HTTP server log through it once it exists
+  const log: { target: Pick<FastifyBaseLogger, 'warn' | 'info'> | null } = { target: null };
+  const store = Store.open(config.databaseUrl, { pool: config.databasePool, onIdleError: (err) => log.target?.warn({ err: err.message }, 'database connection lost; it is replaced on next use') });
   let applied: string[];
   try {
     applied = await store.migrate();
@@ -125,14 +127,16 @@ export async function composeServices(config: Config, o: Overrides = {}) {
       sms: config.smsWebhookUrl ? createWebhookTransport({ url: config.smsWebhookUrl, secret: config.smsWebhookSecret! }) : config.demo ? outbox : unconfigured('sms', 'SSPR_SMS_WEBHOOK_URL'),
     });
   const metrics = createMetrics();
-  const queue = new DeliveryQueue({ store, keyring, transport, clock, random });
+  const queue = new DeliveryQueue({
+    store, keyring, transport, clock, random,
+    maxAttempts: config.delivery.attempts, baseDelayMs: config.delivery.retryMs, leaseMs: config.delivery.leaseMs,
+    log: { warn: (obj, msg) => log.target?.warn(obj, msg) },
+  });
   const captcha = config.captcha === 'altcha' ? createAltchaCaptcha({ hmacKey: keyring.mac('captcha', 'hmac-key'), spent: store.r.captcha, clock }) : disabledCaptcha;
   const methods = new Map<MethodId, ResetMethod>([emailMethod, smsMethod, voiceMethod, officeMethod].map((m) => [m.id, m]));
   const policy = new PolicyService(store, clock);
   const throttle = new Throttle(config.sourceLimits);
   const nudge = () => queue.nudge();
-  // adapters made before the HTTP server log through it once it exists
-  const log: { target: Pick<FastifyBaseLogger, 'warn' | 'info'> | null } = { target: null };
   const breached = await BreachedFilterStore.open({
     path: config.breachedFilter,
     logger: { warn: (obj, msg) => log.target?.warn(obj, msg), info: (obj, msg) => log.target?.info(obj, msg) },

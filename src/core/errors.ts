@@ -50,6 +50,7 @@ export const errorCatalog = {
   SSPR_PHONE_COUNTRY_NOT_ALLOWED: { status: 400, key: 'errors.SSPR_PHONE_COUNTRY_NOT_ALLOWED' },
   SSPR_PHONE_NUMBER_THROTTLED: { status: 429, key: 'errors.SSPR_PHONE_NUMBER_THROTTLED' },
   SSPR_PHONE_BUDGET_EXHAUSTED: { status: 429, key: 'errors.SSPR_PHONE_BUDGET_EXHAUSTED' },
+  SSPR_UNAVAILABLE: { status: 503, key: 'errors.SSPR_UNAVAILABLE' }, // the database cannot be reached for now
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalog;

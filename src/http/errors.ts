@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { errorCatalog, isSsprError, SsprError, type ErrorCode, type ErrorDetail } from '../core/errors.js';
+import { isDatabaseUnavailable } from '../adapters/store/db.js';
 import { translator } from '../i18n.js';
 
 export interface ErrorBody {
@@ -26,6 +27,7 @@ export function toSsprError(err: unknown): SsprError {
     const map: Record<number, ErrorCode> = { 401: 'SSPR_UNAUTHENTICATED', 403: 'SSPR_FORBIDDEN', 404: 'SSPR_NOT_FOUND', 413: 'SSPR_PAYLOAD_TOO_LARGE', 415: 'SSPR_UNSUPPORTED_MEDIA_TYPE', 429: 'SSPR_THROTTLED' };
     return new SsprError(map[e.statusCode] ?? 'SSPR_BAD_REQUEST');
   }
+  if (isDatabaseUnavailable(err)) return new SsprError('SSPR_UNAVAILABLE');
   return new SsprError('SSPR_INTERNAL');
 }
 
@@ -43,6 +45,8 @@ export function errorBody(err: SsprError, locale: string): ErrorBody {
 export function sendApiError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const e = toSsprError(err);
   if (e.code === 'SSPR_INTERNAL') request.log.error({ err }, 'unhandled error');
+  else if (e.code === 'SSPR_UNAVAILABLE') request.log.warn({ err: (err as Error)?.message }, 'database unavailable');
+  if (e.code === 'SSPR_UNAVAILABLE') reply.header('retry-after', '5');
   return reply.status(e.status).type('application/json; charset=utf-8').send(errorBody(e, request.locale));
 }
 

@@ -31,6 +31,11 @@ export interface FlowView {
   challenge?: Record<string, unknown>;
   /** on the password step: the rules the new password must meet, the directory's included */
   passwordRules?: EffectiveRules;
+  /**
+   * on reading a flow: `failed` when every try to deliver its newest message failed. Nothing is
+   * said of a message queued or sent, so a decoy flow (whose message is dropped) reads the same.
+   */
+  delivery?: 'failed';
 }
 
 export interface ResetDeps extends ServiceDeps {
@@ -175,7 +180,8 @@ export class ResetService {
     const flow = await this.load(id, token);
     const policy = await this.d.policy.get();
     const user = await this.present(flow.userId ? await this.d.directory.findById(flow.userId) : null, flow.username);
-    const view = this.view(flow, policy, user, this.d.clock.now());
+    const last = await this.d.store.r.messages.lastForFlow(flow.id);
+    const view = { ...this.view(flow, policy, user, this.d.clock.now()), ...(last?.state === 'failed' ? { delivery: 'failed' as const } : {}) };
     return view.state === 'set_password' ? { ...view, passwordRules: await this.d.passwords.rulesFor(flow.userId, policy) } : view;
   }
 

@@ -60,3 +60,32 @@ describe('SQLite shared by two processes (the service and the command line)', ()
     await a.close();
   }, 30_000);
 });
+
+describe('isDatabaseUnavailable', () => {
+  it('is true for a database out of reach and false for a fault in the statement', async () => {
+    const { isDatabaseUnavailable, openDatabase } = await import('./db.js');
+    const { createServer } = await import('node:net');
+    const { sql } = await import('kysely');
+    // a port nothing listens on: the pool cannot connect
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const gone = openDatabase(`postgres://postgres@127.0.0.1:${port}/none`);
+    const refused = await sql`select 1`.execute(gone.db).then(() => null, (e: unknown) => e);
+    await gone.close();
+    expect(refused).not.toBe(null);
+    expect(isDatabaseUnavailable(refused)).toBe(true);
+    // a broken statement is a bug, not an outage
+    const here = openDatabase('sqlite::memory:');
+    const broken = await sql`select * from no_such_table`.execute(here.db).then(() => null, (e: unknown) => e);
+    await here.close();
+    expect(isDatabaseUnavailable(broken)).toBe(false);
+    expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isDatabaseUnavailable(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe(true);
+    expect(isDatabaseUnavailable(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false);
+    expect(isDatabaseUnavailable(undefined)).toBe(false);
+  });
+});

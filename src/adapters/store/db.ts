@@ -17,10 +17,23 @@ export interface OpenDb {
   close(): Promise<void>;
 }
 
+export interface OpenOptions {
+  /** most PostgreSQL connections this process holds */
+  pool?: number;
+  /** told when an idle pooled connection breaks (the server restarted, a proxy cut it) */
+  onIdleError?: (err: Error) => void;
+}
+
 /** `sqlite:PATH` (or `sqlite::memory:`) or `postgres://…`. */
-export function openDatabase(url: string): OpenDb {
+export function openDatabase(url: string, o: OpenOptions = {}): OpenDb {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    const pool = new pg.Pool({ connectionString: url, max: o.pool ?? 10, connectionTimeoutMillis: 5000 });
+    // A connection the server drops (restart, failover) emits 'error': on the pool while it is
+    // idle, on the client while a transaction holds it between statements. Unhandled, either
+    // ends the process. Handled, the statement in hand fails (answered 503), and the pool
+    // discards the broken connection and opens a new one when the server is back.
+    pool.on('error', (err) => o.onIdleError?.(err));
+    pool.on('connect', (client) => client.on('error', (err) => o.onIdleError?.(err)));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
@@ -86,4 +99,31 @@ export function cachingStatements(sqlite: SQLite.Database, size = STATEMENT_CACH
       return stmt;
     },
   };
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+// node-postgres reports a lost connection or an exhausted pool with these messages and no code
+const PG_LOST = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed)/;
+
+/**
+ * Whether an error means the database is out of reach for now (restarting, failing over,
+ * refusing connections, too busy) rather than a fault in the request: such a request can
+ * simply be tried again, so it answers 503 instead of 500.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === 'string') {
+      if (NETWORK_CODES.has(code)) return true;
+      // PostgreSQL SQLSTATE: class 08 connection exception, 57P01-57P03 shutdown / cannot connect now, 53300 too many connections
+      if (/^08[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code) || code === '53300') return true;
+      // SQLite: another process holds the write lock past busy_timeout
+      if (code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT') return true;
+    }
+    if (typeof message === 'string' && PG_LOST.test(message)) return true;
+    // an AggregateError (one connect attempt per address) is unavailable when every attempt is
+    const errors = (e as { errors?: unknown }).errors;
+    if (Array.isArray(errors) && errors.length > 0 && errors.every((x) => isDatabaseUnavailable(x))) return true;
+  }
+  return false;
 }

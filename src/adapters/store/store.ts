@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Keyring } from '../../ports.js';
 import { auditChainKey, auditRepo, type AuditChainState } from './audit.js';
 import { codesRepo } from './codes.js';
-import { openDatabase, type Dialect } from './db.js';
+import { openDatabase, type Dialect, type OpenOptions } from './db.js';
 import { flowsRepo } from './flows.js';
 import { messagesRepo, outboxRepo } from './messages.js';
 import { migrateToLatest } from './migrations.js';
@@ -47,8 +47,8 @@ export class Store {
     this.r = repos(db, dialect, this.auditChain);
   }
 
-  static open(url: string): Store {
-    const { db, dialect, close } = openDatabase(url);
+  static open(url: string, o: OpenOptions = {}): Store {
+    const { db, dialect, close } = openDatabase(url, o);
     return new Store(db, dialect, close);
   }
 

@@ -39,6 +39,7 @@ export const flowView = {
         directory: { type: ['string', 'null'], enum: ['ppolicy', 'ad-domain', 'ad-pso', null] },
       },
     },
+    delivery: { type: 'string', enum: ['failed'], description: 'on reading a flow: every try to deliver its newest message failed; ask again or use another method' },
   },
 } as const;
 

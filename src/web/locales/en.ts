@@ -48,6 +48,7 @@ export const en = {
     SSPR_PHONE_COUNTRY_NOT_ALLOWED: 'Codes cannot be sent to phone numbers in that country. Use another method or another number.',
     SSPR_PHONE_NUMBER_THROTTLED: 'Too many codes have gone to this phone number. Wait a while, or use another method.',
     SSPR_PHONE_BUDGET_EXHAUSTED: 'Text and voice messages are paused for a while. Use another method, or try again later.',
+    SSPR_UNAVAILABLE: 'The service is briefly unavailable. Try again in a minute.',
   },
   fixes: {
     SSPR_ACCOUNT_UNKNOWN: 'Check the spelling of the username, or add the user to the directory.',

@@ -1,0 +1,435 @@
+#!/usr/bin/env node
+/**
+ * OpenSSPR on one and several instances. Run with `npm run bench:scale` (builds first); add
+ * `-- --record` to append the results to bench/RESULTS.md, `-- --soak=600` to add a soak of that
+ * many seconds (mixed journeys on PostgreSQL, RSS sampled every 5 s).
+ *
+ * This process is the load generator and the mail server only; every `sspr start` is a child
+ * process of its own, as in a deployment. For each of SQLite × 1, PostgreSQL × 1 and
+ * PostgreSQL × 3 (one database, requests round-robin over the instances):
+ *   starts    POST /api/v1/reset by autocannon, known and unknown names
+ *   journeys  start → challenge → code (read at this process's SMTP server) → verify → password,
+ *             16 virtual users, every step to the next instance in turn
+ * with the CPU time of the servers per request or journey (/proc, Linux) and their peak RSS.
+ * The Argon2id limit (hashes/s with the product's parameters and 16 in flight, in a child process
+ * of its own) is measured before and after, in the same run: a journey needs exactly one hash, so
+ * journeys/s ÷ hashes/s is the share of the hashing capacity that reaches people.
+ *
+ * PostgreSQL is a throwaway cluster started here (durable defaults: fsync and synchronous_commit
+ * on), removed at the end. Tunables: BENCH_START_SECONDS (10), BENCH_START_CONNECTIONS (32),
+ * BENCH_JOURNEY_SECONDS (15), BENCH_VUS (16), BENCH_HASH_SECONDS (6).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import autocannon from 'autocannon';
+import pgClient from 'pg';
+import { SMTPServer } from 'smtp-server';
+import { machine, record } from './common.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const RECORD = process.argv.includes('--record');
+const SOAK = Number(process.argv.find((a) => a.startsWith('--soak='))?.slice('--soak='.length) ?? 0);
+const num = (name, def) => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : def;
+};
+const START_SECONDS = num('BENCH_START_SECONDS', 10);
+const START_CONNECTIONS = num('BENCH_START_CONNECTIONS', 32);
+const JOURNEY_SECONDS = num('BENCH_JOURNEY_SECONDS', 15);
+const VUS = num('BENCH_VUS', 16);
+const HASH_SECONDS = num('BENCH_HASH_SECONDS', 6);
+const USERS = VUS * 4;
+const HIGH_LIMITS = { SSPR_SOURCE_CODES_PER_HOUR: '10000000', SSPR_SOURCE_FAILURES_PER_HOUR: '10000000', SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR: '10000000', SSPR_SOURCE_STARTS_PER_HOUR: '10000000' };
+const run = promisify(execFile);
+const tmp = mkdtempSync(join(os.tmpdir(), 'opensspr-scale-'));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
+const progress = (m) => process.stderr.write(`… ${m}\n`);
+const out = [];
+const say = (line = '') => (out.push(line), process.stdout.write(line + '\n'));
+const CLK = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** CPU ms (user + system, every thread) and RSS MiB of a process */
+function usage(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpu = ((Number(f[11]) + Number(f[12])) * 1000) / CLK;
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+    return { cpu, rss };
+  } catch {
+    return { cpu: NaN, rss: NaN };
+  }
+}
+
+// ---------------------------------------------------------------- PostgreSQL of our own
+
+async function startPostgres() {
+  const base = '/usr/lib/postgresql';
+  const v = existsSync(base) ? readdirSync(base).filter((d) => existsSync(join(base, d, 'bin', 'initdb'))).sort((a, b) => parseFloat(b) - parseFloat(a))[0] : null;
+  if (!v) throw new Error('PostgreSQL is not installed (apt-get install postgresql)');
+  const bin = join(base, v, 'bin');
+  const dir = join(tmp, 'pg');
+  const asPg = process.getuid?.() === 0;
+  const pg = (b, args) => (asPg ? run('runuser', ['-u', 'postgres', '--', join(bin, b), ...args], { cwd: tmp }) : run(join(bin, b), args, { cwd: tmp }));
+  if (asPg) {
+    await run('mkdir', ['-p', dir]);
+    await run('chown', ['postgres:postgres', tmp, dir]);
+  }
+  const port = await freePort();
+  await pg('initdb', ['-D', join(dir, 'data'), '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8']);
+  await pg('pg_ctl', ['-D', join(dir, 'data'), '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`, 'start']);
+  let n = 0;
+  return {
+    async database() {
+      const name = `bench${n++}`;
+      const admin = new pgClient.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
+      await admin.connect();
+      await admin.query(`create database ${name}`);
+      await admin.end();
+      return `postgres://postgres@127.0.0.1:${port}/${name}`;
+    },
+    stop: () => pg('pg_ctl', ['-D', join(dir, 'data'), '-m', 'fast', '-w', 'stop']).catch(() => {}),
+  };
+}
+
+// ---------------------------------------------------------------- mail: codes to the waiting user
+
+class Inbox {
+  waiting = new Map();
+  early = new Map();
+  mails = 0;
+  async start() {
+    this.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onData: (stream, session, cb) => {
+        const chunks = [];
+        stream.on('data', (c) => chunks.push(c));
+        stream.on('end', () => {
+          this.mails++;
+          const to = session.envelope.rcptTo[0]?.address;
+          const code = /verification code is (\d{6,10})/.exec(Buffer.concat(chunks).toString('utf8'))?.[1];
+          if (code && to) {
+            const w = this.waiting.get(to);
+            if (w) {
+              this.waiting.delete(to);
+              w(code);
+            } else this.early.set(to, code);
+          }
+          cb();
+        });
+      },
+    });
+    await new Promise((r) => this.server.listen(0, '127.0.0.1', r));
+    return this.server.server.address().port;
+  }
+  code(to, ms = 30_000) {
+    if (this.early.has(to)) {
+      const c = this.early.get(to);
+      this.early.delete(to);
+      return Promise.resolve(c);
+    }
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => (this.waiting.delete(to), reject(new Error(`no code for ${to}`))), ms);
+      this.waiting.set(to, (c) => (clearTimeout(t), resolve(c)));
+    });
+  }
+  stop() {
+    return new Promise((r) => this.server.close(r));
+  }
+}
+
+// ---------------------------------------------------------------- instances
+
+const SECRET = randomBytes(32).toString('hex');
+const baseEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SSPR_')));
+
+function cli(args, env) {
+  return run(process.execPath, [join(root, 'dist/cli/main.js'), ...args], { env: { ...baseEnv(), ...env }, maxBuffer: 1 << 24 });
+}
+
+async function instance(env) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'start'], {
+    env: { ...baseEnv(), ...env, SSPR_PORT: String(port), SSPR_HOST: '127.0.0.1' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error('sspr start exited');
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      /* not yet */
+    }
+    if (i > 300) throw new Error('sspr start did not answer in 30 s');
+    await sleep(100);
+  }
+  return {
+    port,
+    url,
+    pid: child.pid,
+    async stop() {
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(10_000)]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** one deployment: a fresh database with the bench users, and `n` instances on it */
+async function deployment(databaseUrl, n, smtpPort) {
+  const env = {
+    SSPR_DATABASE_URL: databaseUrl,
+    SSPR_SECRET: SECRET,
+    SSPR_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+    SSPR_MAIL_FROM: 'OpenSSPR <bench@example.test>',
+    SSPR_CAPTCHA: 'off',
+    SSPR_LOG_LEVEL: 'silent',
+    SSPR_BREACHED_FILTER: join(tmp, 'no-filter'),
+    ...HIGH_LIMITS,
+  };
+  await cli(['migrate'], env);
+  const csv = join(tmp, `users-${randomBytes(4).toString('hex')}.csv`);
+  const emails = Array.from({ length: USERS }, (_, i) => `bench${String(i).padStart(4, '0')}@example.org`);
+  // no password column: adding users spends no Argon2 hash
+  writeFileSync(csv, 'username,email,given,surname\n' + emails.map((e, i) => `${e},${e},Bench,User${i}`).join('\n') + '\n');
+  await cli(['users', 'import', csv], env);
+  const instances = await Promise.all(Array.from({ length: n }, () => instance(env)));
+  return { instances, emails, stop: () => Promise.all(instances.map((i) => i.stop())) };
+}
+
+// ---------------------------------------------------------------- load
+
+function client(instances, maxSockets) {
+  const agents = instances.map(() => new http.Agent({ keepAlive: true, maxSockets }));
+  let turn = 0;
+  return (method, path, body, token) => {
+    const k = turn++ % instances.length;
+    return new Promise((resolve, reject) => {
+      const data = body === undefined ? undefined : JSON.stringify(body);
+      const headers = {};
+      if (data !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = Buffer.byteLength(data);
+      }
+      if (token) headers.authorization = `Bearer ${token}`;
+      const req = http.request({ host: '127.0.0.1', port: instances[k].port, method, path, headers, agent: agents[k] }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          try {
+            resolve({ status: res.statusCode, json: text ? JSON.parse(text) : null });
+          } catch (e) {
+            reject(e);
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end(data);
+    });
+  };
+}
+
+/** samples the instances' CPU and RSS while `fn` runs */
+async function measured(instances, fn) {
+  const before = instances.map((i) => usage(i.pid));
+  let peak = 0;
+  const timer = setInterval(() => {
+    const rss = instances.map((i) => usage(i.pid).rss);
+    peak = Math.max(peak, ...rss.filter(Number.isFinite));
+  }, 250);
+  try {
+    const result = await fn();
+    const after = instances.map((i) => usage(i.pid));
+    const cpu = after.reduce((s, a, k) => s + (a.cpu - before[k].cpu), 0);
+    return { ...result, serverCpuMs: cpu, peakRss: Math.max(peak, ...after.map((a) => a.rss)) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function starts(instances) {
+  const names = ['bench0000@example.org', 'nobody-1@example.org', 'bench0001@example.org', 'ghost@example.net'];
+  const requests = names.map((username) => ({ method: 'POST', path: '/api/v1/reset', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username }) }));
+  const each = Math.max(1, Math.floor(START_CONNECTIONS / instances.length));
+  const go = (duration) => Promise.all(instances.map((i) => autocannon({ url: i.url, connections: each, duration, requests })));
+  await go(2); // warm-up
+  return measured(instances, async () => {
+    const rs = await go(START_SECONDS);
+    const total = rs.reduce((s, r) => s + r.requests.total, 0);
+    return { total, rps: total / START_SECONDS, p99: Math.max(...rs.map((r) => r.latency.p99)), non2xx: rs.reduce((s, r) => s + r.non2xx + r.errors + r.timeouts, 0) };
+  });
+}
+
+let passwordSerial = 0;
+async function journeys(instances, emails, inbox, seconds, onSample) {
+  const call = client(instances, VUS);
+  const expectStatus = (res, status, step) => {
+    if (res.status !== status) throw new Error(`${step}: HTTP ${res.status} ${JSON.stringify(res.json)?.slice(0, 200)}`);
+    return res.json;
+  };
+  const journey = async (email) => {
+    const s = expectStatus(await call('POST', '/api/v1/reset', { username: email }), 201, 'start');
+    const path = `/api/v1/reset/${s.id}`;
+    const code = inbox.code(email);
+    code.catch(() => {});
+    expectStatus(await call('POST', `${path}/challenge`, { method: 'email', contact: email }, s.token), 202, 'challenge');
+    expectStatus(await call('POST', `${path}/verify`, { method: 'email', code: await code }, s.token), 200, 'verify');
+    const done = expectStatus(await call('POST', `${path}/password`, { newPassword: `Quartz-Staple-${passwordSerial++}-Horse` }, s.token), 200, 'password');
+    if (done.state !== 'completed') throw new Error(`password: state ${done.state}`);
+  };
+  const latencies = [];
+  const failures = [];
+  const slice = async (secs) => {
+    const end = performance.now() + secs * 1000;
+    // each virtual user has users of its own, so no two journeys of one person overlap
+    const vu = async (v) => {
+      for (let k = 0; performance.now() < end; k++) {
+        const email = emails[(v + k * VUS) % emails.length];
+        const t = performance.now();
+        try {
+          await journey(email);
+          latencies.push(performance.now() - t);
+        } catch (e) {
+          failures.push(e.message);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: VUS }, (_, v) => vu(v)));
+  };
+  await slice(2); // warm-up
+  latencies.length = 0;
+  failures.length = 0;
+  const t0 = performance.now();
+  const sampler = onSample ? setInterval(onSample, 5000) : null;
+  const r = await measured(instances, async () => {
+    await slice(seconds);
+    return {};
+  });
+  if (sampler) clearInterval(sampler);
+  const ms = performance.now() - t0;
+  latencies.sort((a, b) => a - b);
+  return { ...r, done: latencies.length, rps: (latencies.length * 1000) / ms, p50: pct(latencies, 50), p99: pct(latencies, 99), failures: failures.length, firstFailure: failures[0] };
+}
+
+/** Argon2id hashes/s with the product's parameters, 16 in flight, in a process of its own */
+async function argon2Limit() {
+  const code = `
+    const { argon2Hasher } = await import(${JSON.stringify(join(root, 'dist/adapters/crypto.js'))});
+    const { randomBytes } = await import('node:crypto');
+    const end = performance.now() + ${HASH_SECONDS * 1000};
+    let done = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: ${VUS} }, async () => { while (performance.now() < end) { await argon2Hasher.hash(randomBytes(12).toString('base64')); done++; } }));
+    process.stdout.write(String(done * 1000 / (performance.now() - t0)));`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code]);
+  return Number(stdout);
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const m = machine();
+  const inbox = new Inbox();
+  const smtpPort = await inbox.start();
+  progress('PostgreSQL cluster');
+  const pg = await startPostgres();
+  const rows = [];
+  try {
+    progress('Argon2id limit (before)');
+    const limitBefore = await argon2Limit();
+    const setups = [
+      { name: 'SQLite × 1', url: async () => `sqlite:${join(tmp, 'bench.db')}`, n: 1 },
+      { name: 'PostgreSQL × 1', url: () => pg.database(), n: 1 },
+      { name: 'PostgreSQL × 3', url: () => pg.database(), n: 3 },
+    ];
+    for (const s of setups) {
+      progress(`${s.name}: users and instances`);
+      const d = await deployment(await s.url(), s.n, smtpPort);
+      try {
+        progress(`${s.name}: starts, ${START_SECONDS} s`);
+        const a = await starts(d.instances);
+        await sleep(500);
+        progress(`${s.name}: journeys, ${JOURNEY_SECONDS} s, ${VUS} virtual users`);
+        const b = await journeys(d.instances, d.emails, inbox, JOURNEY_SECONDS);
+        rows.push({ name: s.name, a, b });
+      } finally {
+        await d.stop();
+      }
+    }
+    progress('Argon2id limit (after)');
+    const limitAfter = await argon2Limit();
+    const limit = (limitBefore + limitAfter) / 2;
+
+    say(`## Scale: one and three instances, SQLite and PostgreSQL — ${m.date}`);
+    say('');
+    say(`- machine: ${m.cpu}, ${m.memory} RAM, ${m.os}, Node ${m.node}; load average at start ${m.load}. \`npm run bench:scale\` (bench/scale.js): the load generator is its own process, every instance a child \`sspr start\`; PostgreSQL with durable defaults on the same machine`);
+    say(`- Argon2id limit in this run (16 in flight, own process): **${fmt(limit)} hashes/s** (${fmt(limitBefore)} before, ${fmt(limitAfter)} after)`);
+    say('');
+    say(`| deployment | starts/s (${START_CONNECTIONS} conn.) | p99 | server CPU per start | journeys/s (${VUS} users) | p50 | p99 | journeys ÷ Argon2id limit | server CPU per journey | peak RSS per instance | failed |`);
+    say('|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const { name, a, b } of rows)
+      say(
+        `| ${name} | **${fmt(a.rps, 0)}** | ${a.p99} ms | ${fmt((a.serverCpuMs * 1000) / a.total, 0)} µs | **${fmt(b.rps)}** | ${fmt(b.p50, 0)} ms | ${fmt(b.p99, 0)} ms | **${fmt(b.rps / limit, 2)}** | ${fmt(b.serverCpuMs / b.done, 1)} ms | ${fmt(b.peakRss, 0)} MiB | ${a.non2xx} starts, ${b.failures} journeys${b.firstFailure ? ` (${b.firstFailure})` : ''} |`,
+      );
+    say('');
+    say(`- load average at end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; on two cores the load generator, PostgreSQL and the instances share the same CPUs, so three instances cannot add capacity here: the row shows that they hold and what the shared database costs`);
+
+    if (SOAK > 0) {
+      progress(`soak: ${SOAK} s of journeys on PostgreSQL × 1`);
+      const d = await deployment(await pg.database(), 1, smtpPort);
+      const samples = [];
+      try {
+        const pid = d.instances[0].pid;
+        const r = await journeys(d.instances, d.emails, inbox, SOAK, () => samples.push(usage(pid).rss));
+        const minute = Math.max(1, Math.round(60 / 5));
+        const first = samples.slice(0, minute);
+        const last = samples.slice(-minute);
+        const avg = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
+        say(
+          `- soak (PostgreSQL × 1, ${SOAK} s, ${VUS} users): ${r.done} journeys, ${fmt(r.rps)}/s, p99 ${fmt(r.p99, 0)} ms, ${r.failures} failed; RSS first minute ${fmt(avg(first), 0)} MiB, last minute ${fmt(avg(last), 0)} MiB, peak ${fmt(Math.max(...samples), 0)} MiB (${samples.length} samples)`,
+        );
+      } finally {
+        await d.stop();
+      }
+    }
+    if (RECORD) record(out);
+    return rows.every((r) => r.b.failures === 0 && r.a.non2xx === 0);
+  } finally {
+    await inbox.stop();
+    await pg.stop();
+  }
+}
+
+main()
+  .then((ok) => (process.exitCode = ok ? 0 : 1))
+  .catch((e) => {
+    console.error(e);
+    process.exitCode = 2;
+  })
+  .finally(() => rmSync(tmp, { recursive: true, force: true }));
