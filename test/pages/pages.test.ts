@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAssets } from '../../src/http/pages/assets.js';
+import { DEFAULT_BRAND } from '../../src/http/pages/brand.js';
 import { passwordPage } from '../../src/http/pages/views/reset.js';
 import { CSP } from '../../src/http/plugins/security-headers.js';
 import { translator } from '../../src/i18n.js';
@@ -500,7 +501,7 @@ describe('pages over HTTP', () => {
       expect((await app.inject({ url: '/assets/app.js' })).statusCode).toBe(200);
       await app.close();
       // the page keeps its form and the hidden box, without the script
-      const page = passwordPage({ locale: 'en', t: translator('en'), csrf: 'x', helpdesk: '', assets }, { minLength: 8, classes: 3, userInputs: ['a@example.org'] });
+      const page = passwordPage({ locale: 'en', t: translator('en'), csrf: 'x', helpdesk: '', assets, brand: DEFAULT_BRAND }, { minLength: 8, classes: 3, userInputs: ['a@example.org'] });
       expect(page).not.toContain('strength.js');
       expect(page).toContain('data-strength-for="newPassword"');
       expect(page).toContain('action="/reset/password"');
