@@ -122,8 +122,9 @@ describe('pages over HTTP', () => {
     page = await expectBothLanguages(c, '/reset/code?method=email');
     expect(page.text).toMatch(/inputmode="numeric"/);
     expect(page.text).toMatch(/autocomplete="one-time-code"/);
-    // protection is on: the neutral text, never the address
-    expect(page.text).toContain('If these details match your account, we sent a code.');
+    // protection is on: what was typed is echoed as typed, never what is on record
+    expect(page.text).toContain('If <bdi dir="ltr" class="typed">carol@example.org</bdi> is on record for this account, we sent a code to it.');
+    expect(page.text).toContain('href="/reset/method?method=email">Wrong address?</a>');
 
     r = await c.post('/reset/code', { method: 'email', code: code === '00000000' ? '11111111' : '00000000' }, page);
     expect(r.status).toBe(400);
@@ -153,7 +154,7 @@ describe('pages over HTTP', () => {
     expect(r.status).toBe(303);
     expect(r.location).toBe('/reset/done');
     page = await expectBothLanguages(c, '/reset/done');
-    expect(page.text).toContain('Your password has been reset.');
+    expect(page.text).toContain('<h1>Your password has been reset</h1>');
 
     expect((await api(server.url, 'POST', '/api/v1/session', { username: CAROL.username, password: NEW_PASSWORD })).status).toBe(200);
 
@@ -177,7 +178,7 @@ describe('pages over HTTP', () => {
     page = await expectBothLanguages(c, '/reset/unlock');
     expect((await c.post('/reset/unlock', {}, page)).location).toBe('/reset/done');
     page = await c.get('/reset/done');
-    expect(page.text).toContain('Your account has been unlocked.');
+    expect(page.text).toContain('<h1>Your account has been unlocked</h1>');
     expect((await api(server.url, 'POST', '/api/v1/session', { username: DAN.username, password: DAN.password })).status).toBe(200);
   });
 
@@ -422,9 +423,9 @@ describe('pages over HTTP', () => {
       let r: PageResponse | null = null;
       for (let i = 0; i < 5; i++) r = await c.post('/reset/code', { method: 'email', code: '0000000' }, page);
       expect(r!.status).toBe(429);
-      expect(r!.text).toContain('password reset is blocked for 24 hours');
+      expect(r!.text).toContain('password reset is blocked for this account until <time datetime="');
       expect(r!.text).toContain('href="/reset"');
-      expect((await c.get('/reset/method')).text).toContain('password reset is blocked for 24 hours');
+      expect((await c.get('/reset/method')).text).toContain('password reset is blocked for this account until');
 
       // a flow older than 15 minutes is expired, by GET and by POST
       await timed.store.r.throttle.prune(Number.MAX_SAFE_INTEGER);

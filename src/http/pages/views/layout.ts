@@ -103,7 +103,7 @@ ${o.error ? errorSummary(ctx, o.error) : ''}
 ${o.body}
 ${o.flow && o.error && !SELF_FIXABLE.has(o.error.code) ? helpBox(ctx) : ''}
 </main>
-<footer class="site-footer"><div class="wrap">${footer(ctx)}</footer>
+<footer class="site-footer"><div class="wrap">${footer(ctx)}</div></footer>
 </body>
 </html>
 `;
@@ -135,7 +135,7 @@ export function helpBox(ctx: PageCtx, extra: Html = ''): SafeHtml {
   const { t } = ctx;
   return html`<section class="help-box" aria-labelledby="help-title">
 <h2 id="help-title">${t('pages.help.title')}</h2>
-<p>${withMarkup((m) => t('pages.help.text', { helpdesk: m }), helpdeskMarkup(ctx, { showAddress: true }))}</p>
+<p>${helpdeskLink(ctx.helpdesk) ? withMarkup((m) => t('pages.help.text', { helpdesk: m }), helpdeskMarkup(ctx, { showAddress: true })) : t('pages.helpdeskDefault')}</p>
 ${extra}
 </section>`;
 }

@@ -114,7 +114,7 @@ function sentLine(ctx: PageCtx, v: FlowView, method: MethodId, o: { minutes: num
   if (!o.protection && offered?.hint) return html`${t('pages.reset.sent', { to: offered.hint, minutes: o.minutes })}`;
   if (!o.typedContact) return html`${t('pages.reset.sentProtected', { minutes: o.minutes })}`;
   const phone = PHONE_METHODS.has(method);
-  const echo = withMarkup((m) => t('pages.reset.sentIfOnRecord', { to: m, minutes: o.minutes }), html`<bdi dir="ltr" class="typed">${o.typedContact}</bdi>`);
+  const echo = withMarkup((m) => t(phone ? 'pages.reset.sentIfOnRecordPhone' : 'pages.reset.sentIfOnRecord', { to: m, minutes: o.minutes }), html`<bdi dir="ltr" class="typed">${o.typedContact}</bdi>`);
   return html`${echo} <a href="${`/reset/method?method=${method}`}">${phone ? t('pages.reset.wrongNumber') : t('pages.reset.wrongAddress')}</a>`;
 }
 
