@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditQuery, parseAuditFilter } from '../../src/services/audit-query.js';
 import { buildClient } from '../../src/web/client/build.js';
 import { startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl } from '../support/databases.js';
@@ -170,8 +171,12 @@ describe('the journey in Chromium on a phone', () => {
       expect(await page.locator('main .help-box a[href="mailto:help@acme.example"]').count()).toBe(1);
       const reference = await page.locator('main .reference').innerText();
       expect(reference).toMatch(/^[0-9a-f]{8}$/);
-      const trail = await server.store.db.selectFrom('audit').select(['flow_id', 'reason']).where('flow_id', 'like', `${reference}%`).execute();
-      expect(trail.some((e) => e.reason === '5 failed proofs in 24 hours')).toBe(true);
+      // the helpdesk types the reference into the portal's audit filter
+      const { entries } = await new AuditQuery(server.store).page(parseAuditFilter({ flow: reference.toUpperCase() }));
+      expect(entries.length).toBeGreaterThan(0);
+      expect(entries.every((e) => e.flow_id?.startsWith(reference) && e.target === who.username)).toBe(true);
+      expect(entries.some((e) => e.reason === '5 failed proofs in 24 hours')).toBe(true);
+      expect(() => parseAuditFilter({ flow: "ab%'" })).toThrow();
       expect(problems).toEqual([]);
       await close();
     }, 90_000);

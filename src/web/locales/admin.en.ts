@@ -156,6 +156,7 @@ export const adminEn = {
     activity: 'Activity',
     actor: 'Actor',
     target: 'Target',
+    flow: 'Reset reference (from the person’s page)',
     result: 'Result',
     any: 'Any',
     apply: 'Apply filter',

@@ -160,6 +160,7 @@ export const adminHe: Widen<typeof adminEn> = {
     activity: 'פעילות',
     actor: 'מבצע/ת',
     target: 'יעד',
+    flow: 'מספר אסמכתה של איפוס (מהדף שהמשתמש ראה)',
     result: 'תוצאה',
     any: 'הכול',
     apply: 'החלת הסינון',

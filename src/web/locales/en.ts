@@ -76,6 +76,7 @@ export const en = {
     'report.order': '“to” must be later than “from”.',
     'report.tooManyBuckets': 'That range has too many buckets (at most {{max}}). Choose a shorter range or a longer interval.',
     'audit.result': 'result must be one of: {{values}}.',
+    'audit.flow': 'A reset reference is 8 to 32 letters a–f and digits, as the person’s page shows it.',
     'policy.object': 'Send an object of settings.',
     'policy.unknown': 'There is no setting called “{{key}}”.',
     'policy.boolean': '{{key}} must be true or false.',

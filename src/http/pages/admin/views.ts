@@ -341,6 +341,7 @@ ${field('to', t('admin.audit.to'))}
 ${select('activity', t('admin.audit.activity'), o.activities.map((a) => ({ value: a, text: a })))}
 ${field('actor', t('admin.audit.actor'))}
 ${field('target', t('admin.audit.target'))}
+${field('flow', t('admin.audit.flow'))}
 ${select('result', t('admin.audit.result'), [{ value: 'success', text: t('admin.audit.success') }, { value: 'failure', text: t('admin.audit.failure') }])}
 </div>
 ${button(t('admin.audit.apply'), 'secondary')} <a href="/admin/audit">${t('admin.audit.clear')}</a>
