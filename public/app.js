@@ -19,3 +19,10 @@ for (const input of document.querySelectorAll('input[data-toggle-password]')) {
   });
   input.insertAdjacentElement('afterend', button);
 }
+
+// A time the server wrote in UTC (when a block ends), shown in the reader's own time zone and language.
+for (const el of document.querySelectorAll('time[data-local-time]')) {
+  const at = new Date(el.getAttribute('datetime') || '');
+  if (Number.isNaN(at.getTime())) continue;
+  el.textContent = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { dateStyle: 'full', timeStyle: 'short' }).format(at);
+}

@@ -37,6 +37,8 @@ export interface Config {
   /** who may read /metrics: a bearer token, and/or a separate listener serving only it */
   metrics: { token: string | null; listen: { host: string; port: number } | null };
   logLevel: string;
+  /** the organisation's logo (PNG, JPEG, WebP or SVG), served from our origin on every page; null = none */
+  logoFile: string | null;
   /** per-source-address limits that keep one attacker from locking out everyone */
   sourceLimits: { codesPerHour: number; failuresPerHour: number; signInFailuresPerHour: number };
   /** admin API keys: `name:key[:scope]`; scopes read < helpdesk < admin (the default) */
@@ -79,6 +81,7 @@ const DOC: Record<string, string> = {
   SSPR_METRICS_TOKEN: 'bearer token (≥32 chars) that /metrics requires',
   SSPR_METRICS_LISTEN: 'host:port of a separate listener that serves only /metrics',
   SSPR_LOG_LEVEL: 'pino level',
+  SSPR_LOGO_FILE: 'the organisation logo shown in the page header: a PNG, JPEG, WebP or SVG file of at most 512 KB',
   SSPR_SOURCE_CODES_PER_HOUR: 'codes one source address may request per hour',
   SSPR_SOURCE_FAILURES_PER_HOUR: 'failed proofs one source address may make per hour',
   SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR: 'failed portal sign-ins one source address may make per hour',
@@ -251,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
     timeouts,
     metrics: metricsAccess(get),
     logLevel: get('SSPR_LOG_LEVEL') ?? 'info',
+    logoFile: get('SSPR_LOGO_FILE') || null,
     sourceLimits: {
       codesPerHour: int('SSPR_SOURCE_CODES_PER_HOUR', get('SSPR_SOURCE_CODES_PER_HOUR'), 60, 1, 10_000_000),
       failuresPerHour: int('SSPR_SOURCE_FAILURES_PER_HOUR', get('SSPR_SOURCE_FAILURES_PER_HOUR'), 50, 1, 10_000_000),

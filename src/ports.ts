@@ -127,6 +127,8 @@ export interface OutgoingMessage {
   subject: string;
   text: string;
   html?: string;
+  /** the e-mail sender's display name (the organisation's); the address stays SSPR_MAIL_FROM's */
+  fromName?: string;
   /** the one-time code, for webhook receivers that speak it; absent for notices */
   code?: string;
   /**

@@ -17,6 +17,7 @@ import { createKeyring } from '../adapters/crypto.js';
 import { breachedCommand } from './breached.js';
 import { parseUsersCsv } from './csv.js';
 import { directoryTest } from './directory.js';
+import { startWarnings } from './warnings.js';
 
 const USAGE = `Usage: sspr <command>
   start [--demo]                 run the service
@@ -67,6 +68,7 @@ async function start(config: Config): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   await app.listen({ port: config.port, host: config.host });
+  for (const w of startWarnings(await server.policy.get())) process.stderr.write(`${w}\n`);
   const base = config.publicUrl.origin;
   if (config.demo) {
     const u = DEMO_USERS[0];

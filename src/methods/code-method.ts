@@ -1,3 +1,4 @@
+import { brandName } from '../core/branding.js';
 import { SsprError } from '../core/errors.js';
 import { maskEmail, maskPhone, normalizeEmail, normalizePhone } from '../core/contacts.js';
 import type { CodeMethodId } from '../core/methods.js';
@@ -79,13 +80,15 @@ export function codeMethod(spec: CodeMethodSpec): ResetMethod {
         created_at: env.now,
       });
       const minutes = env.policy.codeLifetimeMinutes;
+      const org = brandName(env.policy);
       // A message is built, sealed and queued either way (a decoy the queue drops when the
       // contact is not on record), so the answer costs the same whether it matched or not.
       await env.send({
         channel: spec.channel,
         to: target ?? '',
-        subject: env.t('messages.code.subject'),
-        text: env.t(spec.channel === 'voice' ? 'messages.code.voice' : 'messages.code.text', { code: spec.channel === 'voice' ? code.split('').join(' ') : code, minutes }),
+        subject: env.t('messages.code.subject', { org }),
+        text: env.t(spec.channel === 'voice' ? 'messages.code.voice' : 'messages.code.text', { code: spec.channel === 'voice' ? code.split('').join(' ') : code, minutes, org }),
+        fromName: org,
         code,
         ...(target ? {} : { decoy: true as const }),
       });

@@ -13,6 +13,8 @@ export interface AuditFilter {
   actor?: string;
   target?: string;
   result?: (typeof AUDIT_RESULTS)[number];
+  /** a reset's reference as its pages show it: the start of its flow id */
+  flow?: string;
 }
 
 /** Reads a filter from query text (dates as ISO 8601, UTC); every bad value is reported at once. */
@@ -33,6 +35,11 @@ export function parseAuditFilter(q: Record<string, unknown>): AuditFilter {
     if ((AUDIT_RESULTS as readonly string[]).includes(result)) out.result = result as AuditFilter['result'];
     else bad.push({ code: 'audit.result', field: 'result', params: { values: AUDIT_RESULTS.join(', ') } });
   }
+  const flow = text('flow').toLowerCase();
+  if (flow) {
+    if (/^[0-9a-f]{8,32}$/.test(flow)) out.flow = flow;
+    else bad.push({ code: 'audit.flow', field: 'flow' });
+  }
   if (out.from !== undefined && out.to !== undefined && out.from >= out.to) bad.push({ code: 'report.order', field: 'to' });
   if (bad.length) throw new SsprError('SSPR_BAD_REQUEST', bad);
   return out;
@@ -52,6 +59,8 @@ export class AuditQuery {
     if (f.actor) q = q.where('actor', '=', f.actor);
     if (f.target) q = q.where('target', '=', f.target);
     if (f.result) q = q.where('result', '=', f.result);
+    // hex only (checked when parsed), so the pattern holds no wildcard of its own
+    if (f.flow) q = q.where('flow_id', 'like', `${f.flow}%`);
     return q;
   }
 

@@ -1,5 +1,6 @@
 import type { SecurityInfoRow } from '../adapters/store/security-info.js';
 import type { Repos } from '../adapters/store/store.js';
+import { brandName } from '../core/branding.js';
 import { normalizeEmail, normalizePhone } from '../core/contacts.js';
 import { translator } from '../i18n.js';
 import type { Clock, DirectoryUser, Keyring, Random } from '../ports.js';
@@ -36,6 +37,7 @@ export async function notifyUser(
   params: Record<string, string> = {},
 ): Promise<void> {
   const t = translator(locale);
+  const org = brandName(await r.policy.load());
   const vars = { username: user.username, time: new Date(deps.clock.now()).toISOString().slice(0, 16).replace('T', ' '), ...params };
   const active = info.filter((i) => i.state === 'active' && i.value);
   const emails = new Set(active.filter((i) => i.method === 'email').map((i) => i.value as string));
@@ -46,6 +48,6 @@ export async function notifyUser(
   if (p) phones.add(p);
   const targets = [...[...emails].map((to) => ({ channel: 'email' as const, to })), ...[...phones].map((to) => ({ channel: 'sms' as const, to }))];
   for (const target of targets) {
-    await DeliveryQueue.enqueueIn(r, deps.keyring, deps.random, deps.clock, { ...target, locale, subject: t(`messages.${notice}.subject`), text: t(`messages.${notice}.text`, vars) }, flowId);
+    await DeliveryQueue.enqueueIn(r, deps.keyring, deps.random, deps.clock, { ...target, locale, subject: t('messages.branded', { org, subject: t(`messages.${notice}.subject`) }), text: t(`messages.${notice}.text`, vars), fromName: org }, flowId);
   }
 }

@@ -15,7 +15,7 @@ import { DeliveryQueue } from './delivery-queue.js';
 import type { Metrics } from './metrics.js';
 import { commitAroundDirectory, unlockWrite, type DirectoryWrite } from './directory-write.js';
 import { notifyUser } from './notify.js';
-import { signInKey } from './throttle.js';
+import { DAY, PROOF_FAILURES_PER_DAY, signInKey } from './throttle.js';
 
 export interface FlowView {
   id: string;
@@ -212,6 +212,20 @@ export class ResetService {
     };
   }
 
+  /**
+   * How many failed proofs the person has left before reset is blocked for 24 hours, and when a
+   * block ends. Decoy flows count and block exactly as real ones do, so the answer is the same
+   * for every account.
+   */
+  async limits(id: string, token: string): Promise<{ proofsLeft: number; blockedUntil: string | null }> {
+    const flow = await this.load(id, token);
+    const now = this.d.clock.now();
+    const key = `fail:${flow.subjectKey}`;
+    const until = await this.d.store.r.throttle.blockedUntil(key, now);
+    const failed = await this.d.store.r.throttle.count(key, now - DAY);
+    return { proofsLeft: until === null ? Math.max(0, PROOF_FAILURES_PER_DAY - failed) : 0, blockedUntil: until === null ? null : new Date(until).toISOString() };
+  }
+
   // ---------- gates ----------
 
   async challenge(id: string, token: string, input: { method: MethodId } & ChallengeInput, ctx: RequestContext): Promise<FlowView> {
@@ -335,6 +349,27 @@ export class ResetService {
     if (!user.locked) throw new SsprError('SSPR_ACCOUNT_NOT_LOCKED');
     const done = await this.finish(flow, user, policy, ctx, ACTIVITIES.unlockSelf, 'unlockDone', unlockWrite(d.directory, user.id), async () => {});
     return this.view(done, policy, user, now);
+  }
+
+  /**
+   * A person who asked to unlock an account that is not locked sets a new password instead,
+   * without proving again who they are: the flow's intent changes here, on the server, in one
+   * audited step, and the password step still re-checks it (recheck).
+   */
+  async resetInstead(id: string, token: string, ctx: RequestContext): Promise<FlowView> {
+    const { d } = this;
+    const flow = await this.load(id, token);
+    const now = d.clock.now();
+    assertGatesPassed(flow, now);
+    if (flow.intent !== 'unlock') throw new SsprError('SSPR_FLOW_STATE', [{ code: `flow.intent.${flow.intent}` }]);
+    const policy = await d.policy.get();
+    const user = await this.present(await d.directory.findById(flow.userId!));
+    const next: Flow = { ...flow, intent: 'reset' };
+    await d.store.transaction(async (r) => {
+      if (!(await r.flows.setIntent(flow, 'reset'))) throw new SsprError('SSPR_FLOW_STATE');
+      await r.audit.append(this.audit(flow, ctx, now, { step: 'intent', result: 'success', details: { from: 'unlock', to: 'reset', locked: Boolean(user?.locked) } }));
+    });
+    return this.view(next, policy, user, now);
   }
 
   /**

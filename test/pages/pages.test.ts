@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAssets } from '../../src/http/pages/assets.js';
+import { DEFAULT_BRAND } from '../../src/http/pages/brand.js';
 import { passwordPage } from '../../src/http/pages/views/reset.js';
 import { CSP } from '../../src/http/plugins/security-headers.js';
 import { translator } from '../../src/i18n.js';
@@ -121,8 +122,9 @@ describe('pages over HTTP', () => {
     page = await expectBothLanguages(c, '/reset/code?method=email');
     expect(page.text).toMatch(/inputmode="numeric"/);
     expect(page.text).toMatch(/autocomplete="one-time-code"/);
-    // protection is on: the neutral text, never the address
-    expect(page.text).toContain('If these details match your account, we sent a code.');
+    // protection is on: what was typed is echoed as typed, never what is on record
+    expect(page.text).toContain('If <bdi dir="ltr" class="typed">carol@example.org</bdi> is on record for this account, we sent a code to it.');
+    expect(page.text).toContain('href="/reset/method?method=email">Wrong address?</a>');
 
     r = await c.post('/reset/code', { method: 'email', code: code === '00000000' ? '11111111' : '00000000' }, page);
     expect(r.status).toBe(400);
@@ -152,7 +154,7 @@ describe('pages over HTTP', () => {
     expect(r.status).toBe(303);
     expect(r.location).toBe('/reset/done');
     page = await expectBothLanguages(c, '/reset/done');
-    expect(page.text).toContain('Your password has been reset.');
+    expect(page.text).toContain('<h1>Your password has been reset</h1>');
 
     expect((await api(server.url, 'POST', '/api/v1/session', { username: CAROL.username, password: NEW_PASSWORD })).status).toBe(200);
 
@@ -176,7 +178,7 @@ describe('pages over HTTP', () => {
     page = await expectBothLanguages(c, '/reset/unlock');
     expect((await c.post('/reset/unlock', {}, page)).location).toBe('/reset/done');
     page = await c.get('/reset/done');
-    expect(page.text).toContain('Your account has been unlocked.');
+    expect(page.text).toContain('<h1>Your account has been unlocked</h1>');
     expect((await api(server.url, 'POST', '/api/v1/session', { username: DAN.username, password: DAN.password })).status).toBe(200);
   });
 
@@ -421,9 +423,9 @@ describe('pages over HTTP', () => {
       let r: PageResponse | null = null;
       for (let i = 0; i < 5; i++) r = await c.post('/reset/code', { method: 'email', code: '0000000' }, page);
       expect(r!.status).toBe(429);
-      expect(r!.text).toContain('password reset is blocked for 24 hours');
+      expect(r!.text).toContain('password reset is blocked for this account until <time datetime="');
       expect(r!.text).toContain('href="/reset"');
-      expect((await c.get('/reset/method')).text).toContain('password reset is blocked for 24 hours');
+      expect((await c.get('/reset/method')).text).toContain('password reset is blocked for this account until');
 
       // a flow older than 15 minutes is expired, by GET and by POST
       await timed.store.r.throttle.prune(Number.MAX_SAFE_INTEGER);
@@ -500,7 +502,7 @@ describe('pages over HTTP', () => {
       expect((await app.inject({ url: '/assets/app.js' })).statusCode).toBe(200);
       await app.close();
       // the page keeps its form and the hidden box, without the script
-      const page = passwordPage({ locale: 'en', t: translator('en'), csrf: 'x', helpdesk: '', assets }, { minLength: 8, classes: 3, userInputs: ['a@example.org'] });
+      const page = passwordPage({ locale: 'en', t: translator('en'), csrf: 'x', helpdesk: '', assets, brand: DEFAULT_BRAND }, { minLength: 8, classes: 3, userInputs: ['a@example.org'] });
       expect(page).not.toContain('strength.js');
       expect(page).toContain('data-strength-for="newPassword"');
       expect(page).toContain('action="/reset/password"');

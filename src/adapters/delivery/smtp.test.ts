@@ -49,6 +49,15 @@ describe('smtp transport', () => {
     expect(auths).toEqual(['sspr:s3cret']);
   });
 
+  it("sends as the organisation's name from the configured address", async () => {
+    const t = createSmtpTransport({ url: `smtp://sspr:s3cret@127.0.0.1:${port}`, from: 'SSPR <sspr@example.test>' });
+    const before = received.length;
+    await t.send({ channel: 'email', to: 'alice@example.test', locale: 'he', subject: 'Acme Health: קוד', text: 'x', fromName: 'Acme Health' });
+    const mail = received[before]!;
+    expect(mail.from?.value[0]).toEqual({ name: 'Acme Health', address: 'sspr@example.test' });
+    await expect(t.send({ channel: 'email', to: 'alice@example.test', locale: 'en', subject: 'Hi', text: 'x', fromName: 'Acme\r\nBcc: eve@example.test' })).rejects.toThrow(/line break/);
+  });
+
   it('refuses CR/LF in subject or recipient before connecting', async () => {
     const t = createSmtpTransport({ url: `smtp://127.0.0.1:${port}`, from: 'sspr@example.test' });
     const before = received.length;

@@ -4,6 +4,9 @@ import type { OutgoingMessage, Transport } from '../../ports.js';
 // A CR or LF in a header value would let a caller append headers (Bcc:) or start the body.
 const hasLineBreak = (v: string) => /[\r\n]/.test(v);
 
+/** The address of `Name <address>` or of a bare address. */
+const senderAddress = (from: string): string => /<([^<>]+)>\s*$/.exec(from)?.[1]?.trim() ?? from.trim();
+
 /** E-mail over SMTP: `smtp://user:pass@host:port` (STARTTLS when offered) or `smtps://…`. */
 export function createSmtpTransport(opts: { url: string; from: string }): Transport {
   if (hasLineBreak(opts.from)) throw new Error('SMTP sender must not contain line breaks');
@@ -19,9 +22,9 @@ export function createSmtpTransport(opts: { url: string; from: string }): Transp
   });
   return {
     async send(message: OutgoingMessage) {
-      if (hasLineBreak(message.to) || hasLineBreak(message.subject)) throw new Error('refusing a header with a line break');
+      if (hasLineBreak(message.to) || hasLineBreak(message.subject) || hasLineBreak(message.fromName ?? '')) throw new Error('refusing a header with a line break');
       await mailer.sendMail({
-        from: opts.from,
+        from: message.fromName ? { name: message.fromName, address: senderAddress(opts.from) } : opts.from,
         to: message.to,
         subject: message.subject,
         text: message.text,

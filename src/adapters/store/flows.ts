@@ -67,6 +67,11 @@ export function flowsRepo(db: Kysely<Database>) {
         .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
+    /** Changes what a flow past its gates is for; only from the intent the caller read, so it is one deliberate step. */
+    async setIntent(prev: Flow, intent: Flow['intent']): Promise<boolean> {
+      const r = await db.updateTable('flows').set({ intent }).where('id', '=', prev.id).where('state', '=', 'set_password').where('intent', '=', prev.intent).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
     async blockOpenFlows(subjectKey: string): Promise<void> {
       await db.updateTable('flows').set({ state: 'blocked' }).where('subject_key', '=', subjectKey).where('state', 'in', ['verify', 'set_password']).execute();
     },

@@ -4,16 +4,29 @@ import { METHOD_IDS, type MethodId } from '../methods.js';
  * The one declared table of reset-policy settings. Validation, the CLI, the admin API and the
  * admin page are all driven from this table, so a new setting is one entry here.
  */
-type Base = { key: string; group: 'access' | 'methods' | 'registration' | 'notifications' | 'security' | 'password' | 'codes' };
+type Base = { key: string; group: 'branding' | 'access' | 'methods' | 'registration' | 'notifications' | 'security' | 'password' | 'codes' };
 export type SettingSpec =
   | (Base & { type: 'boolean'; default: boolean })
   | (Base & { type: 'integer'; min: number; max: number; default: number })
   | (Base & { type: 'enum'; values: readonly string[]; default: string })
   | (Base & { type: 'set'; values: readonly string[]; minItems: number; default: readonly string[] })
   | (Base & { type: 'list'; maxItems: number; itemMinLength: number; itemMaxLength: number; default: readonly string[] })
-  | (Base & { type: 'contact'; default: string });
+  | (Base & { type: 'contact'; default: string })
+  /** one line of plain text (shown escaped), at most maxLength characters */
+  | (Base & { type: 'text'; maxLength: number; default: string })
+  /** `#rrggbb` that passes WCAG AA contrast on white, or '' for the default look */
+  | (Base & { type: 'colour'; default: string })
+  /** an https address, or '' */
+  | (Base & { type: 'url'; default: string });
 
 export const POLICY_SETTINGS = [
+  // the organisation's name in every title, the header, e-mails and texts; '' = the product's name
+  { key: 'orgName', group: 'branding', type: 'text', maxLength: 80, default: '' },
+  { key: 'brandColour', group: 'branding', type: 'colour', default: '' },
+  // a line under the first step's introduction (Entra's "sign-in page text")
+  { key: 'signInText', group: 'branding', type: 'text', maxLength: 300, default: '' },
+  // where the finish page sends people to sign in; '' = this service's portal
+  { key: 'signInUrl', group: 'branding', type: 'url', default: '' },
   { key: 'enabledFor', group: 'access', type: 'enum', values: ['none', 'selected', 'all'], default: 'all' },
   { key: 'enabledGroups', group: 'access', type: 'list', maxItems: 100, itemMinLength: 1, itemMaxLength: 256, default: [] },
   { key: 'methods', group: 'methods', type: 'set', values: METHOD_IDS, minItems: 1, default: ['email', 'sms', 'authenticator'] },

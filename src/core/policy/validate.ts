@@ -1,3 +1,4 @@
+import { MIN_CONTRAST, contrastOnWhite, parseHexColour, signInHref } from '../branding.js';
 import { SsprError, type ErrorDetail } from '../errors.js';
 import { helpdeskLink } from './helpdesk-link.js';
 import { POLICY_SETTINGS, settingSpec, type Policy, type SettingSpec } from './settings.js';
@@ -28,6 +29,21 @@ function checkValue(spec: SettingSpec, value: unknown): ErrorDetail | null {
     }
     case 'contact':
       return value === '' || (typeof value === 'string' && helpdeskLink(value) !== null) ? null : bad('policy.contact');
+    case 'text':
+      if (typeof value !== 'string') return bad('policy.text', { max: spec.maxLength });
+      // one line of visible text: control and direction-override characters would garble titles and headers
+      if (/[\p{Cc}\u202a-\u202e\u2066-\u2069]/u.test(value)) return bad('policy.textControl');
+      return [...value.trim()].length > spec.maxLength ? bad('policy.text', { max: spec.maxLength }) : null;
+    case 'colour': {
+      if (value === '') return null;
+      const hex = typeof value === 'string' ? parseHexColour(value) : null;
+      if (!hex) return bad('policy.colour');
+      const ratio = contrastOnWhite(hex);
+      // refused, never darkened behind the admin's back: the colour they chose is the one shown
+      return ratio < MIN_CONTRAST ? bad('policy.contrast', { ratio: ratio.toFixed(2), min: MIN_CONTRAST }) : null;
+    }
+    case 'url':
+      return value === '' || (typeof value === 'string' && value.length <= 2048 && signInHref(value) !== null) ? null : bad('policy.url');
   }
 }
 
@@ -73,7 +89,8 @@ export function applyPolicyChange(current: Policy, patch: unknown): { policy: Po
       details.push(err);
       continue;
     }
-    const normalized = spec.type === 'list' ? (value as string[]).map((v) => v.trim()) : value;
+    const normalized =
+      spec.type === 'list' ? (value as string[]).map((v) => v.trim()) : spec.type === 'text' ? (value as string).trim() : spec.type === 'colour' && value !== '' ? parseHexColour(value as string) : value;
     if (JSON.stringify(normalized) !== JSON.stringify(next[key])) changed.push(key as keyof Policy);
     next[key] = normalized;
   }

@@ -52,6 +52,15 @@ function policySchema() {
       case 'contact':
         properties[s.key] = { type: 'string', maxLength: 2048, default: s.default, description: 'https URL or e-mail address' };
         break;
+      case 'text':
+        properties[s.key] = { type: 'string', maxLength: s.maxLength, default: s.default };
+        break;
+      case 'colour':
+        properties[s.key] = { type: 'string', description: '#rrggbb with at least 4.5:1 contrast on white, or empty for the default', default: s.default };
+        break;
+      case 'url':
+        properties[s.key] = { type: 'string', maxLength: 2048, description: 'https URL, or empty', default: s.default };
+        break;
     }
   }
   return { type: 'object', additionalProperties: false, properties };

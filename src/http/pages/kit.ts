@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SsprError } from '../../core/errors.js';
 import { isLocale, translator } from '../../i18n.js';
 import { errorBody } from '../errors.js';
+import type { Brand } from './brand.js';
 import type { Csrf } from './csrf.js';
 import type { PageDeps } from './page-routes.js';
 import type { PageCtx, PageError } from './views/layout.js';
@@ -25,14 +26,14 @@ export interface PageKit {
   form(request: FastifyRequest): (name: string) => string;
 }
 
-export function createKit(deps: PageDeps, csrf: Csrf, assets: PageCtx['assets']): PageKit {
+export function createKit(deps: PageDeps, csrf: Csrf, assets: PageCtx['assets'], brand: (p: Awaited<ReturnType<PageDeps['policy']['get']>>) => Brand): PageKit {
   return {
     deps,
     csrf,
     async ctx(request, reply) {
       const policy = await deps.policy.get();
       const locale = isLocale(request.locale) ? request.locale : 'en';
-      return { locale, t: translator(locale), csrf: csrf.token(request, reply), helpdesk: policy.helpdeskLink, assets };
+      return { locale, t: translator(locale), csrf: csrf.token(request, reply), helpdesk: policy.helpdeskLink, assets, brand: brand(policy) };
     },
     send(reply, status, page) {
       return reply.status(status).type('text/html; charset=utf-8').send(page);

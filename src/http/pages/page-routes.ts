@@ -7,6 +7,7 @@ import { toSsprError } from '../errors.js';
 import { accountPages } from './account.js';
 import { adminPages } from './admin/routes.js';
 import { registerAssets } from './assets.js';
+import { DEFAULT_BRAND, registerBrand } from './brand.js';
 import { createCsrf } from './csrf.js';
 import { createKit, pageError, type PagePath } from './kit.js';
 import { resetPages } from './reset-flow.js';
@@ -25,7 +26,8 @@ function backFor(request: FastifyRequest): PagePath {
   if (url.startsWith('/account')) return '/account';
   if (url.startsWith('/admin/people')) return '/admin/people';
   if (url.startsWith('/admin')) return '/admin';
-  if (url === '/reset/code') return '/reset/method';
+  if (url === '/reset/code' || url === '/reset/resend') return '/reset/method';
+  if (url === '/reset/instead') return '/reset/unlock';
   if (url === '/reset/method' || url === '/reset/password' || url === '/reset/unlock') return url;
   return '/reset';
 }
@@ -42,7 +44,8 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
   const langCookie = `${deps.names.flow.replace(/sspr_flow$/, '')}sspr_lang`;
   const csrf = createCsrf(deps.names.csrf, deps.https, deps.csrfKey);
   const assets = registerAssets(app);
-  const kit = createKit(deps, csrf, assets);
+  const brand = registerBrand(app, deps.config.logoFile, () => deps.policy.get());
+  const kit = createKit(deps, csrf, assets, brand);
 
   // The language chosen with ?lang= (the switch link) sticks for the next pages and steps.
   app.addHook('onRequest', async (request, reply) => {
@@ -71,7 +74,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
     } catch {
       // the database is gone: still answer with a page, without the policy's helpdesk link
       const locale = isLocale(request.locale) ? request.locale : 'en';
-      c = { locale, t: translator(locale), csrf: '', helpdesk: '', assets };
+      c = { locale, t: translator(locale), csrf: '', helpdesk: '', assets, brand: DEFAULT_BRAND };
     }
     return kit.send(reply, e.status, errorPage(c, pageError(e, c.locale), backFor(request)));
   });

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { widgetHeadMarkup, widgetMarkup } from '../../adapters/captcha/widget.js';
+import { normalizeEmail } from '../../core/contacts.js';
 import { SsprError, isSsprError, type ErrorCode } from '../../core/errors.js';
 import { isMethodId, type MethodId } from '../../core/methods.js';
 import type { FlowView } from '../../services/reset-service.js';
@@ -9,7 +10,22 @@ import { requestContext } from '../request-context.js';
 import { raw } from './html.js';
 import { pageError, type PageKit, type PagePath } from './kit.js';
 import type { PageCtx, PageError } from './views/layout.js';
-import { codePage, donePage, endedPage, methodPage, passwordPage, startPage, unlockPage, type MethodForm } from './views/reset.js';
+import { codePage, donePage, endedPage, methodPage, passwordPage, startPage, unlockPage, type Ended, type MethodForm } from './views/reset.js';
+
+/**
+ * What the person typed, kept so they never type it twice: the username (for "send to this
+ * address" and "start again") and the contact a code went to (for "send a new code" and its
+ * echo). Sealed with the server key in an HttpOnly cookie: not in a URL, not readable by
+ * script, not forgeable. It only ever holds what this browser typed, so the pages built from it
+ * are the same whatever the account.
+ */
+interface Typed {
+  id: string;
+  username: string;
+  method?: MethodId;
+  contact?: string;
+}
+const TYPED_LIFETIME_S = 3600;
 
 /** The page that shows a flow in its current state; null when the flow ended without success. */
 function stepOf(v: FlowView): PagePath | null {
@@ -49,7 +65,26 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
   const { deps } = kit;
   const { names, https } = deps;
   const idCookie = `${names.flow}_id`;
+  const typedCookie = `${names.flow}_typed`;
   const hide = { schema: { hide: true } };
+  const keyring = deps.journey.keyring;
+
+  const readTyped = (request: FastifyRequest): Typed | null => {
+    const raw = request.cookies[typedCookie];
+    if (typeof raw !== 'string' || raw.length > 4096) return null;
+    try {
+      const v = JSON.parse(keyring.open(raw)) as Typed;
+      return typeof v.id === 'string' && typeof v.username === 'string' ? v : null;
+    } catch {
+      return null;
+    }
+  };
+  const writeTyped = (reply: FastifyReply, v: Typed) => reply.setCookie(typedCookie, keyring.seal(JSON.stringify(v)), cookieOptions(https, TYPED_LIFETIME_S));
+  /** the typed values of this flow only: a cookie left by an earlier flow says nothing about this one */
+  const typedFor = (request: FastifyRequest, flowId: string): Typed | null => {
+    const t = readTyped(request);
+    return t && t.id === flowId ? t : null;
+  };
 
   const credentials = (request: FastifyRequest) => {
     const id = request.cookies[idCookie];
@@ -72,13 +107,33 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
    * Loads the flow for the page at `here`: renders the "start over" page when it is gone or
    * ended, redirects when the flow is at another step, and otherwise hands it to `run`.
    */
+  /**
+   * What an ended page says besides "start again": the username kept for the new start, and
+   * for a block when it ends and the reference the helpdesk finds the flow by in the audit.
+   */
+  async function ending(request: FastifyRequest, kind: Ended['kind']): Promise<Ended> {
+    const cred = credentials(request);
+    const typed = readTyped(request);
+    // cookies outlived by the flow: the reset expired rather than never existed
+    const k = kind === 'notFound' && typed && !cred ? 'expired' : kind;
+    const out: Ended = { kind: k, username: typed?.username ?? null, reference: null, blockedUntil: null };
+    if (k === 'blocked' && cred) {
+      out.reference = cred.id.slice(0, 8);
+      out.blockedUntil = await deps.reset
+        .limits(cred.id, cred.token)
+        .then((l) => l.blockedUntil)
+        .catch(() => null);
+    }
+    return out;
+  }
+
   async function withFlow(request: FastifyRequest, reply: FastifyReply, here: PagePath, run: (f: Flow) => Promise<FastifyReply>): Promise<FastifyReply> {
     const c = await kit.ctx(request, reply);
     const loaded = await load(request);
     const post = request.method === 'POST';
-    if (!loaded) return kit.send(reply, post ? 404 : 200, endedPage(c, 'notFound', here));
+    if (!loaded) return kit.send(reply, post ? 404 : 200, endedPage(c, await ending(request, 'notFound'), here));
     const { v } = loaded;
-    if (v.state === 'expired' || v.state === 'blocked') return kit.send(reply, post ? (v.state === 'blocked' ? 429 : 410) : 200, endedPage(c, v.state, here));
+    if (v.state === 'expired' || v.state === 'blocked') return kit.send(reply, post ? (v.state === 'blocked' ? 429 : 410) : 200, endedPage(c, await ending(request, v.state), here));
     const step = stepOf(v)!;
     // the code page belongs to the "verify" step too
     if (step !== here && !(here === '/reset/code' && step === '/reset/method')) return kit.redirect(reply, step);
@@ -86,11 +141,11 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
   }
 
   /** A service error on a step: the step again with the error, or "start over" when the flow cannot go on. */
-  async function failed(reply: FastifyReply, c: PageCtx, here: PagePath, err: unknown, show: (e: SsprError) => FastifyReply | Promise<FastifyReply>): Promise<FastifyReply> {
+  async function failed(request: FastifyRequest, reply: FastifyReply, c: PageCtx, here: PagePath, err: unknown, show: (e: SsprError) => FastifyReply | Promise<FastifyReply>): Promise<FastifyReply> {
     const e = toSsprError(err);
     if (e.code === 'SSPR_INTERNAL') throw err;
     const ended = ENDED[e.code];
-    if (ended) return kit.send(reply, e.status, endedPage(c, ended, here));
+    if (ended) return kit.send(reply, e.status, endedPage(c, await ending(request, ended), here));
     return show(e);
   }
 
@@ -124,10 +179,14 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
     };
   }
 
-  app.get('/reset', hide, async (request, reply) => {
+  // `?username=` prefills (an identity provider's "Forgot password?" link can pass it); else the
+  // name typed for the last flow in this browser, so "start again" never means typing it again
+  app.get<{ Querystring: { username?: string } }>('/reset', hide, async (request, reply) => {
     const c = await kit.ctx(request, reply);
     const policy = await deps.policy.get();
-    return kit.send(reply, 200, startPage(c, { allowUnlock: policy.allowUnlock, widget: widget(c) }));
+    const q = typeof request.query.username === 'string' && request.query.username.length <= 256 ? request.query.username.trim() : '';
+    const username = q || readTyped(request)?.username || '';
+    return kit.send(reply, 200, startPage(c, { allowUnlock: policy.allowUnlock, widget: widget(c), form: { username } }));
   });
 
   app.post('/reset', hide, async (request, reply) => {
@@ -144,6 +203,7 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
       const { view, token } = await deps.reset.start({ username, captcha: captcha || undefined, intent }, requestContext(request));
       reply.setCookie(names.flow, token, cookieOptions(https, 900));
       reply.setCookie(idCookie, view.id, cookieOptions(https, 900));
+      writeTyped(reply, { id: view.id, username });
       return kit.redirect(reply, stepOf(view) ?? '/reset/method');
     } catch (err) {
       const e = toSsprError(err);
@@ -155,45 +215,71 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
 
   // ---------- gates ----------
 
+  /** the username, when it is itself an e-mail address, to offer as the address to send to */
+  const usernameAddress = (typed: Typed | null): string | null => (typed ? normalizeEmail(typed.username) : null);
+
   app.get<{ Querystring: { method?: string } }>('/reset/method', hide, async (request, reply) =>
-    withFlow(request, reply, '/reset/method', async ({ c, v }) => {
+    withFlow(request, reply, '/reset/method', async ({ c, v, id }) => {
       const m = request.query.method;
-      return kit.send(reply, 200, methodPage(c, v, isMethodId(m) ? { form: { method: m } } : {}));
+      const typed = typedFor(request, id);
+      // "wrong address?" comes back here with what was typed, to correct rather than retype
+      const form: MethodForm | undefined = isMethodId(m) ? { method: m, ...(typed?.method === m && typed.contact ? { contact: typed.contact } : {}) } : undefined;
+      return kit.send(reply, 200, methodPage(c, v, { ...(form ? { form } : {}), usernameAddress: usernameAddress(typed) }));
     }),
   );
+
+  /** asks for a code and keeps the contact it was asked for, then shows the code page */
+  async function sendCode(request: FastifyRequest, reply: FastifyReply, f: Flow, method: MethodId, contact: string | undefined): Promise<FastifyReply> {
+    await deps.reset.challenge(f.id, f.token, { method, ...(contact ? { contact } : {}) }, requestContext(request));
+    const typed = typedFor(request, f.id) ?? { id: f.id, username: '' };
+    const { contact: _old, ...rest } = typed;
+    void _old;
+    writeTyped(reply, { ...rest, method, ...(contact ? { contact } : {}) });
+    return kit.redirect(reply, '/reset/code', { method });
+  }
 
   app.post('/reset/method', hide, async (request, reply) =>
     withFlow(request, reply, '/reset/method', async (f) => {
       const field = kit.form(request);
       const offered = f.v.methods.find((m) => m.method === field('method'));
       const method = offered?.method;
-      const contact = method && offered.needsContact ? field(`contact_${method}`).trim() : undefined;
+      const typed = typedFor(request, f.id);
+      // "send to this address": the username typed on the first step, not typed again
+      const own = method === 'email' && field('use_username') === '1' ? usernameAddress(typed) : null;
+      const contact = method && offered.needsContact ? (own ?? field(`contact_${method}`).trim()) : undefined;
       const form: MethodForm = { method, contact };
       const where = method ? `contact_${method}` : 'method';
       const show = (e: SsprError) =>
-        kit.send(reply, e.status, methodPage(f.c, f.v, { form, error: pageError(e, f.c.locale, e.code.startsWith('SSPR_METHOD') ? 'method' : where, { contact: where }) }));
+        kit.send(reply, e.status, methodPage(f.c, f.v, { form, usernameAddress: usernameAddress(typed), error: pageError(e, f.c.locale, e.code.startsWith('SSPR_METHOD') ? 'method' : where, { contact: where }) }));
       if (!method) return show(new SsprError('SSPR_METHOD_UNAVAILABLE'));
       try {
-        await deps.reset.challenge(f.id, f.token, { method, ...(contact ? { contact } : {}) }, requestContext(request));
-        return kit.redirect(reply, '/reset/code', { method });
+        return await sendCode(request, reply, f, method, contact);
       } catch (err) {
-        return failed(reply, f.c, '/reset/method', err, show);
+        return failed(request, reply, f.c, '/reset/method', err, show);
       }
     }),
   );
 
   const codeMethod = (v: FlowView, m: unknown): MethodId | null => (isMethodId(m) && v.methods.some((o) => o.method === m) ? m : null);
 
-  async function renderCode(f: Flow, method: MethodId, error?: PageError | null): Promise<string> {
+  async function renderCode(request: FastifyRequest, f: Flow, method: MethodId, error?: PageError | null): Promise<string> {
     const policy = await deps.policy.get();
-    return codePage(f.c, f.v, method, { minutes: policy.codeLifetimeMinutes, protection: policy.enumerationProtection, error: error ?? null });
+    const typed = typedFor(request, f.id);
+    const { proofsLeft } = await deps.reset.limits(f.id, f.token);
+    return codePage(f.c, f.v, method, {
+      minutes: policy.codeLifetimeMinutes,
+      protection: policy.enumerationProtection,
+      typedContact: typed?.method === method ? (typed.contact ?? null) : null,
+      proofsLeft,
+      error: error ?? null,
+    });
   }
 
   app.get<{ Querystring: { method?: string } }>('/reset/code', hide, async (request, reply) =>
     withFlow(request, reply, '/reset/code', async (f) => {
       const method = codeMethod(f.v, request.query.method);
       if (!method) return kit.redirect(reply, '/reset/method');
-      return kit.send(reply, 200, await renderCode(f, method));
+      return kit.send(reply, 200, await renderCode(request, f, method));
     }),
   );
 
@@ -203,13 +289,30 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
       const method = codeMethod(f.v, field('method'));
       if (!method) return kit.redirect(reply, '/reset/method');
       const code = field('code').replace(/[\s-]/g, '');
-      const show = async (e: SsprError) => kit.send(reply, e.status, await renderCode(f, method, pageError(e, f.c.locale, 'code')));
+      const show = async (e: SsprError) => kit.send(reply, e.status, await renderCode(request, f, method, pageError(e, f.c.locale, 'code')));
       if (!code) return show(new SsprError('SSPR_BAD_REQUEST', [{ code: 'code.required', field: 'code' }]));
       try {
         const next = await deps.reset.verify(f.id, f.token, { method, code: code.slice(0, 32) }, requestContext(request));
         return kit.redirect(reply, stepOf(next) ?? '/reset/method');
       } catch (err) {
-        return failed(reply, f.c, '/reset/code', err, show);
+        return failed(request, reply, f.c, '/reset/code', err, show);
+      }
+    }),
+  );
+
+  // "Send a new code": the same request again with the contact typed before; a POST, since it sends
+  app.post('/reset/resend', hide, async (request, reply) =>
+    withFlow(request, reply, '/reset/code', async (f) => {
+      const method = codeMethod(f.v, kit.form(request)('method'));
+      if (!method) return kit.redirect(reply, '/reset/method');
+      const offered = f.v.methods.find((m) => m.method === method)!;
+      const typed = typedFor(request, f.id);
+      const contact = offered.needsContact ? (typed?.method === method ? typed.contact : undefined) : undefined;
+      if (offered.needsContact && !contact) return kit.redirect(reply, '/reset/method', { method });
+      try {
+        return await sendCode(request, reply, f, method, contact);
+      } catch (err) {
+        return failed(request, reply, f.c, '/reset/code', err, async (e) => kit.send(reply, e.status, await renderCode(request, f, method, pageError(e, f.c.locale))));
       }
     }),
   );
@@ -250,7 +353,7 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
         await deps.reset.setPassword(f.id, f.token, password, requestContext(request));
         return kit.redirect(reply, '/reset/done');
       } catch (err) {
-        return failed(reply, f.c, '/reset/password', err, (e) => show(e, 'newPassword'));
+        return failed(request, reply, f.c, '/reset/password', err, (e) => show(e, 'newPassword'));
       }
     }),
   );
@@ -263,7 +366,22 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
         await deps.reset.unlock(f.id, f.token, requestContext(request));
         return kit.redirect(reply, '/reset/done');
       } catch (err) {
-        return failed(reply, f.c, '/reset/unlock', err, (e) => kit.send(reply, e.status, unlockPage(f.c, { error: pageError(e, f.c.locale) })));
+        return failed(request, reply, f.c, '/reset/unlock', err, (e) =>
+          // nothing to unlock: no dead end, the person already proved who they are
+          e.code === 'SSPR_ACCOUNT_NOT_LOCKED' ? kit.send(reply, 409, unlockPage(f.c, { notLocked: true })) : kit.send(reply, e.status, unlockPage(f.c, { error: pageError(e, f.c.locale) })),
+        );
+      }
+    }),
+  );
+
+  // "Set a new password instead": the flow's intent changes on the server, audited, then the password step
+  app.post('/reset/instead', hide, async (request, reply) =>
+    withFlow(request, reply, '/reset/unlock', async (f) => {
+      try {
+        await deps.reset.resetInstead(f.id, f.token, requestContext(request));
+        return kit.redirect(reply, '/reset/password');
+      } catch (err) {
+        return failed(request, reply, f.c, '/reset/unlock', err, (e) => kit.send(reply, e.status, unlockPage(f.c, { error: pageError(e, f.c.locale) })));
       }
     }),
   );

@@ -31,6 +31,7 @@ export const adminEn = {
     open: 'Open',
   },
   groups: {
+    branding: 'Your organisation',
     access: 'Who may reset',
     methods: 'Methods',
     registration: 'Registration',
@@ -40,6 +41,10 @@ export const adminEn = {
     codes: 'One-time codes',
   },
   settings: {
+    orgName: { label: 'Organisation name', help: 'Shown in every page title, the page header, e-mails and text messages. Empty: “OpenSSPR”.' },
+    brandColour: { label: 'Brand colour', help: 'Links, buttons and the page header, written #rrggbb. It must have at least 4.5:1 contrast on white (WCAG AA). Empty: the default blue. The logo is a file the operator names in SSPR_LOGO_FILE.' },
+    signInText: { label: 'Sign-in page text', help: 'An optional line under the introduction of the first reset step, such as who to call.' },
+    signInUrl: { label: 'Your sign-in page', help: 'The https address the last step sends people to, to sign in with the new password. Empty: this service’s own portal.' },
     enabledFor: { label: 'Self-service password reset enabled for', help: 'Admins can always reset.' },
     enabledGroups: { label: 'Enabled groups', help: 'One group name a line; used when reset is enabled for selected groups.' },
     methods: { label: 'Methods available', help: 'Admins never use security questions.' },
@@ -151,6 +156,7 @@ export const adminEn = {
     activity: 'Activity',
     actor: 'Actor',
     target: 'Target',
+    flow: 'Reset reference (from the person’s page)',
     result: 'Result',
     any: 'Any',
     apply: 'Apply filter',

@@ -35,6 +35,7 @@ export const adminHe: Widen<typeof adminEn> = {
     open: 'פתיחה',
   },
   groups: {
+    branding: 'הארגון שלכם',
     access: 'מי רשאי לאפס',
     methods: 'שיטות אימות',
     registration: 'הרשמה',
@@ -44,6 +45,10 @@ export const adminHe: Widen<typeof adminEn> = {
     codes: 'קודים חד־פעמיים',
   },
   settings: {
+    orgName: { label: 'שם הארגון', help: 'מוצג בכותרת של כל דף, בראש הדף, בהודעות הדוא״ל וב-SMS. ריק: „OpenSSPR”.' },
+    brandColour: { label: 'צבע המותג', help: 'צבע הקישורים, הכפתורים וראש הדף, בכתיב #rrggbb. הניגודיות שלו על רקע לבן חייבת להיות לפחות 4.5:1 (WCAG AA). ריק: הכחול של ברירת המחדל. הלוגו הוא קובץ שמפעיל השרת מציין ב-SSPR_LOGO_FILE.' },
+    signInText: { label: 'טקסט בדף הכניסה', help: 'שורה רשות מתחת להסבר בשלב הראשון של האיפוס, למשל למי להתקשר.' },
+    signInUrl: { label: 'דף הכניסה של הארגון', help: 'כתובת ה-https שאליה השלב האחרון שולח את המשתמשים כדי להיכנס עם הסיסמה החדשה. ריק: הפורטל של השירות הזה.' },
     enabledFor: { label: 'איפוס סיסמה בשירות עצמי מופעל עבור', help: 'מנהלי מערכת יכולים תמיד לאפס.' },
     enabledGroups: { label: 'קבוצות מורשות', help: 'שם קבוצה אחד בכל שורה; חל כשהאיפוס מופעל לקבוצות נבחרות.' },
     methods: { label: 'שיטות זמינות', help: 'מנהלי מערכת אף פעם לא משתמשים בשאלות אבטחה.' },
@@ -155,6 +160,7 @@ export const adminHe: Widen<typeof adminEn> = {
     activity: 'פעילות',
     actor: 'מבצע/ת',
     target: 'יעד',
+    flow: 'מספר אסמכתה של איפוס (מהדף שהמשתמש ראה)',
     result: 'תוצאה',
     any: 'הכול',
     apply: 'החלת הסינון',

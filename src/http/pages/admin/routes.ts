@@ -282,7 +282,7 @@ export function adminPages(app: FastifyInstance, kit: PageKit): void {
 
   // ---------- audit ----------
 
-  const FILTER_KEYS = ['from', 'to', 'activity', 'actor', 'target', 'result'] as const;
+  const FILTER_KEYS = ['from', 'to', 'activity', 'actor', 'target', 'result', 'flow'] as const;
   const rawFilter = (q: Q) => Object.fromEntries(FILTER_KEYS.map((k) => [k, text(q[k])]).filter(([, v]) => v)) as Record<string, string>;
 
   app.get<{ Querystring: Q }>('/admin/audit', hide, async (request, reply) =>

@@ -130,6 +130,11 @@ function settingControl(ctx: PageCtx, spec: SettingSpec, value: unknown, error: 
       return html`<div class="${cls}"><label for="${id}">${label(ctx, spec.key)}</label>${helpP}${errP}<input type="number" id="${id}" name="${spec.key}" value="${String(value)}" min="${spec.min}" max="${spec.max}" step="1" inputmode="numeric" required class="input-short"${aria}></div>`;
     case 'contact':
       return html`<div class="${cls}"><label for="${id}">${label(ctx, spec.key)}</label>${helpP}${errP}<input type="text" id="${id}" name="${spec.key}" value="${String(value)}" maxlength="2048" dir="ltr" spellcheck="false"${aria}></div>`;
+    case 'text':
+      return html`<div class="${cls}"><label for="${id}">${label(ctx, spec.key)}</label>${helpP}${errP}<input type="text" id="${id}" name="${spec.key}" value="${String(value)}" maxlength="${spec.maxLength}" dir="auto"${aria}></div>`;
+    case 'colour':
+    case 'url':
+      return html`<div class="${cls}"><label for="${id}">${label(ctx, spec.key)}</label>${helpP}${errP}<input type="text" id="${id}" name="${spec.key}" value="${String(value)}" maxlength="${spec.type === 'colour' ? 7 : 2048}" dir="ltr" spellcheck="false" autocapitalize="none"${spec.type === 'colour' ? html` class="input-short"` : ''}${aria}></div>`;
     case 'list':
       return html`<div class="${cls}"><label for="${id}">${label(ctx, spec.key)}</label>${helpP}${errP}<textarea id="${id}" name="${spec.key}" rows="4" dir="auto"${aria}>${(value as string[]).join('\n')}</textarea></div>`;
     case 'enum':
@@ -336,6 +341,7 @@ ${field('to', t('admin.audit.to'))}
 ${select('activity', t('admin.audit.activity'), o.activities.map((a) => ({ value: a, text: a })))}
 ${field('actor', t('admin.audit.actor'))}
 ${field('target', t('admin.audit.target'))}
+${field('flow', t('admin.audit.flow'))}
 ${select('result', t('admin.audit.result'), [{ value: 'success', text: t('admin.audit.success') }, { value: 'failure', text: t('admin.audit.failure') }])}
 </div>
 ${button(t('admin.audit.apply'), 'secondary')} <a href="/admin/audit">${t('admin.audit.clear')}</a>

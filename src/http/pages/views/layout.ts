@@ -1,5 +1,6 @@
 import { helpdeskLink } from '../../../core/policy/helpdesk-link.js';
 import { RTL, type Locale, type Translate } from '../../../i18n.js';
+import type { Brand } from '../brand.js';
 import { attr, html, type Html, type SafeHtml } from '../html.js';
 
 /** What every page needs to know about the request it answers. */
@@ -12,6 +13,8 @@ export interface PageCtx {
   helpdesk: string;
   /** versioned URLs of our own stylesheet and scripts (`strength` is null when the meter bundle was not built) */
   assets: { css: string; js: string; strength: string | null; chart?: string | null; chartCss?: string | null };
+  /** the organisation's name, logo, colour and sign-in page */
+  brand: Brand;
 }
 
 /** A localised error as a page shows it; `field` names the input the main message belongs to. */
@@ -33,7 +36,27 @@ export interface LayoutOptions {
   refresh?: number;
   /** the header's navigation, when not the person's (the admin portal has its own) */
   nav?: { label: string; home: string; items: { href: string; text: string; current?: boolean }[] };
+  /**
+   * A step of the reset journey: a centred card with nothing to wander off to but the
+   * language switch (someone locked out has one task)
+   */
+  flow?: boolean;
 }
+
+/** Errors a person fixes on the page itself; every other error on a journey page is a refusal and names who can help. */
+const SELF_FIXABLE: ReadonlySet<string> = new Set([
+  'SSPR_BAD_REQUEST',
+  'SSPR_CODE_INVALID',
+  'SSPR_CODE_EXPIRED',
+  'SSPR_PASSWORD_POLICY',
+  'SSPR_PASSWORD_MISMATCH',
+  'SSPR_CAPTCHA_REQUIRED',
+  'SSPR_CAPTCHA_INVALID',
+  'SSPR_CONTACT_REQUIRED',
+  'SSPR_CONTACT_MISMATCH',
+  'SSPR_METHOD_ALREADY_USED',
+  'SSPR_CSRF',
+]);
 
 export function layout(ctx: PageCtx, o: LayoutOptions): string {
   const { t, locale } = ctx;
@@ -47,23 +70,26 @@ export function layout(ctx: PageCtx, o: LayoutOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 ${o.refresh ? html`<meta http-equiv="refresh" content="${o.refresh}">` : ''}
-<title>${o.error ? `${t('pages.error.prefix')} ` : ''}${o.title} · ${t('app.name')}</title>
+<title>${o.error ? `${t('pages.error.prefix')} ` : ''}${o.title} · ${ctx.brand.name}</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${ctx.assets.css}">
+${ctx.brand.theme ? html`<link rel="stylesheet" href="${ctx.brand.theme}">` : ''}
 <script type="module" src="${ctx.assets.js}"></script>
 ${o.head ?? ''}
 </head>
-<body>
+<body${o.flow ? html` class="flow"` : ''}>
 <a class="skip-link" href="#main">${t('pages.skip')}</a>
 <header class="site-header">
 <div class="wrap header-row">
-<a class="brand" href="${o.nav?.home ?? '/reset'}">${t('app.name')}</a>
+<a class="brand" href="${o.nav?.home ?? '/reset'}">${ctx.brand.logo ? html`<img class="brand-logo" src="${ctx.brand.logo}" alt="">` : ''}<span>${ctx.brand.name}</span></a>
 <nav aria-label="${o.nav?.label ?? t('pages.nav.label')}">
 <ul class="nav-list">
 ${
   o.nav
     ? o.nav.items.map((i) => html`<li><a href="${i.href}"${i.current ? html` aria-current="page"` : ''}>${i.text}</a></li>`)
-    : html`<li><a href="/reset">${t('pages.nav.reset')}</a></li>
+    : o.flow
+      ? ''
+      : html`<li><a href="/reset">${t('pages.nav.reset')}</a></li>
 <li><a href="/account">${t('pages.nav.account')}</a></li>`
 }
 <li><a href="${switchUrl.pathname + switchUrl.search}" lang="${other}" hreflang="${other}">${t('pages.lang.switch')}</a></li>
@@ -71,10 +97,11 @@ ${
 </nav>
 </div>
 </header>
-<main id="main" class="wrap" tabindex="-1">
+<main id="main" class="${o.flow ? 'wrap flow-card' : 'wrap'}" tabindex="-1">
 <h1>${o.title}</h1>
 ${o.error ? errorSummary(ctx, o.error) : ''}
 ${o.body}
+${o.flow && o.error && !SELF_FIXABLE.has(o.error.code) ? helpBox(ctx) : ''}
 </main>
 <footer class="site-footer"><div class="wrap">${footer(ctx)}</div></footer>
 </body>
@@ -83,17 +110,34 @@ ${o.body}
   return page.value;
 }
 
-function footer(ctx: PageCtx): SafeHtml {
+/** The helpdesk contact as a link: its web page, or its address shown in full. */
+function helpdeskMarkup(ctx: PageCtx, o: { showAddress?: boolean } = {}): SafeHtml {
   const { t } = ctx;
-  const marker = '\u0000';
-  const [before = '', after = ''] = t('pages.footer', { helpdesk: marker }).split(marker);
   const h = helpdeskLink(ctx.helpdesk);
-  const link = !h
-    ? html`${t('pages.helpdeskDefault')}`
-    : h.kind === 'web'
-      ? html`<a href="${h.href}">${t('pages.helpdeskLink')}</a>`
-      : html`<a href="${h.href}"><bdi>${h.address}</bdi></a>`;
-  return html`<p>${before}${link}${after}</p>`;
+  if (!h) return html`${t('pages.helpdeskDefault')}`;
+  if (h.kind === 'email') return html`<a href="${h.href}"><bdi>${h.address}</bdi></a>`;
+  return o.showAddress ? html`<a href="${h.href}">${t('pages.helpdeskLink')}</a> <bdi dir="ltr" class="hint">${new URL(h.href).host}</bdi>` : html`<a href="${h.href}">${t('pages.helpdeskLink')}</a>`;
+}
+
+/** `text` with `{{name}}` replaced by markup (a link, a time) while the rest stays escaped. */
+export function withMarkup(text: (marker: string) => string, markup: Html): SafeHtml {
+  const marker = '\u0000';
+  const [before = '', after = ''] = text(marker).split(marker);
+  return html`${before}${markup}${after}`;
+}
+
+function footer(ctx: PageCtx): SafeHtml {
+  return html`<p>${withMarkup((m) => ctx.t('pages.footer', { helpdesk: m }), helpdeskMarkup(ctx))}</p>`;
+}
+
+/** On every page that refuses or ends a journey: who can help, with their contact in full. */
+export function helpBox(ctx: PageCtx, extra: Html = ''): SafeHtml {
+  const { t } = ctx;
+  return html`<section class="help-box" aria-labelledby="help-title">
+<h2 id="help-title">${t('pages.help.title')}</h2>
+<p>${helpdeskLink(ctx.helpdesk) ? withMarkup((m) => t('pages.help.text', { helpdesk: m }), helpdeskMarkup(ctx, { showAddress: true })) : t('pages.helpdeskDefault')}</p>
+${extra}
+</section>`;
 }
 
 /** The summary at the top of the page: announced (role=alert) and focused on load (app.js). */

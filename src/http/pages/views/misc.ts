@@ -1,5 +1,5 @@
 import { html } from '../html.js';
-import { layout, type PageCtx, type PageError } from './layout.js';
+import { helpBox, layout, type PageCtx, type PageError } from './layout.js';
 
 export interface OutboxMessage {
   channel: string;
@@ -42,6 +42,6 @@ ${
 /** Anything that is not a step of its own: CSRF failures, bad requests, not found. */
 export function errorPage(ctx: PageCtx, e: PageError, back: string): string {
   const { t } = ctx;
-  const body = html`<p><a class="button button-secondary" href="${back}">${t('pages.error.back')}</a></p>`;
+  const body = html`<p><a class="button button-secondary" href="${back}">${t('pages.error.back')}</a></p>${helpBox(ctx)}`;
   return layout(ctx, { title: t('pages.error.title'), path: back, body, error: e });
 }

@@ -2,14 +2,15 @@ import type { OfferedMethod } from '../../../core/flow/flow.js';
 import type { MethodId } from '../../../core/methods.js';
 import type { FlowView } from '../../../services/reset-service.js';
 import { attr, html, type SafeHtml } from '../html.js';
-import { button, csrfField, input, layout, passwordRules, strengthScript, userInputsAttr, type PageCtx, type PageError } from './layout.js';
+import { PROOF_FAILURES_PER_DAY } from '../../../services/throttle.js';
+import { button, csrfField, helpBox, input, layout, passwordRules, strengthScript, userInputsAttr, withMarkup, type PageCtx, type PageError } from './layout.js';
 
 const PHONE_METHODS: ReadonlySet<MethodId> = new Set(['sms', 'voice', 'office']);
 
 const gateLine = (ctx: PageCtx, v: FlowView): SafeHtml =>
   html`<p class="step">${ctx.t('pages.reset.gate', { n: Math.min(v.gatesPassed + 1, v.gatesRequired), total: v.gatesRequired })}</p>`;
 
-const startOver = (ctx: PageCtx): SafeHtml => html`<p><a class="button button-secondary" href="/reset">${ctx.t('pages.reset.startOver')}</a></p>`;
+const startOver = (ctx: PageCtx, kind: 'primary' | 'secondary' = 'secondary'): SafeHtml => html`<p><a class="button button-${kind}" href="/reset">${ctx.t('pages.reset.startAgain')}</a></p>`;
 
 export interface StartForm {
   username?: string;
@@ -21,6 +22,7 @@ export function startPage(ctx: PageCtx, o: { allowUnlock: boolean; widget: { hea
   const { t } = ctx;
   const intent = o.allowUnlock ? (o.form?.intent ?? 'reset') : 'reset';
   const body = html`<p class="lead">${t('pages.reset.intro')}</p>
+${ctx.brand.signInText ? html`<p class="org-text" dir="auto">${ctx.brand.signInText}</p>` : ''}
 <form method="post" action="/reset" class="stack">
 ${csrfField(ctx)}
 ${input(ctx, { id: 'username', label: t('pages.reset.username'), type: 'text', autocomplete: 'username', value: o.form?.username, required: true, ltr: true, spellcheck: false, autocapitalize: false, maxlength: 256 }, o.error)}
@@ -43,7 +45,7 @@ ${o.widget.body}
 }
 ${button(t('pages.reset.next'))}
 </form>`;
-  return layout(ctx, { title: t('pages.reset.title'), path: '/reset', body, head: o.widget?.head, error: o.error ?? null });
+  return layout(ctx, { title: t('pages.reset.title'), path: '/reset', body, head: o.widget?.head, error: o.error ?? null, flow: true });
 }
 
 export interface MethodForm {
@@ -52,8 +54,10 @@ export interface MethodForm {
 }
 
 /** A gate: choose how to get a code; the full contact is typed in when the flow asks for it. */
-export function methodPage(ctx: PageCtx, v: FlowView, o: { form?: MethodForm; error?: PageError | null } = {}): string {
+export function methodPage(ctx: PageCtx, v: FlowView, o: { form?: MethodForm; usernameAddress?: string | null; error?: PageError | null } = {}): string {
   const { t } = ctx;
+  // the username is an e-mail address: one tap sends the code there, nothing typed again
+  const own = o.usernameAddress && v.methods.some((m) => m.method === 'email' && m.needsContact) ? o.usernameAddress : null;
   const chosen = v.methods.find((m) => m.method === o.form?.method)?.method ?? v.methods[0]?.method;
   const option = (m: OfferedMethod) => {
     const id = `method-${m.method}`;
@@ -68,7 +72,7 @@ export function methodPage(ctx: PageCtx, v: FlowView, o: { form?: MethodForm; er
             type: phone ? 'tel' : 'email',
             inputmode: phone ? 'tel' : 'email',
             autocomplete: phone ? 'tel' : 'email',
-            value: m.method === o.form?.method ? o.form?.contact : undefined,
+            value: m.method === o.form?.method ? o.form?.contact : m.method === 'email' && own ? own : undefined,
             ltr: true,
             spellcheck: false,
             autocapitalize: false,
@@ -79,38 +83,74 @@ export function methodPage(ctx: PageCtx, v: FlowView, o: { form?: MethodForm; er
       : '';
     return html`<div class="choice method-choice"><input type="radio" id="${id}" name="method" value="${m.method}"${attr(m.method === chosen, 'checked')}><label for="${id}">${t(`methods.${m.method}`)}${m.hint ? html` <bdi dir="ltr" class="hint">${m.hint}</bdi>` : ''}</label>${contact}</div>`;
   };
+  const quick = own
+    ? html`<form method="post" action="/reset/method" class="quick-send">
+${csrfField(ctx)}<input type="hidden" name="method" value="email"><input type="hidden" name="use_username" value="1">
+<button type="submit" class="button button-primary">${withMarkup((m) => t('pages.reset.sendToUsername', { address: m }), html`<bdi dir="ltr">${own}</bdi>`)}</button>
+</form>
+<p class="or">${t('pages.reset.orChoose')}</p>`
+    : '';
   const body = v.methods.length
     ? html`${gateLine(ctx, v)}
+${quick}
 <form method="post" action="/reset/method" class="stack">
 ${csrfField(ctx)}
 <fieldset class="field" id="method">
 <legend>${t('pages.reset.chooseMethod')}</legend>
 ${v.methods.map(option)}
 </fieldset>
-${button(t('pages.reset.send'))}
+${button(t('pages.reset.send'), own ? 'secondary' : 'primary')}
 </form>`
-    : html`<p>${t('errors.SSPR_METHOD_UNAVAILABLE')}</p>${startOver(ctx)}`;
-  return layout(ctx, { title: t('pages.reset.verifyTitle'), path: o.form?.method ? `/reset/method?method=${o.form.method}` : '/reset/method', body, error: o.error ?? null });
+    : html`<p>${t('errors.SSPR_METHOD_UNAVAILABLE')}</p>${startOver(ctx, 'primary')}${helpBox(ctx)}`;
+  return layout(ctx, { title: t('pages.reset.verifyTitle'), path: o.form?.method ? `/reset/method?method=${o.form.method}` : '/reset/method', body, error: o.error ?? null, flow: true });
+}
+
+const CODE_TIPS: Partial<Record<MethodId, 'email' | 'phone' | 'voice'>> = { email: 'email', sms: 'phone', voice: 'voice', office: 'voice' };
+
+/** What was sent where: the typed contact echoed (as typed, so the same for every account), else the neutral line. */
+function sentLine(ctx: PageCtx, v: FlowView, method: MethodId, o: { minutes: number; protection: boolean; typedContact: string | null }): SafeHtml {
+  const { t } = ctx;
+  const offered = v.methods.find((m) => m.method === method);
+  if (!o.protection && offered?.hint) return html`${t('pages.reset.sent', { to: offered.hint, minutes: o.minutes })}`;
+  if (!o.typedContact) return html`${t('pages.reset.sentProtected', { minutes: o.minutes })}`;
+  const phone = PHONE_METHODS.has(method);
+  const echo = withMarkup((m) => t(phone ? 'pages.reset.sentIfOnRecordPhone' : 'pages.reset.sentIfOnRecord', { to: m, minutes: o.minutes }), html`<bdi dir="ltr" class="typed">${o.typedContact}</bdi>`);
+  return html`${echo} <a href="${`/reset/method?method=${method}`}">${phone ? t('pages.reset.wrongNumber') : t('pages.reset.wrongAddress')}</a>`;
 }
 
 /** A gate: type the code that was sent. */
-export function codePage(ctx: PageCtx, v: FlowView, method: MethodId, o: { minutes: number; protection: boolean; error?: PageError | null }): string {
+export function codePage(ctx: PageCtx, v: FlowView, method: MethodId, o: { minutes: number; protection: boolean; typedContact?: string | null; proofsLeft?: number; error?: PageError | null }): string {
   const { t } = ctx;
-  const offered = v.methods.find((m) => m.method === method);
-  const sent = o.protection || !offered?.hint ? t('pages.reset.sentProtected', { minutes: o.minutes }) : t('pages.reset.sent', { to: offered.hint, minutes: o.minutes });
+  const left = o.proofsLeft ?? PROOF_FAILURES_PER_DAY;
+  const tips = CODE_TIPS[method];
+  // after the first wrong try, how many are left before the block; the last one said plainly
+  const warning =
+    left < PROOF_FAILURES_PER_DAY && left > 0
+      ? html`<div class="notice notice-warning" id="tries-left"><p>${left === 1 ? t('pages.reset.lastTry') : t('pages.reset.triesLeft', { count: left })}</p></div>`
+      : '';
   const body = html`${gateLine(ctx, v)}
-<p class="notice" role="status">${sent}</p>
+<p class="notice" role="status">${sentLine(ctx, v, method, { minutes: o.minutes, protection: o.protection, typedContact: o.typedContact ?? null })}</p>
+${warning}
 <form method="post" action="/reset/code" class="stack">
 ${csrfField(ctx)}
 <input type="hidden" name="method" value="${method}">
 ${input(ctx, { id: 'code', label: t('pages.reset.codeLabel'), help: t('pages.reset.codeHelp'), type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', required: true, ltr: true, spellcheck: false, maxlength: 32 }, o.error)}
 ${button(t('pages.reset.verify'))}
 </form>
+${
+  tips
+    ? html`<details class="tips">
+<summary>${t('pages.reset.tipsTitle')}</summary>
+<ul>${[t(`pages.reset.tips.${tips}1`), t(`pages.reset.tips.${tips}2`), t(`pages.reset.tips.${tips}3`)].map((x) => html`<li>${x}</li>`)}</ul>
+<form method="post" action="/reset/resend" class="inline-form">${csrfField(ctx)}<input type="hidden" name="method" value="${method}"><button type="submit" class="button button-secondary">${t('pages.reset.resend')}</button></form>
+<p class="help">${t('pages.reset.resendHelp')}</p>
+</details>`
+    : ''
+}
 <ul class="links">
-<li><a href="${`/reset/method?method=${method}`}">${t('pages.reset.resend')}</a></li>
 <li><a href="/reset/method">${t('pages.reset.otherMethod')}</a></li>
 </ul>`;
-  return layout(ctx, { title: t('pages.reset.verifyTitle'), path: `/reset/code?method=${method}`, body, error: o.error ?? null });
+  return layout(ctx, { title: t('pages.reset.codeTitle'), path: `/reset/code?method=${method}`, body, error: o.error ?? null, flow: true });
 }
 
 /** After every gate: the new password, twice. */
@@ -122,32 +162,66 @@ ${input(ctx, { id: 'newPassword', label: t('pages.reset.newPassword'), help: pas
 ${input(ctx, { id: 'confirmPassword', label: t('pages.reset.confirmPassword'), type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: true }, o.error)}
 ${button(t('pages.reset.save'))}
 </form>`;
-  return layout(ctx, { title: t('pages.reset.newPasswordTitle'), path: '/reset/password', body, head: strengthScript(ctx), error: o.error ?? null });
+  return layout(ctx, { title: t('pages.reset.newPasswordTitle'), path: '/reset/password', body, head: strengthScript(ctx), error: o.error ?? null, flow: true });
 }
 
-/** After every gate, when the person asked to unlock. */
-export function unlockPage(ctx: PageCtx, o: { error?: PageError | null } = {}): string {
+/** After every gate, when the person asked to unlock; when there is nothing to unlock, the way on. */
+export function unlockPage(ctx: PageCtx, o: { error?: PageError | null; notLocked?: boolean } = {}): string {
   const { t } = ctx;
-  const body = html`<p>${t('pages.reset.unlockIntro')}</p>
+  const body = o.notLocked
+    ? html`<div class="notice notice-warning" role="alert"><p>${t('pages.reset.notLocked')}</p></div>
+<form method="post" action="/reset/instead" class="stack">
+${csrfField(ctx)}
+${button(t('pages.reset.setPasswordInstead'))}
+</form>
+${helpBox(ctx)}`
+    : html`<p>${t('pages.reset.unlockIntro')}</p>
 <form method="post" action="/reset/unlock" class="stack">
 ${csrfField(ctx)}
 ${button(t('pages.reset.unlock'))}
 </form>`;
-  return layout(ctx, { title: t('pages.reset.unlockTitle'), path: '/reset/unlock', body, error: o.error ?? null });
+  return layout(ctx, { title: o.notLocked ? t('pages.reset.notLockedTitle') : t('pages.reset.unlockTitle'), path: '/reset/unlock', body, error: o.error ?? null, flow: true });
 }
 
 export function donePage(ctx: PageCtx, v: FlowView): string {
   const { t } = ctx;
-  const body = html`<div class="notice notice-success" role="status"><p>${v.intent === 'unlock' ? t('pages.reset.doneUnlock') : t('pages.reset.doneReset')}</p></div>
-<p><a class="button button-primary" href="/account">${t('pages.reset.signIn')}</a></p>`;
-  return layout(ctx, { title: t('pages.reset.doneTitle'), path: '/reset/done', body });
+  const reset = v.intent !== 'unlock';
+  const body = html`<div class="notice notice-success" role="status"><p>${reset ? t('pages.reset.doneReset') : t('pages.reset.doneUnlock')}</p></div>
+<p><a class="button button-primary" href="${ctx.brand.signInUrl ?? '/account'}">${t('pages.reset.signIn')}</a></p>`;
+  return layout(ctx, { title: reset ? t('pages.reset.doneResetTitle') : t('pages.reset.doneUnlockTitle'), path: '/reset/done', body, flow: true });
 }
 
-/** The flow ended without success (expired, blocked, not found): say so and offer a new start. */
-export function endedPage(ctx: PageCtx, kind: 'expired' | 'blocked' | 'notFound', path: string): string {
+/** How a flow ended without success, and what the page can say about it. */
+export interface Ended {
+  kind: 'expired' | 'blocked' | 'notFound';
+  /** the username typed for it, kept for the new start */
+  username: string | null;
+  /** the flow id's first characters: the helpdesk finds the flow by it in the audit */
+  reference: string | null;
+  /** ISO time the block ends */
+  blockedUntil: string | null;
+}
+
+/** The time in UTC for the page as sent; app.js shows it in the reader's own time zone. */
+const timeMarkup = (iso: string): SafeHtml => html`<time datetime="${iso}" data-local-time>${iso.slice(0, 16).replace('T', ' ')} UTC</time>`;
+
+/** The flow ended without success (expired, blocked, not found): say so, who can help, and one way to start again. */
+export function endedPage(ctx: PageCtx, e: Ended, path: string): string {
   const { t } = ctx;
-  const text = kind === 'blocked' ? t('pages.reset.blocked') : kind === 'expired' ? t('pages.reset.expired') : t('errors.SSPR_FLOW_NOT_FOUND');
-  const title = kind === 'blocked' ? t('pages.reset.blockedTitle') : t('pages.reset.expiredTitle');
-  const body = html`<div class="notice notice-warning" role="alert"><p>${text}</p></div>${startOver(ctx)}`;
-  return layout(ctx, { title, path, body });
+  const text =
+    e.kind === 'blocked'
+      ? e.blockedUntil
+        ? withMarkup((m) => t('pages.reset.blockedUntil', { time: m }), timeMarkup(e.blockedUntil))
+        : html`${t('pages.reset.blocked')}`
+      : e.kind === 'expired'
+        ? html`${t('pages.reset.expired')}`
+        : html`${t('errors.SSPR_FLOW_NOT_FOUND')}`;
+  const title = e.kind === 'blocked' ? t('pages.reset.blockedTitle') : e.kind === 'expired' ? t('pages.reset.expiredTitle') : t('pages.reset.notFoundTitle');
+  const reference = e.reference ? html`<p>${withMarkup((m) => t('pages.reset.reference', { ref: m }), html`<code class="reference" dir="ltr">${e.reference}</code>`)}</p>` : '';
+  const again =
+    e.kind === 'blocked'
+      ? ''
+      : html`${e.username ? html`<p>${withMarkup((m) => t('pages.reset.againFor', { username: m }), html`<bdi dir="ltr">${e.username}</bdi>`)}</p>` : ''}${startOver(ctx, 'primary')}`;
+  const body = html`<div class="notice notice-warning" role="alert"><p>${text}</p></div>${again}${helpBox(ctx, reference)}`;
+  return layout(ctx, { title, path, body, flow: true });
 }
