@@ -363,7 +363,7 @@ export class ResetService {
     assertGatesPassed(flow, now);
     if (flow.intent !== 'unlock') throw new SsprError('SSPR_FLOW_STATE', [{ code: `flow.intent.${flow.intent}` }]);
     const policy = await d.policy.get();
-    const user = await this.present(await d.directory.findById(flow.userId!));
+    const user = await this.present(await d.directory.findById(flow.userId!), flow.username);
     const next: Flow = { ...flow, intent: 'reset' };
     await d.store.transaction(async (r) => {
       if (!(await r.flows.setIntent(flow, 'reset'))) throw new SsprError('SSPR_FLOW_STATE');
