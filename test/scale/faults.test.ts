@@ -119,7 +119,7 @@ describe('kill -9 of an instance in the middle of a load of resets', () => {
     // but could not mark as sent goes out once more: at least once, never lost)
     const sent = Number((await query(url, "select count(*) n from messages where state = 'sent'"))[0].n);
     expect(smtp.mails.length).toBeGreaterThanOrEqual(sent);
-    for (const n of names) expect(smtp.to(`${n}@example.com`).map((m) => m.subject)).toContain('Your password was changed');
+    for (const n of names) expect(smtp.to(`${n}@example.com`).map((m) => m.subject)).toContain('OpenSSPR: Your password was changed');
     const chain = await auditChainIntact(env);
     expect(chain.problem).toBe(null);
     expect(chain.ok).toBe(true);

@@ -87,7 +87,7 @@ describe('three instances on one PostgreSQL database', () => {
     // the code and the "password was reset" notice, each exactly once, whichever instance sent it
     await until('the reset notice', () => smtp.to('walker@example.com').length >= 2);
     await new Promise((r) => setTimeout(r, 500));
-    expect(smtp.to('walker@example.com').map((m) => m.subject).sort()).toEqual(['Your password was changed', 'Your verification code']);
+    expect(smtp.to('walker@example.com').map((m) => m.subject).sort()).toEqual(['OpenSSPR: Your password was changed', 'Your OpenSSPR verification code']);
   }, 30_000);
 
   it('e-mail codes per person: 15 requests over three flows and three instances send exactly 10', async () => {

@@ -96,21 +96,21 @@ describe.each(DATABASES)('SECURITY 30: notices go to every contact on record (%s
     expect((await api(server.url, 'POST', `/api/v1/me/methods/${add.json.id}/verify`, { code }, bearer(session))).status).toBe(200);
     await drain(server);
     const subjects = (to: string) => messagesTo(server, to).map((m) => m.subject);
-    expect(subjects('jo@example.com')).toContain('Security info changed');
-    expect(subjects(MOBILE)).toContain('Security info changed');
+    expect(subjects('jo@example.com')).toContain('OpenSSPR: Security info changed');
+    expect(subjects(MOBILE)).toContain('OpenSSPR: Security info changed');
 
     const flow = await startFlow(server, 'jo');
     await passEmailGate(server, flow, 'jo.home@example.com');
     expect((await setPassword(server, flow, NEW_PASSWORD)).status).toBe(200);
     await drain(server);
-    for (const to of ['jo@example.com', 'jo.home@example.com', MOBILE]) expect(subjects(to)).toContain('Your password was changed');
+    for (const to of ['jo@example.com', 'jo.home@example.com', MOBILE]) expect(subjects(to)).toContain('OpenSSPR: Your password was changed');
 
     expect((await api(server.url, 'DELETE', `/api/v1/admin/users/${user.id}/methods`, undefined, { 'x-api-key': KEY })).status).toBe(204);
     await server.directory.update(user.id, { locked: true });
     expect((await api(server.url, 'POST', `/api/v1/admin/users/${user.id}/unlock`, undefined, { 'x-api-key': KEY })).status).toBe(200);
     await drain(server);
-    for (const to of ['jo@example.com', 'jo.home@example.com', MOBILE]) expect(subjects(to)).toContain('Your security info was removed');
-    for (const to of ['jo@example.com', MOBILE]) expect(subjects(to)).toContain('Your account was unlocked by an administrator');
+    for (const to of ['jo@example.com', 'jo.home@example.com', MOBILE]) expect(subjects(to)).toContain('OpenSSPR: Your security info was removed');
+    for (const to of ['jo@example.com', MOBILE]) expect(subjects(to)).toContain('OpenSSPR: Your account was unlocked by an administrator');
   });
 });
 

@@ -58,13 +58,13 @@ describe.each(DATABASES)('SECURITY 27: privilege (%s)', (kind) => {
     const reset = await api(server.url, 'POST', '/api/v1/admin/users/boss/reset-password', undefined, asKey(ADMIN_KEY));
     expect(reset.status, reset.text).toBe(200);
     await drain(server);
-    expect(messagesTo(server, 'boss2@example.com').map((m) => m.subject)).toContain('An administrator password was reset');
+    expect(messagesTo(server, 'boss2@example.com').map((m) => m.subject)).toContain('OpenSSPR: An administrator password was reset');
     expect((await api(server.url, 'POST', '/api/v1/admin/users/boss/unlock', undefined, asKey(ADMIN_KEY))).status).toBe(200);
     expect((await api(server.url, 'DELETE', '/api/v1/admin/users/boss/methods', undefined, asKey(ADMIN_KEY))).status).toBe(204);
     await drain(server);
     const told = messagesTo(server, 'boss2@example.com').map((m) => m.subject);
-    expect(told).toContain('An administrator account was unlocked');
-    expect(told).toContain('An administrator’s security info was removed');
+    expect(told).toContain('OpenSSPR: An administrator account was unlocked');
+    expect(told).toContain('OpenSSPR: An administrator’s security info was removed');
   });
 
   it('a demoted, disabled or locked admin loses admin rights at once and cannot restore them', async () => {
