@@ -217,7 +217,7 @@ async function main(argv: string[]): Promise<void> {
     case 'audit':
       return audit(config, rest);
     case 'breached': {
-      const code = await breachedCommand(rest, process.env);
+      const code = await breachedCommand(rest, { filterPath: config.breachedFilter });
       if (code !== 0) process.exitCode = code;
       return;
     }
