@@ -3,6 +3,7 @@
 // the fuzz test checks that every route of the running service keeps it.
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import cookie from '@fastify/cookie';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -28,6 +29,7 @@ async function apiWith(routes: (api: Api) => void) {
   const app = Fastify({ logger: false });
   app.setErrorHandler((err, request, reply) => sendApiError(err, request, reply));
   app.decorateRequest('locale', 'en');
+  await app.register(cookie);
   await app.register(async (scope) => {
     const api = scope.withTypeProvider<TypeBoxTypeProvider>();
     const auth = createAuth(services.accounts, cookieNames(false), [{ name: 'tests', key: ADMIN_KEY, scope: 'read' }], 'helpdesk');
