@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { breachedSettingsFromEnv, loadFilterFile, sha1OfPassword } from '../adapters/breached/filter-store.js';
+import { loadFilterFile, sha1OfPassword } from '../adapters/breached/filter-store.js';
 import { importBreached, progressBar } from '../adapters/breached/import.js';
 
 const USAGE = `Usage: sspr breached <command>
@@ -18,16 +18,12 @@ const out = (s: string) => process.stdout.write(`${s}\n`);
 const err = (s: string) => process.stderr.write(`${s}\n`);
 const num = (n: number) => n.toLocaleString('en-US');
 
-/** `sspr breached …`; returns the exit code (0 ok, 1 failed, 2 usage, 3 breached, 130 interrupted). */
-export async function breachedCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/**
+ * `sspr breached …`; returns the exit code (0 ok, 1 failed, 2 usage, 3 breached, 130 interrupted).
+ * `filterPath` is SSPR_BREACHED_FILTER as the configuration reads it (environment or SSPR_CONFIG file).
+ */
+export async function breachedCommand(args: string[], settings: { filterPath: string }): Promise<number> {
   const [sub, ...rest] = args;
-  let settings;
-  try {
-    settings = breachedSettingsFromEnv(env);
-  } catch (e) {
-    err(`configuration error: ${(e as Error).message}`);
-    return 1;
-  }
   let parsed;
   try {
     parsed = parseArgs({

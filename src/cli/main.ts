@@ -230,7 +230,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'breached': {
-      const code = await breachedCommand(rest, process.env);
+      const code = await breachedCommand(rest, { filterPath: config.breachedFilter });
       if (code !== 0) process.exitCode = code;
       return;
     }

@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
@@ -21,8 +22,10 @@ import { adminRoutes } from './api/admin-routes.js';
 import { reportRoutes } from './api/report-routes.js';
 import { opsRoutes } from './api/ops-routes.js';
 import { resetRoutes } from './api/reset-routes.js';
+import { routeContract } from './api/route-contract.js';
 import { cookieNames, createAuth } from './auth.js';
 import { sendApiError } from './errors.js';
+import { publicMetrics } from './metrics-access.js';
 import { pageRoutes } from './pages/page-routes.js';
 import { crossSiteGuard } from './plugins/cross-site.js';
 import { inputGuards } from './plugins/input-guards.js';
@@ -145,14 +148,17 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
 
   const auth = createAuth(s.accounts, names, s.config.adminApiKeys, s.config.helpdeskGroup);
 
-  await app.register(async (api) => {
+  await app.register(async (scope) => {
+    const api = scope.withTypeProvider<TypeBoxTypeProvider>();
     // JSON only: a cross-site form cannot send it without a CORS preflight we never grant
     api.removeAllContentTypeParsers();
     api.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 1024 * 1024 }, api.getDefaultJsonParser('error', 'error'));
+    // before any route: each must declare its auth and its 2xx answer, and one hook enforces the auth
+    routeContract(api, { auth, metricsToken: publicMetrics(s.config.metrics) === 'token' ? s.config.metrics.token : null });
     resetRoutes(api, s.reset);
     accountRoutes(api, s.accounts, auth, names, https);
-    adminRoutes(api, s.admin, s.policy, auth, s.reset);
-    reportRoutes(api, s.reports, auth);
+    adminRoutes(api, s.admin, s.policy, s.reset);
+    reportRoutes(api, s.reports);
     opsRoutes(api, s);
   });
 

@@ -111,6 +111,27 @@ describe('the sspr command', () => {
     expect(await check('Violet-Orchard-Lantern-58!')).toBe(0);
   }, 60_000);
 
+  it('breached import and check read the filter path from the SSPR_CONFIG file, like the service does', async () => {
+    const { writeFileSync, existsSync } = await import('node:fs');
+    const list = join(dir, 'pwned-config.txt');
+    writeFileSync(list, 'hunter3\r\n');
+    const filter = join(dir, 'from-config-file.filter');
+    const configFile = join(dir, 'sspr.json');
+    writeFileSync(configFile, JSON.stringify({ SSPR_BREACHED_FILTER: filter }));
+    const imp = await run(['breached', 'import', list, '--quiet'], { SSPR_CONFIG: configFile });
+    expect(imp.code, imp.err).toBe(0);
+    expect(imp.out).toContain(filter);
+    expect(existsSync(filter)).toBe(true);
+    const info = await run(['breached', 'info'], { SSPR_CONFIG: configFile });
+    expect(info.code, info.err).toBe(0);
+    expect(info.out.split('\n')[0]).toBe(filter);
+    // a bad key in the file stops the command as it stops the service
+    writeFileSync(configFile, JSON.stringify({ SSPR_BREACHED_FILTR: filter }));
+    const typo = await run(['breached', 'info'], { SSPR_CONFIG: configFile });
+    expect(typo.code).toBe(1);
+    expect(typo.err).toMatch(/unknown key SSPR_BREACHED_FILTR in SSPR_CONFIG file/);
+  }, 60_000);
+
   it('stops gracefully on SIGTERM', async () => {
     const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], { env: { ...env, ...deployable, SSPR_PORT: '0', SSPR_CAPTCHA: 'off', SSPR_LOG_LEVEL: 'info' } });
     let out = '';

@@ -72,6 +72,27 @@ function routesOf(doc: { paths: Record<string, Record<string, { requestBody?: { 
   return out.sort((a, b) => Number(a.method === 'DELETE' && a.template === '/api/v1/session') - Number(b.method === 'DELETE' && b.template === '/api/v1/session'));
 }
 
+type Operation = { 'x-auth'?: unknown; security?: unknown; responses?: Record<string, { content?: Record<string, { schema?: unknown }> }> };
+const AUTH_LABEL = /^(public|flow|session|session-if-any|metrics|admin:(read|helpdesk|admin))$/;
+
+/** The routes that lack a declared auth, a 2xx answer with a schema, or security matching their auth. */
+function undeclared(doc: { paths: Record<string, Record<string, Operation>> }): string[] {
+  const missing: string[] = [];
+  for (const [template, ops] of Object.entries(doc.paths)) {
+    for (const [m, op] of Object.entries(ops)) {
+      if (!['get', 'post', 'put', 'patch', 'delete'].includes(m)) continue;
+      const where = `${m.toUpperCase()} ${template}`;
+      const auth = op['x-auth'];
+      if (typeof auth !== 'string' || !AUTH_LABEL.test(auth)) missing.push(`${where}: auth`);
+      else if ((auth === 'public') !== (op.security === undefined)) missing.push(`${where}: security does not match auth ${auth}`);
+      const ok = Object.entries(op.responses ?? {}).filter(([code]) => /^2(\d\d|XX)$/i.test(code));
+      // a 204 has no body to describe; every other 2xx names the schema of each content type
+      if (!ok.length || !ok.every(([code, r]) => code === '204' || (r.content && Object.values(r.content).every((c) => c.schema !== undefined)))) missing.push(`${where}: 2xx schema`);
+    }
+  }
+  return missing;
+}
+
 /** a plausible value for a field, so that only the mutated field is wrong */
 function plausible(name: string, s: Schema): unknown {
   if (s.default !== undefined) return s.default;
@@ -200,6 +221,7 @@ describe.each(DATABASES)('SECURITY 11: every API route answers hostile input wit
     const routes = routesOf(doc);
     const listed = routes.map((r) => `${r.method} ${r.template}`);
     for (const known of KNOWN_ROUTES) expect(listed, `${known} is in the OpenAPI document`).toContain(known);
+    expect(undeclared(doc), 'every route declares its auth and the schema of its 2xx answer').toEqual([]);
 
     const idFor = (template: string) =>
       template.startsWith('/api/v1/reset/') ? flow.id : template.startsWith('/api/v1/me/methods/') ? pending.json.id : template.startsWith('/api/v1/admin/users/') ? 'fuzzee' : 'alice';

@@ -59,14 +59,6 @@ export const WIDGET_BOOT: { urlPath: string; type: string; body: string } = {
   body: BOOT_JS,
 };
 
-/** The CSP sources the widget needs (merge into the page policy). */
-export const WIDGET_CSP: Record<string, string[]> = {
-  'script-src': ["'self'"],
-  'style-src': ["'self'"],
-  'connect-src': ["'self'"],
-  'worker-src': ["'self'"],
-};
-
 /** For the page's <head>: the widget stylesheet and the boot module. */
 export function widgetHeadMarkup(): string {
   return (

@@ -119,5 +119,3 @@ export function parseSettingAssignment(assignment: string): [string, unknown] {
       return [key, raw];
   }
 }
-
-export const policyKeys = (): string[] => POLICY_SETTINGS.map((s) => s.key);

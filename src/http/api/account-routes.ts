@@ -1,115 +1,135 @@
-import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { SESSION_LIFETIME_MS, type AccountService } from '../../services/account-service.js';
 import type { Auth, CookieNames } from '../auth.js';
 import { cookieOptions } from '../auth.js';
 import { requestContext } from '../request-context.js';
-import { bearerSecurity, errorResponses } from './schemas.js';
+import type { Api } from './route-contract.js';
+import { methodEnum, noContent, nullable, stringEnum } from './schemas.js';
 
-const idParams = { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', pattern: '^[0-9a-f]{32}$' } } } as const;
+const idParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{32}$' }) }, { additionalProperties: false });
+const methodState = (state: 'pending' | 'active') => Type.Object({ id: Type.String(), state: stringEnum([state]) });
+
+const me = Type.Object({
+  user: Type.Object({ id: Type.String(), username: Type.String(), displayName: Type.String(), isAdmin: Type.Boolean(), mustChangePassword: Type.Boolean() }),
+  registered: Type.Boolean(),
+  registrationRequired: Type.Boolean(),
+  methodsRequired: Type.Integer(),
+  usableMethods: Type.Array(methodEnum),
+  reconfirmDue: nullable(Type.String({ format: 'date-time' })),
+  reviewNeeded: Type.Boolean(),
+  methods: Type.Array(Type.Object({ id: Type.String(), method: Type.String(), state: Type.String(), value: nullable(Type.String({ description: 'masked' })) })),
+  prefilled: Type.Array(Type.Object({ method: Type.String(), value: Type.String({ description: 'masked' }) })),
+});
 
 /** Sign-in and the signed-in person's own security info. */
-export function accountRoutes(app: FastifyInstance, accounts: AccountService, auth: Auth, names: CookieNames, https: boolean): void {
+export function accountRoutes(app: Api, accounts: AccountService, auth: Auth, names: CookieNames, https: boolean): void {
   const tags = ['account'];
-  app.post<{ Body: { username: string; password: string } }>(
+  const session = { auth: 'session' } as const;
+
+  app.post(
     '/api/v1/session',
     {
+      config: { auth: 'public' },
       schema: {
         tags,
         summary: 'Sign in with the current password',
-        body: {
-          type: 'object',
-          required: ['username', 'password'],
-          additionalProperties: false,
-          properties: { username: { type: 'string', minLength: 1, maxLength: 256 }, password: { type: 'string', minLength: 1, maxLength: 1024 } },
-        },
-        response: { 200: { type: 'object', properties: { token: { type: 'string' }, expiresAt: { type: 'string' } } }, ...errorResponses },
+        body: Type.Object(
+          { username: Type.String({ minLength: 1, maxLength: 256 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }) },
       },
     },
     async (request, reply) => {
-      const { token, session } = await accounts.signIn(request.body.username, request.body.password, requestContext(request));
+      const { token, session: s } = await accounts.signIn(request.body.username, request.body.password, requestContext(request));
       auth.setSessionCookie(reply, token, https, SESSION_LIFETIME_MS / 1000);
-      return { token, expiresAt: new Date(session.createdAt + SESSION_LIFETIME_MS).toISOString() };
+      return { token, expiresAt: new Date(s.createdAt + SESSION_LIFETIME_MS).toISOString() };
     },
   );
 
-  app.delete('/api/v1/session', { schema: { tags, summary: 'Sign out', security: bearerSecurity, response: { 204: { type: 'null' }, ...errorResponses } } }, async (request, reply) => {
-    const s = await auth.session(request);
-    if (s) await accounts.signOut(s);
-    reply.clearCookie(names.session, cookieOptions(https));
-    return reply.status(204).send();
-  });
-
-  app.get('/api/v1/me', { schema: { tags, summary: 'The signed-in user, registration status and methods', security: bearerSecurity, response: errorResponses } }, async (request) =>
-    accounts.me(await auth.requireSession(request)),
+  app.delete(
+    '/api/v1/session',
+    { config: { auth: 'session-if-any' }, schema: { tags, summary: 'Sign out', response: { 204: noContent } } },
+    async (request, reply) => {
+      if (request.sessionIfAny) await accounts.signOut(request.sessionIfAny);
+      reply.clearCookie(names.session, cookieOptions(https));
+      return reply.status(204).send();
+    },
   );
 
-  app.post<{ Body: { method: string; value?: string } }>(
+  app.get(
+    '/api/v1/me',
+    { config: session, schema: { tags, summary: 'The signed-in user, registration status and methods', response: { 200: me } } },
+    async (request) => accounts.me(request.session),
+  );
+
+  app.post(
     '/api/v1/me/methods',
     {
+      config: session,
       schema: {
         tags,
         summary: 'Start registering a method (a code is sent to the contact)',
-        security: bearerSecurity,
-        body: {
-          type: 'object',
-          required: ['method', 'value'],
-          additionalProperties: false,
-          properties: { method: { type: 'string', enum: ['email', 'sms', 'office'] }, value: { type: 'string', minLength: 3, maxLength: 320 } },
-        },
-        response: { 201: { type: 'object', properties: { id: { type: 'string' }, state: { type: 'string' } } }, ...errorResponses },
+        body: Type.Object(
+          { method: stringEnum(['email', 'sms', 'office']), value: Type.String({ minLength: 3, maxLength: 320 }) },
+          { additionalProperties: false },
+        ),
+        response: { 201: methodState('pending') },
       },
     },
-    async (request, reply) => reply.status(201).send(await accounts.addMethod(await auth.requireSession(request), request.body, requestContext(request))),
+    async (request, reply) => reply.status(201).send(await accounts.addMethod(request.session, request.body, requestContext(request))),
   );
 
-  app.post<{ Params: { id: string }; Body: { code: string } }>(
+  app.post(
     '/api/v1/me/methods/:id/verify',
     {
+      config: session,
       schema: {
         tags,
         summary: 'Confirm a method with the code sent to it',
-        security: bearerSecurity,
         params: idParams,
-        body: { type: 'object', required: ['code'], additionalProperties: false, properties: { code: { type: 'string', minLength: 1, maxLength: 32 } } },
-        response: { 200: { type: 'object', properties: { id: { type: 'string' }, state: { type: 'string' } } }, ...errorResponses },
+        body: Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: false }),
+        response: { 200: methodState('active') },
       },
     },
-    async (request) => accounts.verifyMethod(await auth.requireSession(request), request.params.id, request.body.code, requestContext(request)),
+    async (request) => accounts.verifyMethod(request.session, request.params.id, request.body.code, requestContext(request)),
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete(
     '/api/v1/me/methods/:id',
-    { schema: { tags, summary: 'Remove a method (needs a fresh sign-in)', security: bearerSecurity, params: idParams, response: { 204: { type: 'null' }, ...errorResponses } } },
+    { config: session, schema: { tags, summary: 'Remove a method (needs a fresh sign-in)', params: idParams, response: { 204: noContent } } },
     async (request, reply) => {
-      await accounts.removeMethod(await auth.requireSession(request), request.params.id, requestContext(request));
+      await accounts.removeMethod(request.session, request.params.id, requestContext(request));
       return reply.status(204).send();
     },
   );
 
-  app.post<{ Body: { currentPassword: string; newPassword: string } }>(
+  app.post(
     '/api/v1/me/password',
     {
+      config: session,
       schema: {
         tags,
         summary: 'Change password with the current one',
-        security: bearerSecurity,
-        body: {
-          type: 'object',
-          required: ['currentPassword', 'newPassword'],
-          additionalProperties: false,
-          properties: { currentPassword: { type: 'string', minLength: 1, maxLength: 1024 }, newPassword: { type: 'string', minLength: 1 } },
-        },
-        response: { 204: { type: 'null' }, ...errorResponses },
+        body: Type.Object(
+          { currentPassword: Type.String({ minLength: 1, maxLength: 1024 }), newPassword: Type.String({ minLength: 1 }) },
+          { additionalProperties: false },
+        ),
+        response: { 204: noContent },
       },
     },
     async (request, reply) => {
-      await accounts.changePassword(await auth.requireSession(request), request.body.currentPassword, request.body.newPassword, requestContext(request));
+      await accounts.changePassword(request.session, request.body.currentPassword, request.body.newPassword, requestContext(request));
       return reply.status(204).send();
     },
   );
 
-  app.post('/api/v1/me/reconfirm', { schema: { tags, summary: 'Confirm the security info still looks good', security: bearerSecurity, response: { 204: { type: 'null' }, ...errorResponses } } }, async (request, reply) => {
-    await accounts.reconfirm(await auth.requireSession(request), requestContext(request));
-    return reply.status(204).send();
-  });
+  app.post(
+    '/api/v1/me/reconfirm',
+    { config: session, schema: { tags, summary: 'Confirm the security info still looks good', response: { 204: noContent } } },
+    async (request, reply) => {
+      await accounts.reconfirm(request.session, requestContext(request));
+      return reply.status(204).send();
+    },
+  );
 }

@@ -1,35 +1,50 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { errorCatalog } from '../../core/errors.js';
-import { POLICY_SETTINGS } from '../../core/policy/settings.js';
+import { POLICY_SETTINGS, type Policy } from '../../core/policy/settings.js';
 import { translator } from '../../i18n.js';
 import type { ResetService } from '../../services/reset-service.js';
 import { AdminService, publicUser } from '../../services/admin-service.js';
 import type { PolicyService } from '../../services/policy-service.js';
-import type { AdminScope } from '../../core/scopes.js';
-import type { Auth } from '../auth.js';
 import { requestContext } from '../request-context.js';
-import { errorResponses } from './schemas.js';
+import type { Api } from './route-contract.js';
+import { jsonOrCsv, methodEnum, noContent, nullable, stringEnum } from './schemas.js';
 
 /** `?offset=1e300` is an integer to a schema but not to a database: page offsets stop here. */
 const MAX_OFFSET = 1_000_000;
-const security: { [k: string]: string[] }[] = [{ bearer: [] }, { apiKey: [] }];
-const userParams = { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1, maxLength: 256 } } } as const;
-const contact = { anyOf: [{ type: 'string', maxLength: 320 }, { type: 'null' }] } as const;
+const userParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
+const contact = nullable(Type.String({ maxLength: 320 }));
 const userFields = {
-  displayName: { type: 'string', maxLength: 256 },
-  givenName: { type: 'string', maxLength: 128 },
-  surname: { type: 'string', maxLength: 128 },
-  email: contact,
-  mobile: contact,
-  office: contact,
-  groups: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 256 } },
-  isAdmin: { type: 'boolean' },
-  enabled: { type: 'boolean' },
-  locked: { type: 'boolean' },
-  mustChange: { type: 'boolean' },
-} as const;
+  displayName: Type.Optional(Type.String({ maxLength: 256 })),
+  givenName: Type.Optional(Type.String({ maxLength: 128 })),
+  surname: Type.Optional(Type.String({ maxLength: 128 })),
+  email: Type.Optional(contact),
+  mobile: Type.Optional(contact),
+  office: Type.Optional(contact),
+  groups: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 100 })),
+  isAdmin: Type.Optional(Type.Boolean()),
+  enabled: Type.Optional(Type.Boolean()),
+  locked: Type.Optional(Type.Boolean()),
+  mustChange: Type.Optional(Type.Boolean()),
+};
 
-/** OpenAPI schema of the policy, generated from the one settings table. */
+/** A user as the admin API shows it (`publicUser`). */
+const user = Type.Object({
+  id: Type.String(),
+  username: Type.String(),
+  displayName: Type.String(),
+  givenName: Type.String(),
+  surname: Type.String(),
+  email: nullable(Type.String()),
+  mobile: nullable(Type.String()),
+  office: nullable(Type.String()),
+  groups: Type.Array(Type.String()),
+  isAdmin: Type.Boolean(),
+  enabled: Type.Boolean(),
+  locked: Type.Boolean(),
+  mustChangePassword: Type.Boolean(),
+});
+
+/** JSON Schema of the policy, generated from the one settings table whose types `Policy` is. */
 function policySchema() {
   const properties: Record<string, object> = {};
   for (const s of POLICY_SETTINGS) {
@@ -63,8 +78,44 @@ function policySchema() {
         break;
     }
   }
-  return { type: 'object', additionalProperties: false, properties };
+  return Type.Unsafe<Policy>({ type: 'object', additionalProperties: false, properties });
 }
+
+/** A partial policy; the policy service checks it against the table and reports every problem at once. */
+const policyPatch = Type.Unsafe<Record<string, unknown>>({ type: 'object', description: 'any of the policy settings' });
+
+const diagnosis = Type.Object({
+  username: Type.String(),
+  found: Type.Boolean(),
+  canReset: Type.Boolean(),
+  causes: Type.Array(Type.Object({ code: Type.String(), message: Type.String(), fix: Type.String() })),
+  isAdmin: Type.Boolean(),
+  locked: Type.Boolean(),
+  gatesRequired: Type.Integer(),
+  methodsAllowed: Type.Array(methodEnum),
+  methodsUsable: Type.Array(methodEnum),
+  blockedUntil: nullable(Type.String({ format: 'date-time' })),
+});
+
+/** One audit entry, in the order of its columns. */
+const auditEntry = Type.Object({
+  seq: Type.Integer(),
+  at: Type.String({ format: 'date-time' }),
+  activity: Type.String(),
+  step: nullable(Type.String()),
+  actor: nullable(Type.String()),
+  target: nullable(Type.String()),
+  method: nullable(Type.String()),
+  result: Type.String(),
+  reason: nullable(Type.String()),
+  source_ip: nullable(Type.String()),
+  user_agent: nullable(Type.String()),
+  flow_id: nullable(Type.String()),
+  details: Type.Unknown({ description: 'what the activity records (never a secret), or null' }),
+  prev_hash: Type.String(),
+  hash: Type.String(),
+  hash_scheme: Type.String(),
+});
 
 const CSV_COLUMNS = ['seq', 'at', 'activity', 'step', 'actor', 'target', 'method', 'result', 'reason', 'source_ip', 'user_agent', 'flow_id', 'hash'] as const;
 /** Quotes every cell and neutralises spreadsheet formulas. */
@@ -74,150 +125,158 @@ const csvCell = (v: unknown) => {
   return `"${s.replace(/"/g, '""')}"`;
 };
 
-export function adminRoutes(app: FastifyInstance, admin: AdminService, policy: PolicyService, auth: Auth, reset: ResetService): void {
+export function adminRoutes(app: Api, admin: AdminService, policy: PolicyService, reset: ResetService): void {
   const tags = ['admin'];
-  const actor = (request: FastifyRequest, need: AdminScope) => auth.requireAdmin(request, need);
+  const read = { auth: { admin: 'read' } } as const;
+  const helpdesk = { auth: { admin: 'helpdesk' } } as const;
+  const adminOnly = { auth: { admin: 'admin' } } as const;
   const ps = policySchema();
 
-  app.get('/api/v1/admin/policy', { schema: { tags, summary: 'The reset policy', security, response: { 200: ps, ...errorResponses } } }, async (request) => {
-    await auth.requireAdmin(request, 'read');
-    return policy.get();
-  });
+  app.get('/api/v1/admin/policy', { config: read, schema: { tags, summary: 'The reset policy', response: { 200: ps } } }, async () => policy.get());
 
-  app.put<{ Body: Record<string, unknown> }>(
+  app.put(
     '/api/v1/admin/policy',
-    { schema: { tags, summary: 'Change policy settings (partial); every change is audited', security, body: { type: 'object' }, response: { 200: ps, ...errorResponses } } },
-    async (request) => policy.update(request.body, (await actor(request, 'admin')).name, requestContext(request)),
+    { config: adminOnly, schema: { tags, summary: 'Change policy settings (partial); every change is audited', body: policyPatch, response: { 200: ps } } },
+    async (request) => policy.update(request.body, request.actor.name, requestContext(request)),
   );
 
-  app.get<{ Querystring: { limit?: number; offset?: number; search?: string } }>(
+  app.get(
     '/api/v1/admin/users',
     {
+      config: read,
       schema: {
         tags,
         summary: 'List users of the built-in directory',
-        security,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 }, offset: { type: 'integer', minimum: 0, maximum: MAX_OFFSET, default: 0 }, search: { type: 'string', maxLength: 256 } },
-        },
-        response: errorResponses,
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+            offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 })),
+            search: Type.Optional(Type.String({ maxLength: 256 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ users: Type.Array(user) }) },
       },
     },
     async (request) => {
-      await auth.requireAdmin(request, 'read');
       const q = request.query;
       return { users: (await admin.listUsers({ limit: q.limit ?? 100, offset: q.offset ?? 0, ...(q.search ? { search: q.search } : {}) })).map(publicUser) };
     },
   );
 
-  app.post<{ Body: Record<string, never> & { username: string; password?: string } }>(
+  app.post(
     '/api/v1/admin/users',
     {
+      config: adminOnly,
       schema: {
         tags,
         summary: 'Add a user to the built-in directory',
-        security,
-        body: { type: 'object', required: ['username'], additionalProperties: false, properties: { username: { type: 'string', minLength: 1, maxLength: 1024 }, password: { type: 'string', minLength: 1, maxLength: 1024 }, ...userFields } },
-        response: errorResponses,
+        body: Type.Object(
+          { username: Type.String({ minLength: 1, maxLength: 1024 }), password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })), ...userFields },
+          { additionalProperties: false },
+        ),
+        response: { 201: user },
       },
     },
-    async (request, reply) => reply.status(201).send(publicUser(await admin.addUser(request.body, await actor(request, 'admin'), requestContext(request)))),
+    async (request, reply) => reply.status(201).send(publicUser(await admin.addUser(request.body, request.actor, requestContext(request)))),
   );
 
-  app.get<{ Params: { id: string } }>('/api/v1/admin/users/:id', { schema: { tags, summary: 'One user, by id or username', security, params: userParams, response: errorResponses } }, async (request) => {
-    await auth.requireAdmin(request, 'read');
-    return publicUser(await admin.findUser(request.params.id));
-  });
-
-  app.patch<{ Params: { id: string }; Body: Record<string, never> }>(
+  app.get(
     '/api/v1/admin/users/:id',
-    { schema: { tags, summary: 'Change a user of the built-in directory', security, params: userParams, body: { type: 'object', additionalProperties: false, properties: userFields }, response: errorResponses } },
-    async (request) => publicUser(await admin.updateUser(request.params.id, request.body, await actor(request, 'admin'), requestContext(request))),
+    { config: read, schema: { tags, summary: 'One user, by id or username', params: userParams, response: { 200: user } } },
+    async (request) => publicUser(await admin.findUser(request.params.id)),
   );
 
-  app.post<{ Params: { id: string } }>('/api/v1/admin/users/:id/unlock', { schema: { tags, summary: 'Unlock a user', security, params: userParams, response: errorResponses } }, async (request) =>
-    publicUser(await admin.unlockUser(request.params.id, await actor(request, 'helpdesk'), requestContext(request))),
+  app.patch(
+    '/api/v1/admin/users/:id',
+    {
+      config: adminOnly,
+      schema: { tags, summary: 'Change a user of the built-in directory', params: userParams, body: Type.Object(userFields, { additionalProperties: false }), response: { 200: user } },
+    },
+    async (request) => publicUser(await admin.updateUser(request.params.id, request.body, request.actor, requestContext(request))),
   );
 
-  app.post<{ Params: { id: string } }>(
+  app.post(
+    '/api/v1/admin/users/:id/unlock',
+    { config: helpdesk, schema: { tags, summary: 'Unlock a user', params: userParams, response: { 200: user } } },
+    async (request) => publicUser(await admin.unlockUser(request.params.id, request.actor, requestContext(request))),
+  );
+
+  app.post(
     '/api/v1/admin/users/:id/reset-password',
     {
+      config: helpdesk,
       schema: {
         tags,
         summary: 'Helpdesk reset: a one-time temporary password, to be changed at next sign-in',
         description: 'The temporary password is returned once and never stored in clear. Audited as "Reset password (by admin)".',
-        security,
         params: userParams,
-        response: { 200: { type: 'object', properties: { temporaryPassword: { type: 'string' } } }, ...errorResponses },
+        response: { 200: Type.Object({ temporaryPassword: Type.String() }) },
       },
     },
-    async (request) => admin.resetPassword(request.params.id, await actor(request, 'helpdesk'), requestContext(request)),
+    async (request) => admin.resetPassword(request.params.id, request.actor, requestContext(request)),
   );
 
-  const bannedBody = { type: 'object', required: ['terms'], additionalProperties: false, properties: { terms: { type: 'array', maxItems: 5000, items: { type: 'string', maxLength: 64 } } } } as const;
-  app.get('/api/v1/admin/banned-passwords', { schema: { tags, summary: 'The custom banned-password list', security, response: { 200: bannedBody, ...errorResponses } } }, async (request) => {
-    await auth.requireAdmin(request, 'read');
-    return { terms: await admin.bannedTerms() };
-  });
-  app.put<{ Body: { terms: string[] } }>(
+  const bannedList = Type.Object({ terms: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 5000 }) }, { additionalProperties: false });
+  app.get(
     '/api/v1/admin/banned-passwords',
-    { schema: { tags, summary: 'Replace the custom banned-password list (≤1000 terms of 4–16 characters)', security, body: bannedBody, response: { 200: bannedBody, ...errorResponses } } },
-    async (request) => ({ terms: await admin.setBannedTerms(request.body.terms, await actor(request, 'admin'), requestContext(request)) }),
+    { config: read, schema: { tags, summary: 'The custom banned-password list', response: { 200: bannedList } } },
+    async () => ({ terms: await admin.bannedTerms() }),
+  );
+  app.put(
+    '/api/v1/admin/banned-passwords',
+    { config: adminOnly, schema: { tags, summary: 'Replace the custom banned-password list (≤1000 terms of 4–16 characters)', body: bannedList, response: { 200: bannedList } } },
+    async (request) => ({ terms: await admin.setBannedTerms(request.body.terms, request.actor, requestContext(request)) }),
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete(
     '/api/v1/admin/users/:id/methods',
-    { schema: { tags, summary: "Remove all of a user's security info", security, params: userParams, response: { 204: { type: 'null' }, ...errorResponses } } },
+    { config: helpdesk, schema: { tags, summary: "Remove all of a user's security info", params: userParams, response: { 204: noContent } } },
     async (request, reply) => {
-      await admin.clearMethods(request.params.id, await actor(request, 'helpdesk'), requestContext(request));
+      await admin.clearMethods(request.params.id, request.actor, requestContext(request));
       return reply.status(204).send();
     },
   );
 
-  app.get<{ Params: { username: string } }>(
+  app.get(
     '/api/v1/admin/diagnose/:username',
     {
+      config: read,
       schema: {
         tags,
         summary: "Troubleshooter: why can't this user reset?",
         description: 'Every cause found, each with its code, a reason and the fix, in the caller’s language.',
-        security,
-        params: { type: 'object', required: ['username'], additionalProperties: false, properties: { username: { type: 'string', minLength: 1, maxLength: 256 } } },
-        response: errorResponses,
+        params: Type.Object({ username: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
+        response: { 200: diagnosis },
       },
     },
     async (request) => {
-      await auth.requireAdmin(request, 'read');
       const d = await reset.diagnose(request.params.username);
       const t = translator(request.locale);
       return { ...d, causes: d.causes.map((code) => ({ code, message: t(errorCatalog[code].key), fix: t(`fixes.${code}`) })) };
     },
   );
 
-  app.get<{ Querystring: { format?: 'json' | 'csv'; limit?: number; after?: number; target?: string } }>(
+  app.get(
     '/api/v1/admin/audit',
     {
+      config: read,
       schema: {
         tags,
         summary: 'Audit log (hash-chained), as JSON or CSV',
-        security,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            format: { type: 'string', enum: ['json', 'csv'], default: 'json' },
-            limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
-            after: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-            target: { type: 'string', maxLength: 256 },
+        querystring: Type.Object(
+          {
+            format: Type.Optional(stringEnum(['json', 'csv'], { default: 'json' })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, default: 1000 })),
+            after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+            target: Type.Optional(Type.String({ maxLength: 256 })),
           },
-        },
-        response: errorResponses,
+          { additionalProperties: false },
+        ),
+        response: { 200: jsonOrCsv(Type.Object({ entries: Type.Array(auditEntry) })) },
       },
     },
     async (request, reply) => {
-      await auth.requireAdmin(request, 'read');
       const q = request.query;
       const rows = await admin.audit({ limit: q.limit ?? 1000, ...(q.after !== undefined ? { afterSeq: q.after } : {}), ...(q.target ? { target: q.target } : {}) });
       const entries = rows.map((r) => ({ ...r, at: new Date(Number(r.at)).toISOString(), seq: Number(r.seq), details: r.details ? JSON.parse(r.details) : null }));

@@ -1,53 +1,78 @@
-import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { sql } from 'kysely';
 import type { AppServices } from '../app.js';
-import { SsprError } from '../../core/errors.js';
-import { metricsTokenMatches, publicMetrics } from '../metrics-access.js';
-import { errorResponses } from './schemas.js';
+import { publicMetrics } from '../metrics-access.js';
+import type { Api } from './route-contract.js';
+import { stringEnum } from './schemas.js';
+
+const status = <S extends string>(s: S) => Type.Object({ status: stringEnum([s]) });
+/** not ready: which dependency does not answer */
+const unavailable = Type.Object({ status: stringEnum(['unavailable']), database: Type.Optional(stringEnum(['unavailable'])), directory: Type.Optional(stringEnum(['unavailable'])) });
+
+/** An ALTCHA challenge for the widget, passed on as issued; `{}` when the CAPTCHA is off. */
+const captchaChallenge = Type.Object(
+  { parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())), signature: Type.Optional(Type.String()) },
+  { additionalProperties: true },
+);
 
 /** Health, readiness, metrics, the OpenAPI document and the CAPTCHA challenge. */
-export function opsRoutes(app: FastifyInstance, s: AppServices): void {
+export function opsRoutes(app: Api, s: AppServices): void {
   const tags = ['operations'];
-  app.get('/healthz', { schema: { tags, summary: 'Liveness: the process answers' } }, async () => ({ status: 'ok' }));
+  const open = { auth: 'public' } as const;
+  app.get('/healthz', { config: open, schema: { tags, summary: 'Liveness: the process answers', response: { 200: status('ok') } } }, async () => ({ status: 'ok' as const }));
 
-  app.get('/readyz', { schema: { tags, summary: 'Readiness: the database and the directory answer' } }, async (request, reply) => {
-    try {
-      await sql`select 1`.execute(s.store.db);
-    } catch (err) {
-      request.log.warn({ err }, 'database not ready');
-      return reply.status(503).send({ status: 'unavailable', database: 'unavailable' });
-    }
-    try {
-      await s.directory?.health?.();
-    } catch {
-      request.log.warn('directory not reachable');
-      return reply.status(503).send({ status: 'unavailable', directory: 'unavailable' });
-    }
-    return { status: 'ready' };
-  });
+  app.get(
+    '/readyz',
+    { config: open, schema: { tags, summary: 'Readiness: the database and the directory answer', response: { 200: status('ready'), 503: unavailable } } },
+    async (request, reply) => {
+      try {
+        await sql`select 1`.execute(s.store.db);
+      } catch (err) {
+        request.log.warn({ err }, 'database not ready');
+        return reply.status(503).send({ status: 'unavailable' as const, database: 'unavailable' as const });
+      }
+      try {
+        await s.directory?.health?.();
+      } catch {
+        request.log.warn('directory not reachable');
+        return reply.status(503).send({ status: 'unavailable' as const, directory: 'unavailable' as const });
+      }
+      return { status: 'ready' as const };
+    },
+  );
 
   // Metrics tell an outsider how many resets fail and why: never open on the public listener.
   // Without SSPR_METRICS_TOKEN (or with SSPR_METRICS_LISTEN) the route does not exist here.
   if (publicMetrics(s.config.metrics) === 'token') {
-    const token = s.config.metrics.token!;
     app.get(
       '/metrics',
-      { schema: { tags, summary: 'Prometheus metrics (Authorization: Bearer SSPR_METRICS_TOKEN)', security: [{ bearer: [] }], response: errorResponses } },
-      async (request, reply) => {
-        if (!metricsTokenMatches(request.headers.authorization, token)) {
-          reply.header('www-authenticate', 'Bearer');
-          throw new SsprError('SSPR_UNAUTHENTICATED');
-        }
+      {
+        config: { auth: 'metrics' },
+        schema: {
+          tags,
+          summary: 'Prometheus metrics (Authorization: Bearer SSPR_METRICS_TOKEN)',
+          response: { 200: { content: { 'text/plain': { schema: Type.String({ description: 'Prometheus text exposition format' }) } } } },
+        },
+      },
+      async (_request, reply) => {
         reply.type(s.metrics.registry.contentType).header('cache-control', 'no-store');
         return s.metrics.registry.metrics();
       },
     );
   }
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get(
+    '/openapi.json',
+    { config: open, schema: { hide: true, response: { 200: Type.Object({ openapi: Type.String() }, { additionalProperties: true }) } } },
+    async () => app.swagger() as unknown as { openapi: string },
+  );
 
-  app.get('/api/v1/captcha', { schema: { tags: ['reset'], summary: 'A proof-of-work CAPTCHA challenge', response: errorResponses } }, async (_request, reply) => {
-    reply.header('cache-control', 'no-store');
-    return s.captcha.challenge();
-  });
+  app.get(
+    '/api/v1/captcha',
+    { config: open, schema: { tags: ['reset'], summary: 'A proof-of-work CAPTCHA challenge', response: { 200: captchaChallenge } } },
+    async (_request, reply) => {
+      reply.header('cache-control', 'no-store');
+      return s.captcha.challenge();
+    },
+  );
 }

@@ -1,36 +1,30 @@
-import type { FastifyInstance } from 'fastify';
-import { SsprError } from '../../core/errors.js';
-import type { MethodId } from '../../core/methods.js';
+import { Type } from '@sinclair/typebox';
 import type { ResetService } from '../../services/reset-service.js';
-import { bearerToken, requestContext } from '../request-context.js';
-import { bearerSecurity, errorResponses, flowIdParams, flowView, methodEnum } from './schemas.js';
+import { requestContext } from '../request-context.js';
+import type { Api } from './route-contract.js';
+import { flowIdParams, flowStarted, flowView, methodEnum, stringEnum } from './schemas.js';
 
 /** The reset / unlock flow over JSON. Every call after the first carries the flow's bearer token. */
-export function resetRoutes(app: FastifyInstance, reset: ResetService): void {
-  const token = (request: Parameters<typeof bearerToken>[0]) => {
-    const t = bearerToken(request);
-    if (!t) throw new SsprError('SSPR_FLOW_NOT_FOUND');
-    return t;
-  };
+export function resetRoutes(app: Api, reset: ResetService): void {
   const tags = ['reset'];
+  const flow = { auth: 'flow' } as const;
 
-  app.post<{ Body: { username: string; captcha?: string; intent?: 'reset' | 'unlock' } }>(
+  app.post(
     '/api/v1/reset',
     {
+      config: { auth: 'public' },
       schema: {
         tags,
         summary: 'Start a reset or unlock flow',
-        body: {
-          type: 'object',
-          required: ['username'],
-          additionalProperties: false,
-          properties: {
-            username: { type: 'string', minLength: 1, maxLength: 256 },
-            captcha: { type: 'string', maxLength: 16384, description: 'the solved proof-of-work payload (omit when the CAPTCHA is off)' },
-            intent: { type: 'string', enum: ['reset', 'unlock'], default: 'reset' },
+        body: Type.Object(
+          {
+            username: Type.String({ minLength: 1, maxLength: 256 }),
+            captcha: Type.Optional(Type.String({ maxLength: 16384, description: 'the solved proof-of-work payload (omit when the CAPTCHA is off)' })),
+            intent: Type.Optional(stringEnum(['reset', 'unlock'], { default: 'reset' })),
           },
-        },
-        response: { 201: flowView, ...errorResponses },
+          { additionalProperties: false },
+        ),
+        response: { 201: flowStarted },
       },
     },
     async (request, reply) => {
@@ -39,84 +33,83 @@ export function resetRoutes(app: FastifyInstance, reset: ResetService): void {
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/api/v1/reset/:id',
-    { schema: { tags, summary: 'Read a flow', params: flowIdParams, security: bearerSecurity, response: { 200: flowView, ...errorResponses } } },
-    async (request) => reset.get(request.params.id, token(request)),
+    { config: flow, schema: { tags, summary: 'Read a flow', params: flowIdParams, response: { 200: flowView } } },
+    async (request) => reset.get(request.params.id, request.flowToken),
   );
 
-  app.post<{ Params: { id: string }; Body: { method: MethodId; contact?: string } }>(
+  app.post(
     '/api/v1/reset/:id/challenge',
     {
+      config: flow,
       schema: {
         tags,
         summary: 'Start a gate: send a code, or get questions or WebAuthn options',
         params: flowIdParams,
-        security: bearerSecurity,
-        body: {
-          type: 'object',
-          required: ['method'],
-          additionalProperties: false,
-          properties: { method: methodEnum, contact: { type: 'string', minLength: 1, maxLength: 320, description: 'the full e-mail or phone number (required with enumeration protection)' } },
-        },
-        response: { 202: flowView, ...errorResponses },
+        body: Type.Object(
+          {
+            method: methodEnum,
+            contact: Type.Optional(Type.String({ minLength: 1, maxLength: 320, description: 'the full e-mail or phone number (required with enumeration protection)' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 202: flowView },
       },
     },
-    async (request, reply) => reply.status(202).send(await reset.challenge(request.params.id, token(request), request.body, requestContext(request))),
+    async (request, reply) => reply.status(202).send(await reset.challenge(request.params.id, request.flowToken, request.body, requestContext(request))),
   );
 
-  app.post<{ Params: { id: string }; Body: { method: MethodId; code?: string; answers?: string[]; response?: Record<string, unknown> } }>(
+  app.post(
     '/api/v1/reset/:id/verify',
     {
+      config: flow,
       schema: {
         tags,
         summary: 'Pass a gate',
         params: flowIdParams,
-        security: bearerSecurity,
-        body: {
-          type: 'object',
-          required: ['method'],
-          additionalProperties: false,
-          properties: {
+        body: Type.Object(
+          {
             method: methodEnum,
-            code: { type: 'string', minLength: 1, maxLength: 32 },
-            answers: { type: 'array', maxItems: 5, items: { type: 'string', maxLength: 200 } },
-            response: { type: 'object' },
+            code: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+            answers: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 5 })),
+            response: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
           },
-        },
-        response: { 200: flowView, ...errorResponses },
+          { additionalProperties: false },
+        ),
+        response: { 200: flowView },
       },
     },
-    async (request) => reset.verify(request.params.id, token(request), request.body, requestContext(request)),
+    async (request) => reset.verify(request.params.id, request.flowToken, request.body, requestContext(request)),
   );
 
-  app.post<{ Params: { id: string }; Body: { newPassword: string } }>(
+  app.post(
     '/api/v1/reset/:id/password',
     {
+      config: flow,
       schema: {
         tags,
         summary: 'Set the new password (after every gate)',
         params: flowIdParams,
-        security: bearerSecurity,
-        body: { type: 'object', required: ['newPassword'], additionalProperties: false, properties: { newPassword: { type: 'string', minLength: 1 } } },
-        response: { 200: flowView, ...errorResponses },
+        body: Type.Object({ newPassword: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+        response: { 200: flowView },
       },
     },
-    async (request) => reset.setPassword(request.params.id, token(request), request.body.newPassword, requestContext(request)),
+    async (request) => reset.setPassword(request.params.id, request.flowToken, request.body.newPassword, requestContext(request)),
   );
 
-  app.post<{ Params: { id: string } }>(
+  app.post(
     '/api/v1/reset/:id/unlock',
     {
+      config: flow,
       schema: {
         tags,
         summary: 'Unlock the account without changing the password (after every gate)',
         params: flowIdParams,
-        security: bearerSecurity,
-        body: { type: 'object', additionalProperties: false, properties: {} },
-        response: { 200: flowView, ...errorResponses },
+        body: Type.Object({}, { additionalProperties: false }),
+        response: { 200: flowView },
       },
     },
-    async (request) => reset.unlock(request.params.id, token(request), requestContext(request)),
+    async (request) => reset.unlock(request.params.id, request.flowToken, requestContext(request)),
   );
 }

@@ -1,49 +1,63 @@
+import { Type, type TSchema } from '@sinclair/typebox';
 import { METHOD_IDS } from '../../core/methods.js';
-import { errorSchema } from '../errors.js';
 
-export const flowIdParams = {
-  type: 'object',
-  required: ['id'],
-  additionalProperties: false,
-  properties: { id: { type: 'string', pattern: '^[0-9a-f]{32}$' } },
-} as const;
+// Route schemas are the types: a handler's request and reply types are inferred from them
+// (TypeBox), and the answer is serialised through them, so only declared fields leave the
+// service. Property order is wire order.
 
-export const methodEnum = { type: 'string', enum: METHOD_IDS } as const;
+export const flowIdParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{32}$' }) }, { additionalProperties: false });
 
-export const flowView = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    token: { type: 'string', description: 'bearer token for the following calls; returned once, on start' },
-    state: { type: 'string', enum: ['verify', 'set_password', 'completed', 'expired', 'blocked'] },
-    intent: { type: 'string', enum: ['reset', 'unlock'] },
-    expiresAt: { type: 'string', format: 'date-time' },
-    gatesRequired: { type: 'integer' },
-    gatesPassed: { type: 'integer' },
-    usedMethods: { type: 'array', items: methodEnum },
-    methods: {
-      type: 'array',
-      items: { type: 'object', properties: { method: methodEnum, hint: { type: 'string' }, needsContact: { type: 'boolean' } } },
-    },
-    canUnlock: { type: 'boolean' },
-    challenge: { type: 'object', additionalProperties: true },
-    passwordRules: {
-      type: 'object',
-      description: 'on the password step: the rules the new password must meet, including those the directory enforces',
-      properties: {
-        minLength: { type: 'integer' },
-        maxLength: { type: 'integer' },
-        characterClasses: { type: 'integer' },
-        history: { type: 'integer' },
-        minAgeSeconds: { type: 'integer' },
-        directory: { type: ['string', 'null'], enum: ['ppolicy', 'ad-domain', 'ad-pso', null] },
+/** One of a fixed set of strings, as the plain JSON Schema `enum` (which OpenAPI shows as a list). */
+export const stringEnum = <const T extends readonly string[]>(values: T, options: { default?: T[number]; description?: string } = {}) =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+
+export const methodEnum = stringEnum(METHOD_IDS);
+
+/** A string, or null when there is none. */
+export const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+/** An answer without a body (204). */
+export const noContent = Type.Unsafe<undefined>({ type: 'null', description: 'no content' });
+
+const offeredMethod = Type.Object({ method: methodEnum, hint: Type.Optional(Type.String()), needsContact: Type.Boolean() });
+
+const flowFields = {
+  state: stringEnum(['verify', 'set_password', 'completing', 'completed', 'expired', 'blocked']),
+  intent: stringEnum(['reset', 'unlock']),
+  expiresAt: Type.String({ format: 'date-time' }),
+  gatesRequired: Type.Integer(),
+  gatesPassed: Type.Integer(),
+  usedMethods: Type.Array(methodEnum),
+  methods: Type.Array(offeredMethod),
+  canUnlock: Type.Boolean(),
+  challenge: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'data for the current gate (questions, WebAuthn options)' })),
+  passwordRules: Type.Optional(
+    Type.Object(
+      {
+        minLength: Type.Integer(),
+        maxLength: Type.Integer(),
+        characterClasses: Type.Integer(),
+        history: Type.Integer(),
+        minAgeSeconds: Type.Integer(),
+        directory: nullable(stringEnum(['ppolicy', 'ad-domain', 'ad-pso'])),
       },
-    },
-    delivery: { type: 'string', enum: ['failed'], description: 'on reading a flow: every try to deliver its newest message failed; ask again or use another method' },
-  },
-} as const;
+      { description: 'on the password step: the rules the new password must meet, including those the directory enforces' },
+    ),
+  ),
+  delivery: Type.Optional(stringEnum(['failed'], { description: 'on reading a flow: every try to deliver its newest message failed; ask again or use another method' })),
+};
 
-/** Every route answers errors in the same envelope. */
-export const errorResponses = { '4xx': errorSchema, '5xx': errorSchema } as const;
+/** The reset flow as the API shows it. */
+export const flowView = Type.Object({ id: Type.String(), ...flowFields });
 
-export const bearerSecurity: { [k: string]: string[] }[] = [{ bearer: [] }];
+/** The flow as started: its bearer token comes once, here. */
+export const flowStarted = Type.Object({
+  id: Type.String(),
+  token: Type.String({ description: 'bearer token for the following calls; returned once, on start' }),
+  ...flowFields,
+});
+
+/** An answer that is JSON by default and CSV with `?format=csv`. */
+export const jsonOrCsv = <T extends TSchema>(json: T) => ({
+  content: { 'application/json': { schema: json }, 'text/csv': { schema: Type.String({ description: 'RFC 4180, every cell quoted' }) } },
+});
