@@ -74,7 +74,7 @@ export function accountRoutes(app: FastifyInstance, accounts: AccountService, au
         response: { 200: { type: 'object', properties: { id: { type: 'string' }, state: { type: 'string' } } }, ...errorResponses },
       },
     },
-    async (request) => accounts.verifyMethod(await auth.requireSession(request), request.params.id, request.body.code, requestContext(request)),
+    async (request) => accounts.verifyMethod(await auth.requireSession(request), request.params.id, request.body, requestContext(request)),
   );
 
   app.delete<{ Params: { id: string } }>(

@@ -65,7 +65,7 @@ export function resetRoutes(app: FastifyInstance, reset: ResetService): void {
     async (request, reply) => reply.status(202).send(await reset.challenge(request.params.id, token(request), request.body, requestContext(request))),
   );
 
-  app.post<{ Params: { id: string }; Body: { method: MethodId; code?: string; answers?: string[]; response?: Record<string, unknown> } }>(
+  app.post<{ Params: { id: string }; Body: { method: MethodId; code?: string; answers?: { id: string; answer: string }[]; response?: Record<string, unknown> } }>(
     '/api/v1/reset/:id/verify',
     {
       schema: {
@@ -80,7 +80,16 @@ export function resetRoutes(app: FastifyInstance, reset: ResetService): void {
           properties: {
             method: methodEnum,
             code: { type: 'string', minLength: 1, maxLength: 32 },
-            answers: { type: 'array', maxItems: 5, items: { type: 'string', maxLength: 200 } },
+            answers: {
+              type: 'array',
+              maxItems: 5,
+              items: {
+                type: 'object',
+                required: ['id', 'answer'],
+                additionalProperties: false,
+                properties: { id: { type: 'string', minLength: 1, maxLength: 40 }, answer: { type: 'string', maxLength: 200 } },
+              },
+            },
             response: { type: 'object' },
           },
         },

@@ -197,7 +197,7 @@ export function accountPages(app: FastifyInstance, kit: PageKit): void {
       async (_c, s) => {
         if (!ID.test(id)) throw new SsprError('SSPR_NOT_FOUND');
         if (!code) throw new SsprError('SSPR_BAD_REQUEST', [{ code: 'code.required', field: 'code' }]);
-        await deps.accounts.verifyMethod(s, id, code, requestContext(request));
+        await deps.accounts.verifyMethod(s, id, { code }, requestContext(request));
         return kit.redirect(reply, '/account');
       },
       (c, me, e) => {
