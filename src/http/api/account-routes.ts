@@ -43,34 +43,59 @@ export function accountRoutes(app: FastifyInstance, accounts: AccountService, au
     accounts.me(await auth.requireSession(request)),
   );
 
-  app.post<{ Body: { method: string; value?: string } }>(
+  app.post<{ Body: { method: string; value?: string; name?: string; answers?: { question: string; answer: string }[] } }>(
     '/api/v1/me/methods',
     {
       schema: {
         tags,
-        summary: 'Start registering a method (a code is sent to the contact)',
+        summary: 'Start registering a method: a code is sent to a contact; an authenticator gets its seed, a passkey its options; answers count at once',
         security: bearerSecurity,
         body: {
           type: 'object',
-          required: ['method', 'value'],
+          required: ['method'],
           additionalProperties: false,
-          properties: { method: { type: 'string', enum: ['email', 'sms', 'office'] }, value: { type: 'string', minLength: 3, maxLength: 320 } },
+          properties: {
+            method: { type: 'string', enum: ['email', 'sms', 'office', 'authenticator', 'passkey', 'questions'] },
+            value: { type: 'string', minLength: 3, maxLength: 320, description: 'the e-mail address or +E.164 number (contacts)' },
+            name: { type: 'string', minLength: 1, maxLength: 64, description: 'a name for the authenticator or passkey' },
+            answers: {
+              type: 'array',
+              maxItems: 5,
+              items: {
+                type: 'object',
+                required: ['question', 'answer'],
+                additionalProperties: false,
+                properties: { question: { type: 'string', minLength: 1, maxLength: 40 }, answer: { type: 'string', minLength: 1, maxLength: 200 } },
+              },
+            },
+          },
         },
-        response: { 201: { type: 'object', properties: { id: { type: 'string' }, state: { type: 'string' } } }, ...errorResponses },
+        response: {
+          201: {
+            type: 'object',
+            properties: { id: { type: 'string' }, state: { type: 'string' }, secret: { type: 'string' }, otpauthUri: { type: 'string' }, options: { type: 'object', additionalProperties: true } },
+          },
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => reply.status(201).send(await accounts.addMethod(await auth.requireSession(request), request.body, requestContext(request))),
   );
 
-  app.post<{ Params: { id: string }; Body: { code: string } }>(
+  app.post<{ Params: { id: string }; Body: { code?: string; response?: Record<string, unknown> } }>(
     '/api/v1/me/methods/:id/verify',
     {
       schema: {
         tags,
-        summary: 'Confirm a method with the code sent to it',
+        summary: 'Confirm a method: the code sent to it or shown by the authenticator, or the passkey’s attestation',
         security: bearerSecurity,
         params: idParams,
-        body: { type: 'object', required: ['code'], additionalProperties: false, properties: { code: { type: 'string', minLength: 1, maxLength: 32 } } },
+        body: {
+          type: 'object',
+          minProperties: 1,
+          additionalProperties: false,
+          properties: { code: { type: 'string', minLength: 1, maxLength: 32 }, response: { type: 'object', additionalProperties: true } },
+        },
         response: { 200: { type: 'object', properties: { id: { type: 'string' }, state: { type: 'string' } } }, ...errorResponses },
       },
     },
