@@ -149,6 +149,8 @@ export class ResetService {
       gatesRequired: user ? gatesRequiredFor(user, policy) : policy.gatesRequired,
       methodsAllowed: user ? methodsAllowedFor(user, policy) : [],
       methodsUsable: user ? this.usable(subject).filter((m) => methodsAllowedFor(user, policy).includes(m)) : [],
+      // SECURITY 29: the enrolled strong factors one of which a reset will ask for
+      strongRequired: this.strongOwed(subject, []).map((m) => m.id),
       blockedUntil: blockedUntil === null ? null : new Date(blockedUntil).toISOString(),
     };
   }

@@ -13,6 +13,10 @@ describe.each(DATABASES)('strongest factor (%s)', (kind) => {
     const { secret } = await enrolAuthenticator(server, 'ada', clock.now());
     clock.advance(60_000);
 
+    // the troubleshooter knows what a reset will ask of each
+    expect(await server.reset.diagnose('ada')).toMatchObject({ canReset: true, methodsUsable: ['email', 'authenticator'], strongRequired: ['authenticator'] });
+    expect(await server.reset.diagnose('bob')).toMatchObject({ canReset: true, methodsUsable: ['email'], strongRequired: [] });
+
     const flow = await startFlow(server, 'ada');
     // before gate 1 the flow looks like anyone's
     const other = await startFlow(server, 'bob');
