@@ -16,6 +16,8 @@ import { seedDemo } from './demo.js';
 import { buildApp } from './http/app.js';
 import { listenerAddress, startMetricsListener } from './http/metrics-access.js';
 import { emailMethod, officeMethod, smsMethod, voiceMethod } from './methods/code-method.js';
+import { authenticatorMethod } from './methods/authenticator-method.js';
+import { questionsMethod } from './methods/questions-method.js';
 import type { ResetMethod } from './methods/method.js';
 import type { Clock, Directory, Hasher, OutgoingMessage, Random, Transport } from './ports.js';
 import { AccountService } from './services/account-service.js';
@@ -133,7 +135,7 @@ export async function composeServices(config: Config, o: Overrides = {}) {
     log: { warn: (obj, msg) => log.target?.warn(obj, msg) },
   });
   const captcha = config.captcha === 'altcha' ? createAltchaCaptcha({ hmacKey: keyring.mac('captcha', 'hmac-key'), spent: store.r.captcha, clock }) : disabledCaptcha;
-  const methods = new Map<MethodId, ResetMethod>([emailMethod, smsMethod, voiceMethod, officeMethod].map((m) => [m.id, m]));
+  const methods = new Map<MethodId, ResetMethod>([emailMethod, smsMethod, voiceMethod, officeMethod, authenticatorMethod, questionsMethod].map((m) => [m.id, m]));
   const policy = new PolicyService(store, clock);
   const throttle = new Throttle(config.sourceLimits);
   const nudge = () => queue.nudge();
@@ -145,7 +147,7 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const passwords = new PasswordPolicy({ store, policy, hasher, clock, random, strength: strengthScore, breached, range, directory });
   const phoneCost = new PhoneCost(config.phoneLimits, keyring);
   const startLimit = new StartLimit(config.sourceStartsPerHour);
-  const journey = { store, directory, methods, policy, throttle, keyring, random, clock, nudge, passwords, phoneCost, startLimit };
+  const journey = { store, directory, methods, policy, throttle, keyring, hasher, random, clock, nudge, passwords, phoneCost, startLimit };
   const reset = new ResetService({ ...journey, captcha, metrics });
   const accounts = new AccountService(journey);
   const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, nudge });

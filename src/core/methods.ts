@@ -7,3 +7,6 @@ export const isMethodId = (v: unknown): v is MethodId => typeof v === 'string' &
 export const CODE_METHODS = ['email', 'sms', 'voice', 'office'] as const;
 export type CodeMethodId = (typeof CODE_METHODS)[number];
 export const isCodeMethod = (m: MethodId): m is CodeMethodId => (CODE_METHODS as readonly string[]).includes(m);
+
+/** Wrong tries one one-time code allows, for a gate and for a registration alike. */
+export const CODE_TRIES = 5;

@@ -18,6 +18,7 @@ import type { ReportService } from '../services/report-service.js';
 import type { ServiceDeps } from '../services/context.js';
 import type { Store } from '../adapters/store/store.js';
 import { accountRoutes } from './api/account-routes.js';
+import { methodRoutes } from './api/method-routes.js';
 import { adminRoutes } from './api/admin-routes.js';
 import { reportRoutes } from './api/report-routes.js';
 import { opsRoutes } from './api/ops-routes.js';
@@ -157,6 +158,7 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
     routeContract(api, { auth, metricsToken: publicMetrics(s.config.metrics) === 'token' ? s.config.metrics.token : null });
     resetRoutes(api, s.reset);
     accountRoutes(api, s.accounts, auth, names, https);
+    methodRoutes(api, s.journey.methods, s.policy);
     adminRoutes(api, s.admin, s.policy, s.reset);
     reportRoutes(api, s.reports);
     opsRoutes(api, s);

@@ -2,17 +2,13 @@ import { brandName } from '../core/branding.js';
 import { SsprError } from '../core/errors.js';
 import { maskEmail, maskPhone, normalizeEmail, normalizePhone } from '../core/contacts.js';
 import type { CodeMethodId } from '../core/methods.js';
-import type { ChallengeOutcome, GateEnv, MethodSubject, ResetMethod } from './method.js';
+import type { ChallengeOutcome, Enrolment, MethodSubject, ResetMethod, SendBudget } from './method.js';
+import { checkCode, issueCode, newCode } from './one-time-code.js';
 
-/** A uniformly random numeric code from the CSPRNG. */
-export function newCode(random: { int(max: number): number }, length: number): string {
-  let s = '';
-  for (let i = 0; i < length; i++) s += String(random.int(10));
-  return s;
-}
+export { newCode } from './one-time-code.js';
 
-const codeMac = (env: Pick<GateEnv, 'keyring'>, subjectId: string, method: string, code: string) =>
-  env.keyring.mac('code', `${subjectId}\u0000${method}\u0000${code}`);
+/** a registration's code lives longer than a gate's: the person may be switching devices */
+const REGISTER_CODE_LIFETIME_MS = 10 * 60_000;
 
 interface CodeMethodSpec {
   id: CodeMethodId;
@@ -23,6 +19,37 @@ interface CodeMethodSpec {
   prefilled: 'email' | 'mobile' | 'office';
   normalize(v: unknown): string | null;
   mask(v: string): string;
+  budget: SendBudget;
+  /** registered under this security-info kind, with a code sent by this channel; absent when it is registered as another method */
+  registers?: { channel: 'email' | 'sms' | 'voice' };
+}
+
+/** Registering a contact: it counts only after the code sent to it is confirmed. */
+function contactEnrolment(spec: CodeMethodSpec, channel: 'email' | 'sms' | 'voice'): Enrolment {
+  return {
+    sendBudget: spec.budget,
+    maxActive: 1,
+    alwaysAllowed: true,
+    async prepare(_env, input) {
+      const contact = spec.normalize(input.value);
+      if (!contact) throw new SsprError('SSPR_BAD_REQUEST', [{ code: 'contact.invalid', field: 'value' }]);
+      return { contact };
+    },
+    async start(env, _input, prepared) {
+      const value = prepared.contact!;
+      const row = { id: env.random.bytes(16).toString('hex'), user_id: env.user.id, method: spec.id, state: 'pending', value, secret: null, created_at: env.now, verified_at: null };
+      await env.r.securityInfo.insert(row);
+      const code = newCode(env.random, env.policy.codeLength);
+      await issueCode(env.r, env, { purpose: 'register', subjectId: row.id, method: spec.id }, code, env.now, REGISTER_CODE_LIFETIME_MS);
+      await env.send({ channel, to: value, subject: env.t('messages.registerCode.subject'), text: env.t('messages.registerCode.text', { code, minutes: REGISTER_CODE_LIFETIME_MS / 60_000 }), code });
+      return { row };
+    },
+    async confirm(env, row, input) {
+      const r = await checkCode(env.r, env.keyring, { purpose: 'register', subjectId: row.id, method: spec.id }, input.code, env.now);
+      return r === 'ok' ? 'ok' : r === 'expired' ? 'expired' : 'wrong';
+    },
+    describe: (row) => (row.value ? spec.mask(row.value) : null),
+  };
 }
 
 /** Every contact on record for this method, normalised. */
@@ -40,6 +67,9 @@ function contactsOf(spec: CodeMethodSpec, s: MethodSubject): string[] {
 export function codeMethod(spec: CodeMethodSpec): ResetMethod {
   return {
     id: spec.id,
+    sendBudget: spec.budget,
+    strong: false,
+    ...(spec.registers ? { enrol: contactEnrolment(spec, spec.registers.channel) } : {}),
     usable: (s) => contactsOf(spec, s).length > 0,
     offer: (s, protection) => {
       if (protection) return { method: spec.id, needsContact: true };
@@ -70,15 +100,7 @@ export function codeMethod(spec: CodeMethodSpec): ResetMethod {
 
       const code = newCode(env.random, env.policy.codeLength);
       // A code is issued even when nothing is sent, so both paths do the same work.
-      await env.r.codes.issue({
-        id: env.random.bytes(16).toString('hex'),
-        subject_id: env.flow.id,
-        purpose: 'reset',
-        method: spec.id,
-        code_hash: target ? codeMac(env, env.flow.id, spec.id, code) : env.random.bytes(32).toString('hex'),
-        expires_at: env.now + env.policy.codeLifetimeMinutes * 60_000,
-        created_at: env.now,
-      });
+      await issueCode(env.r, env, { purpose: 'reset', subjectId: env.flow.id, method: spec.id }, target ? code : null, env.now, env.policy.codeLifetimeMinutes * 60_000);
       const minutes = env.policy.codeLifetimeMinutes;
       const org = brandName(env.policy);
       // A message is built, sealed and queued either way (a decoy the queue drops when the
@@ -97,30 +119,19 @@ export function codeMethod(spec: CodeMethodSpec): ResetMethod {
     },
 
     async verify(env, input) {
-      if (typeof input.code !== 'string' || !/^\d{6,10}$/.test(input.code)) return 'wrong';
-      const row = await env.r.codes.latest(env.flow.id, 'reset', spec.id);
-      if (!row) {
-        // the right code, consumed a moment ago by a racing duplicate of this request
-        const last = await env.r.codes.latest(env.flow.id, 'reset', spec.id, true);
-        if (last?.used_at != null && env.keyring.equal(last.code_hash, codeMac(env, env.flow.id, spec.id, input.code))) return 'replayed';
-        throw new SsprError('SSPR_CODE_INVALID');
-      }
-      if (Number(row.expires_at) <= env.now) throw new SsprError('SSPR_CODE_EXPIRED');
-      if (row.failed_tries >= 5) throw new SsprError('SSPR_CODE_EXPIRED', [{ code: 'code.tooManyTries' }]);
-      if (env.keyring.equal(row.code_hash, codeMac(env, env.flow.id, spec.id, input.code))) {
-        return (await env.r.codes.consume(row.id, env.now)) ? 'ok' : 'replayed';
-      }
-      await env.r.codes.fail(row.id);
-      return 'wrong';
+      const r = await checkCode(env.r, env.keyring, { purpose: 'reset', subjectId: env.flow.id, method: spec.id }, input.code, env.now);
+      if (r === 'expired') throw new SsprError('SSPR_CODE_EXPIRED');
+      return r;
     },
   };
 }
 
 const SPECS: Record<CodeMethodId, CodeMethodSpec> = {
-  email: { id: 'email', channel: 'email', infoKinds: ['email'], prefilled: 'email', normalize: normalizeEmail, mask: maskEmail },
-  sms: { id: 'sms', channel: 'sms', infoKinds: ['sms'], prefilled: 'mobile', normalize: normalizePhone, mask: maskPhone },
-  voice: { id: 'voice', channel: 'voice', infoKinds: ['sms'], prefilled: 'mobile', normalize: normalizePhone, mask: maskPhone },
-  office: { id: 'office', channel: 'voice', infoKinds: ['office'], prefilled: 'office', normalize: normalizePhone, mask: maskPhone },
+  email: { id: 'email', channel: 'email', infoKinds: ['email'], prefilled: 'email', normalize: normalizeEmail, mask: maskEmail, budget: 'email', registers: { channel: 'email' } },
+  sms: { id: 'sms', channel: 'sms', infoKinds: ['sms'], prefilled: 'mobile', normalize: normalizePhone, mask: maskPhone, budget: 'phone', registers: { channel: 'sms' } },
+  // a voice call reaches the mobile number registered for SMS
+  voice: { id: 'voice', channel: 'voice', infoKinds: ['sms'], prefilled: 'mobile', normalize: normalizePhone, mask: maskPhone, budget: 'phone' },
+  office: { id: 'office', channel: 'voice', infoKinds: ['office'], prefilled: 'office', normalize: normalizePhone, mask: maskPhone, budget: 'phone', registers: { channel: 'voice' } },
 };
 
 export const emailMethod = codeMethod(SPECS.email);

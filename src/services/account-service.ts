@@ -1,15 +1,16 @@
 import { ACTIVITIES, type Activity } from '../core/audit.js';
 import type { SecurityInfoRow } from '../adapters/store/security-info.js';
 import { normalizeUsername } from '../core/username.js';
-import { MAX_CODE_TRIES } from '../adapters/store/codes.js';
 import type { Repos } from '../adapters/store/store.js';
 import { normalizePassword } from '../core/password/rules.js';
-import { maskEmail, maskPhone, normalizeEmail, normalizePhone } from '../core/contacts.js';
+import { maskEmail, maskPhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
-import { gatesRequiredFor, isRegistered } from '../core/policy/eligibility.js';
+import { gatesRequiredFor, isRegistered, methodsAllowedFor } from '../core/policy/eligibility.js';
+import { isMethodId } from '../core/methods.js';
 import { translator } from '../i18n.js';
-import { newCode } from '../methods/code-method.js';
-import type { DirectoryUser } from '../ports.js';
+import type { ConfirmInput, EnrolEnv, EnrolInput, Enrolment, ResetMethod } from '../methods/method.js';
+import type { DirectoryUser, OutgoingMessage } from '../ports.js';
+import type { Policy } from '../core/policy/settings.js';
 import type { RequestContext, ServiceDeps } from './context.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { commitAroundDirectory } from './directory-write.js';
@@ -19,7 +20,6 @@ import { signInKey } from './throttle.js';
 export const SESSION_LIFETIME_MS = 60 * 60_000;
 /** changing security info needs a sign-in at most this old */
 export const FRESH_SIGN_IN_MS = 10 * 60_000;
-const CODE_LIFETIME_MS = 10 * 60_000;
 
 export interface Session {
   id: string;
@@ -28,14 +28,6 @@ export interface Session {
   isAdmin: boolean;
   createdAt: number;
 }
-
-/** The contact kinds a person registers with a code; the rest arrive with their own issue. */
-const CONTACT_KINDS = {
-  email: { normalize: normalizeEmail, mask: maskEmail, channel: 'email' as const },
-  sms: { normalize: normalizePhone, mask: maskPhone, channel: 'sms' as const },
-  office: { normalize: normalizePhone, mask: maskPhone, channel: 'voice' as const },
-};
-export type ContactKind = keyof typeof CONTACT_KINDS;
 
 export type AccountDeps = ServiceDeps;
 
@@ -171,78 +163,92 @@ export class AccountService {
   }
 
   private mask(i: SecurityInfoRow): string | null {
-    const kind = CONTACT_KINDS[i.method as ContactKind];
-    return kind && i.value ? kind.mask(i.value) : null;
+    return isMethodId(i.method) ? (this.d.methods.get(i.method)?.enrol?.describe(i) ?? null) : null;
   }
 
   private requireFresh(session: Session): void {
     if (this.d.clock.now() - session.createdAt > FRESH_SIGN_IN_MS) throw new SsprError('SSPR_FRESH_SIGN_IN_REQUIRED');
   }
 
-  /** starts registering a contact: it counts only after the code sent to it is confirmed */
-  async addMethod(session: Session, input: { method: string; value?: unknown }, ctx: RequestContext): Promise<{ id: string; state: 'pending' }> {
+  /** the method and its enrolment, when this person may register it */
+  private enrolmentOf(method: unknown, user: DirectoryUser, policy: Policy): { method: ResetMethod; enrol: Enrolment } {
+    const m = isMethodId(method) ? this.d.methods.get(method) : undefined;
+    if (!m?.enrol) throw new SsprError('SSPR_METHOD_UNAVAILABLE');
+    if (!m.enrol.alwaysAllowed && !methodsAllowedFor(user, policy).includes(m.id)) throw new SsprError('SSPR_METHOD_UNAVAILABLE');
+    return { method: m, enrol: m.enrol };
+  }
+
+  private enrolEnv(r: Repos, user: DirectoryUser, policy: Policy, info: SecurityInfoRow[], now: number, ctx: RequestContext, outbox: OutgoingMessage[]): EnrolEnv {
+    const { d } = this;
+    return { r, user, policy, info, now, keyring: d.keyring, random: d.random, hasher: d.hasher, t: translator(ctx.locale), send: async (m) => void outbox.push({ ...m, locale: ctx.locale }) };
+  }
+
+  /**
+   * Starts registering a method. A contact counts only after the code sent to it is confirmed;
+   * an authenticator after its first code; a passkey after its attestation; answers at once.
+   */
+  async addMethod(session: Session, input: { method: string } & EnrolInput, ctx: RequestContext): Promise<{ id: string; state: 'pending' | 'active' } & Record<string, unknown>> {
     const { d } = this;
     this.requireFresh(session);
-    const kind = CONTACT_KINDS[input.method as ContactKind];
-    if (!kind) throw new SsprError('SSPR_METHOD_UNAVAILABLE');
-    const value = kind.normalize(input.value);
-    if (!value) throw new SsprError('SSPR_BAD_REQUEST', [{ code: 'contact.invalid', field: 'value' }]);
     const user = await this.user(session);
     const policy = await d.policy.get();
+    const { method, enrol } = this.enrolmentOf(input.method, user, policy);
     const now = d.clock.now();
-    const id = d.random.bytes(16).toString('hex');
-    const code = newCode(d.random, policy.codeLength);
-    const sent = await d.store.transaction(async (r) => {
-      if (!(await d.throttle.takeCode(r, `u:${user.id}`, input.method === 'email' ? 'email' : 'sms', ctx.ip, now))) return false;
-      const refused = await d.phoneCost.forRegistration(r, input.method, value, policy, now, { at: now, activity: ACTIVITIES.registered, actor: user.username, target: user.username, method: input.method, result: 'failure', source_ip: ctx.ip, user_agent: ctx.userAgent });
+    const info = await d.store.r.securityInfo.listFor(user.id);
+    const prepared = enrol.prepare ? await enrol.prepare({ user, policy, info, now, keyring: d.keyring, random: d.random, hasher: d.hasher, t: translator(ctx.locale) }, input) : {};
+    const outbox: OutgoingMessage[] = [];
+    const audit = { at: now, activity: ACTIVITIES.registered, actor: user.username, target: user.username, method: method.id, source_ip: ctx.ip, user_agent: ctx.userAgent };
+    const started = await d.store.transaction(async (r) => {
+      if (enrol.sendBudget && !(await d.throttle.takeCode(r, `u:${user.id}`, enrol.sendBudget, ctx.ip, now))) return new SsprError('SSPR_THROTTLED');
+      const refused = prepared.contact === undefined ? null : await d.phoneCost.forRegistration(r, method.id, prepared.contact, policy, now, { ...audit, result: 'failure' });
       if (refused) return refused;
-      await r.securityInfo.insert({ id, user_id: user.id, method: input.method, state: 'pending', value, secret: null, created_at: now, verified_at: null });
-      await r.codes.issue({ id: d.random.bytes(16).toString('hex'), subject_id: id, purpose: 'register', method: input.method, code_hash: this.codeMac(id, code), expires_at: now + CODE_LIFETIME_MS, created_at: now });
-      const t = translator(ctx.locale);
-      await DeliveryQueue.enqueueIn(r, d.keyring, d.random, d.clock, { channel: kind.channel, to: value, locale: ctx.locale, subject: t('messages.registerCode.subject'), text: t('messages.registerCode.text', { code, minutes: 10 }), code }, null);
-      return true;
+      const fresh = await r.securityInfo.listFor(user.id);
+      const env = this.enrolEnv(r, user, policy, fresh, now, ctx, outbox);
+      const out = await enrol.start(env, input, prepared);
+      for (const m of outbox) await DeliveryQueue.enqueueIn(r, d.keyring, d.random, d.clock, m, null);
+      if (out.row.state === 'active') await this.activated(r, env, enrol, out.row, fresh, ctx);
+      return out;
     });
-    if (sent instanceof SsprError) throw sent;
-    if (!sent) throw new SsprError('SSPR_THROTTLED');
-    d.nudge();
-    return { id, state: 'pending' };
+    if (started instanceof SsprError) throw started;
+    if (outbox.length || started.row.state === 'active') d.nudge();
+    return { id: started.row.id, state: started.row.state as 'pending' | 'active', ...(started.public ?? {}) };
   }
 
-  private codeMac(infoId: string, code: string): string {
-    return this.d.keyring.mac('code', `${infoId}\u0000register\u0000${code}`);
+  /**
+   * A confirmed entry: older ones beyond the method's limit go, the review clock restarts,
+   * it is audited, and every contact on record before (a replaced one included) hears of it,
+   * so a hijacked session cannot swap a method silently.
+   */
+  private async activated(r: Repos, env: EnrolEnv, enrol: Enrolment, row: SecurityInfoRow, before: SecurityInfoRow[], ctx: RequestContext): Promise<void> {
+    const { d } = this;
+    const now = env.now;
+    if (row.state !== 'active') await r.securityInfo.activate(row.id, now);
+    if (enrol.maxActive === 1) await r.securityInfo.removeOtherActive(env.user.id, row.method, row.id);
+    await r.securityInfo.markReviewed(env.user.id, now);
+    const shown = enrol.describe(row);
+    await r.audit.append({ at: now, activity: ACTIVITIES.registered, actor: env.user.username, target: env.user.username, method: row.method, result: 'success', source_ip: ctx.ip, user_agent: ctx.userAgent, ...(shown ? { details: { to: shown } } : {}) });
+    await notifyUser(r, d, env.user, before, ctx.locale, 'methodAdded', null, { method: row.method });
   }
 
-  async verifyMethod(session: Session, id: string, code: unknown, ctx: RequestContext): Promise<{ id: string; state: 'active' }> {
+  async verifyMethod(session: Session, id: string, input: ConfirmInput, ctx: RequestContext): Promise<{ id: string; state: 'active' }> {
     const { d } = this;
     const user = await this.user(session);
     const info = await d.store.r.securityInfo.get(id, user.id);
     if (!info) throw new SsprError('SSPR_NOT_FOUND');
     if (info.state === 'active') return { id, state: 'active' };
+    const policy = await d.policy.get();
+    const { enrol } = this.enrolmentOf(info.method, user, policy);
+    if (!enrol.confirm) throw new SsprError('SSPR_METHOD_UNAVAILABLE');
     const now = d.clock.now();
-    const row = await d.store.r.codes.latest(id, 'register', info.method);
-    if (!row) throw new SsprError('SSPR_CODE_EXPIRED');
-    if (Number(row.expires_at) <= now || row.failed_tries >= MAX_CODE_TRIES) throw new SsprError('SSPR_CODE_EXPIRED');
-    const right = typeof code === 'string' && /^\d{6,10}$/.test(code) && d.keyring.equal(row.code_hash, this.codeMac(id, code));
     const result = await d.store.transaction(async (r) => {
-      // the try is reserved before the answer counts, so parallel guesses get five in all
-      const tries = await r.throttle.reserve([{ key: `register-code:${row.id}`, max: MAX_CODE_TRIES, since: 0 }], now);
-      if (!tries) return 'spent' as const;
-      if (!right || !(await r.codes.consume(row.id, now))) {
-        await r.codes.fail(row.id);
-        return 'wrong' as const;
-      }
-      await r.throttle.release(tries);
       const before = await r.securityInfo.listFor(user.id);
-      await r.securityInfo.activate(id, now);
-      await r.securityInfo.removeOtherActive(user.id, info.method, id);
-      await r.securityInfo.markReviewed(user.id, now);
-      await r.audit.append({ at: now, activity: ACTIVITIES.registered, actor: user.username, target: user.username, method: info.method, result: 'success', source_ip: ctx.ip, user_agent: ctx.userAgent, details: { to: this.mask(info) } });
-      // every contact on record before, the replaced one included, hears of it, so a hijacked
-      // session cannot swap a contact silently
-      await notifyUser(r, d, user, before, ctx.locale, 'methodAdded', null, { method: info.method });
+      const env = this.enrolEnv(r, user, policy, before, now, ctx, []);
+      const checked = await enrol.confirm!(env, info, input);
+      if (checked !== 'ok') return checked;
+      await this.activated(r, env, enrol, info, before, ctx);
       return 'ok' as const;
     });
-    if (result === 'spent') throw new SsprError('SSPR_CODE_EXPIRED');
+    if (result === 'expired') throw new SsprError('SSPR_CODE_EXPIRED');
     if (result === 'wrong') throw new SsprError('SSPR_CODE_INVALID');
     d.nudge();
     return { id, state: 'active' };

@@ -1,7 +1,7 @@
 import type { Store } from '../adapters/store/store.js';
 import type { MethodId } from '../core/methods.js';
 import type { ResetMethod } from '../methods/method.js';
-import type { Clock, Directory, Keyring, Random } from '../ports.js';
+import type { Clock, Directory, Hasher, Keyring, Random } from '../ports.js';
 import type { PasswordPolicy } from './password-policy.js';
 import type { PhoneCost } from './phone-cost.js';
 import type { PolicyService } from './policy-service.js';
@@ -24,6 +24,8 @@ export interface ServiceDeps {
   throttle: Throttle;
   passwords: PasswordPolicy;
   keyring: Keyring;
+  /** Argon2id, for the answers to security questions */
+  hasher: Hasher;
   random: Random;
   clock: Clock;
   /** wakes the delivery queue after a commit */

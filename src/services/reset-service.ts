@@ -3,12 +3,12 @@ import type { Repos } from '../adapters/store/store.js';
 import { normalizeUsername } from '../core/username.js';
 import { SsprError, isSsprError, type ErrorCode } from '../core/errors.js';
 import { FLOW_LIFETIME_MS, assertCanChallenge, assertGatesPassed, currentState, passGate, type Flow, type FlowIntent, type OfferedMethod } from '../core/flow/flow.js';
-import { isCodeMethod, type MethodId } from '../core/methods.js';
+import type { MethodId } from '../core/methods.js';
 import { gatesRequiredFor, inScope, isRegistered, methodsAllowedFor } from '../core/policy/eligibility.js';
 import type { EffectiveRules } from '../core/password/directory-rules.js';
 import type { Policy } from '../core/policy/settings.js';
 import { translator } from '../i18n.js';
-import type { ChallengeInput, GateEnv, MethodSubject, VerifyInput, VerifyResult } from '../methods/method.js';
+import type { ChallengeInput, GateEnv, MethodSubject, PrecheckEnv, ResetMethod, VerifyInput, VerifyResult } from '../methods/method.js';
 import type { Captcha, DirectoryUser, OutgoingMessage } from '../ports.js';
 import type { RequestContext, ServiceDeps } from './context.js';
 import { DeliveryQueue } from './delivery-queue.js';
@@ -99,6 +99,7 @@ export class ResetService {
       sourceIp: ctx.ip,
       createdAt: now,
       expiresAt: now + FLOW_LIFETIME_MS,
+      methodState: null,
     };
     const overLimit = await d.store.transaction(async (r) => {
       if (await d.startLimit.refused(r, ctx, username, now)) return true;
@@ -163,6 +164,8 @@ export class ResetService {
       gatesRequired: user ? gatesRequiredFor(user, policy) : policy.gatesRequired,
       methodsAllowed: user ? methodsAllowedFor(user, policy) : [],
       methodsUsable: user ? this.usable(subject).filter((m) => methodsAllowedFor(user, policy).includes(m)) : [],
+      // SECURITY 29: the enrolled strong factors one of which a reset will ask for
+      strongRequired: this.strongOwed(subject, []).map((m) => m.id),
       blockedUntil: blockedUntil === null ? null : new Date(blockedUntil).toISOString(),
     };
   }
@@ -233,12 +236,12 @@ export class ResetService {
     const { flow, now, method, policy, user, info } = await this.gate(id, token, input.method);
     const outbox: OutgoingMessage[] = [];
     const outcome = await d.store.transaction(async (r) => {
-      if (isCodeMethod(input.method) && !(await d.throttle.takeCode(r, flow.subjectKey, input.method, ctx.ip, now))) {
+      if (method.sendBudget && !(await d.throttle.takeCode(r, flow.subjectKey, method.sendBudget, ctx.ip, now))) {
         return { throttled: true as const };
       }
       const refused = await d.phoneCost.forChallenge(r, input.method, input.contact, { user, info, policy }, now, this.audit(flow, ctx, now, { step: 'challenge', method: input.method, result: 'failure' }));
       if (refused) return { throttled: false as const, refused };
-      const env = this.env(r, flow, user, info, policy, now, outbox);
+      const env = this.env(r, flow, method, user, info, policy, now, outbox);
       const result = await method.challenge(env, input);
       for (const m of outbox) await DeliveryQueue.enqueueIn(r, d.keyring, d.random, d.clock, m, flow.id);
       await r.audit.append(
@@ -260,9 +263,10 @@ export class ResetService {
     const { d } = this;
     const { flow, now, method, policy, user, info } = await this.gate(id, token, input.method);
     type Outcome = { ok: true; next: Flow } | { ok: false; blocked: boolean; error: SsprError };
-    const outcome = await d.store.transaction(async (r): Promise<Outcome> => {
-      // the attempt is counted before the proof is checked, in the same transaction: parallel
-      // guesses queue on the counter and the ones past the limit are never checked
+    // the attempt is counted before the proof is checked: parallel guesses queue on the
+    // counter and the ones past the limit are never checked
+    type Refusal = Extract<Outcome, { ok: false }>;
+    const reserve = async (r: Repos): Promise<number[] | Refusal> => {
       const reserved = await d.throttle.reserveProof(r, flow.subjectKey, ctx.ip, now);
       if (reserved === 'source') {
         await r.audit.append(this.audit(flow, ctx, now, { step: 'verify', method: input.method, result: 'failure', reason: 'source throttled' }));
@@ -273,20 +277,39 @@ export class ResetService {
         await r.audit.append(this.audit(flow, ctx, now, { step: 'verify', method: input.method, result: 'failure', reason: 'blocked' }));
         return { ok: false, blocked: true, error: new SsprError('SSPR_BLOCKED') };
       }
-      const env = this.env(r, flow, user, info, policy, now, []);
-      let thrown: SsprError | null = null;
-      let result: VerifyResult = 'wrong';
+      return reserved;
+    };
+    // A slow check (Argon2) runs after its attempt is reserved and committed, and before the
+    // transaction that records the outcome, so no write lock waits on it.
+    let early: number[] | null = null;
+    let prechecked: unknown;
+    let thrown: SsprError | null = null;
+    if (method.precheck) {
+      const first = await d.store.transaction(reserve);
+      if (!Array.isArray(first)) return this.failed(input.method, first);
+      early = first;
       try {
-        result = await method.verify(env, input);
+        prechecked = await method.precheck(this.precheckEnv(flow, method, user, info, policy, now), input);
       } catch (e) {
         if (!isSsprError(e)) throw e;
         thrown = e;
       }
-      if (result === 'ok' && flow.userId !== null) {
-        let next = passGate(flow, input.method);
-        if (user && next.state === 'set_password' && next.gatesRequired < gatesRequiredFor(user, policy)) {
-          next = { ...next, state: 'verify', gatesRequired: gatesRequiredFor(user, policy) };
+    }
+    const outcome = await d.store.transaction(async (r): Promise<Outcome> => {
+      const reserved = early ?? (await reserve(r));
+      if (!Array.isArray(reserved)) return reserved;
+      const env = this.env(r, flow, method, user, info, policy, now, []);
+      let result: VerifyResult = 'wrong';
+      if (!thrown) {
+        try {
+          result = await method.verify(env, input, prechecked);
+        } catch (e) {
+          if (!isSsprError(e)) throw e;
+          thrown = e;
         }
+      }
+      if (result === 'ok' && flow.userId !== null && user) {
+        const next = this.afterGate(flow, input.method, user, info, policy);
         if (!(await r.flows.advance(flow, next, now))) throw new SsprError('SSPR_FLOW_STATE');
         await r.throttle.release(reserved);
         await r.audit.append(this.audit(flow, ctx, now, { step: 'verify', method: input.method, result: 'success' }));
@@ -307,11 +330,42 @@ export class ResetService {
       }
       return { ok: false, blocked, error };
     });
-    if (!outcome.ok) {
-      d.metrics.flowsFailed.inc({ method: input.method, reason: outcome.blocked ? 'blocked' : outcome.error.code });
-      throw outcome.blocked ? new SsprError('SSPR_BLOCKED') : outcome.error;
-    }
+    if (!outcome.ok) return this.failed(input.method, outcome);
     return this.view(outcome.next, policy, user, now);
+  }
+
+  private failed(method: MethodId, outcome: { blocked: boolean; error: SsprError }): never {
+    this.d.metrics.flowsFailed.inc({ method, reason: outcome.blocked ? 'blocked' : outcome.error.code });
+    throw outcome.blocked ? new SsprError('SSPR_BLOCKED') : outcome.error;
+  }
+
+  /**
+   * The flow after a passed gate. It needs more gates when the person is an admin, and, with
+   * `requireStrongestMethod`, until one gate was a strong factor the person enrolled; then
+   * only those are offered. Either shows only after gate 1, so the first answer is the same
+   * for every account.
+   */
+  private afterGate(flow: Flow, method: MethodId, user: DirectoryUser, info: MethodSubject['info'], policy: Policy): Flow {
+    let next = passGate(flow, method);
+    if (next.state === 'set_password' && next.gatesRequired < gatesRequiredFor(user, policy)) {
+      next = { ...next, state: 'verify', gatesRequired: gatesRequiredFor(user, policy) };
+    }
+    const strong = this.strongOwed({ user, info, policy }, next.gatesPassed);
+    if (strong.length) {
+      next = { ...next, state: 'verify', gatesRequired: Math.max(next.gatesRequired, next.gatesPassed.length + 1), methods: strong.map((m) => m.offer({ user, info, policy }, false)) };
+    }
+    return next;
+  }
+
+  /**
+   * SECURITY 29: the strong factors (authenticator, passkey) this person enrolled and may use,
+   * when none of them was a gate yet and the policy asks for one; empty when none is owed.
+   */
+  private strongOwed(s: MethodSubject, passed: readonly MethodId[]): ResetMethod[] {
+    if (!s.user || !s.policy.requireStrongestMethod) return [];
+    const allowed = new Set(methodsAllowedFor(s.user, s.policy));
+    const strong = [...this.d.methods.values()].filter((m) => m.strong && allowed.has(m.id) && m.usable(s));
+    return strong.some((m) => passed.includes(m.id)) ? [] : strong;
   }
 
   // ---------- finish ----------
@@ -457,23 +511,53 @@ export class ResetService {
       await this.d.store.r.flows.advance(flow, { ...flow, state: 'verify', gatesRequired: required, gatesPassed: flow.gatesPassed.filter((m) => allowed.includes(m)) }, this.d.clock.now());
       throw new SsprError('SSPR_FLOW_STATE', [{ code: 'flow.moreGates', params: { required } }]);
     }
+    const info = (await this.d.store.r.securityInfo.listFor(user.id)).filter((i) => i.state === 'active');
+    const strong = this.strongOwed({ user, info, policy }, flow.gatesPassed);
+    if (strong.length) {
+      const methods = strong.map((m) => m.offer({ user, info, policy }, false));
+      await this.d.store.r.flows.advance(flow, { ...flow, state: 'verify', gatesRequired: flow.gatesPassed.length + 1, methods }, this.d.clock.now());
+      throw new SsprError('SSPR_FLOW_STATE', [{ code: 'flow.moreGates', params: { required: flow.gatesPassed.length + 1 } }]);
+    }
     return user;
   }
 
-  private env(r: Repos, flow: Flow, user: DirectoryUser | null, info: MethodSubject['info'], policy: Policy, now: number, outbox: OutgoingMessage[]): GateEnv {
-    const t = translator(flow.locale);
+  private env(r: Repos, flow: Flow, method: ResetMethod, user: DirectoryUser | null, info: MethodSubject['info'], policy: Policy, now: number, outbox: OutgoingMessage[]): GateEnv {
+    const mine = (data: unknown) => JSON.stringify({ method: method.id, data });
     return {
+      ...this.precheckEnv(flow, method, user, info, policy, now),
       r,
+      send: async (m) => void outbox.push({ ...m, locale: flow.locale }),
+      slot: {
+        read: async () => {
+          const raw = await r.flows.methodState(flow.id);
+          const state = raw ? (JSON.parse(raw) as Flow['methodState']) : null;
+          return state?.method === method.id ? state.data : null;
+        },
+        write: (data) => r.flows.setMethodState(flow.id, mine(data)),
+        take: (data) => r.flows.takeMethodState(flow.id, mine(data)),
+      },
+    };
+  }
+
+  /**
+   * What a method sees of the flow. A method the person may not use (questions, for an admin)
+   * sees no person at all: under enumeration protection it is offered like to everyone, and
+   * it answers as for an unknown account.
+   */
+  private precheckEnv(flow: Flow, method: ResetMethod, user: DirectoryUser | null, info: MethodSubject['info'], policy: Policy, now: number): PrecheckEnv {
+    const allowed = user ? methodsAllowedFor(user, policy).includes(method.id) : false;
+    return {
       flow,
-      user: flow.userId ? user : null,
+      user: flow.userId && allowed ? user : null,
       info,
       policy,
       now,
       keyring: this.d.keyring,
       random: this.d.random,
+      hasher: this.d.hasher,
       protection: policy.enumerationProtection,
-      send: async (m) => void outbox.push({ ...m, locale: flow.locale }),
-      t,
+      t: translator(flow.locale),
+      slotData: flow.methodState?.method === method.id ? flow.methodState.data : null,
     };
   }
 

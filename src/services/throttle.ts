@@ -1,5 +1,5 @@
 import type { Repos } from '../adapters/store/store.js';
-import type { CodeMethodId } from '../core/methods.js';
+import type { SendBudget } from '../methods/method.js';
 import type { Keyring } from '../ports.js';
 
 const HOUR = 3_600_000;
@@ -10,11 +10,12 @@ export const PROOF_FAILURES_PER_DAY = 5;
 /** failed portal sign-ins per person before sign-in waits */
 export const SIGN_IN_FAILURES = 5;
 export const SIGN_IN_WINDOW_MS = 15 * 60_000;
-const CODE_LIMITS: Record<'voice' | 'email', { max: number; windowMs: number }> = {
-  voice: { max: 5, windowMs: HOUR }, // SMS, voice and office calls share the phone budget
+const CODE_LIMITS: Record<SendBudget, { max: number; windowMs: number }> = {
+  phone: { max: 5, windowMs: HOUR }, // SMS, voice and office calls share the phone budget
   email: { max: 10, windowMs: 10 * 60_000 },
 };
-const budgetOf = (m: CodeMethodId) => (m === 'email' ? 'email' : 'voice');
+/** the counter's key name, kept from when the phone budget was named after calls */
+const budgetKey = (b: SendBudget) => (b === 'email' ? 'email' : 'voice');
 
 export interface SourceLimits {
   codesPerHour: number;
@@ -68,11 +69,11 @@ export class Throttle {
   }
 
   /** checks and counts one code sent; false when over a limit */
-  async takeCode(r: Repos, subject: string, method: CodeMethodId, ip: string, now: number): Promise<boolean> {
-    const lim = CODE_LIMITS[budgetOf(method)];
+  async takeCode(r: Repos, subject: string, budget: SendBudget, ip: string, now: number): Promise<boolean> {
+    const lim = CODE_LIMITS[budget];
     const ids = await r.throttle.reserve(
       [
-        { key: `code:${budgetOf(method)}:${subject}`, max: lim.max, since: now - lim.windowMs },
+        { key: `code:${budgetKey(budget)}:${subject}`, max: lim.max, since: now - lim.windowMs },
         { key: `code-ip:${ip}`, max: this.limits.codesPerHour, since: now - HOUR },
       ],
       now,

@@ -30,6 +30,8 @@ describe.each(DATABASES)('reset and unlock journey on %s', (kind) => {
     expect(started.json.methods).toEqual([
       { method: 'email', needsContact: true },
       { method: 'sms', needsContact: true },
+      // the default policy's third method, offered to every account alike under enumeration protection
+      { method: 'authenticator', needsContact: false },
     ]);
     const verified = await passEmailGate(started.json, 'noa@example.org');
     expect(verified.status).toBe(200);

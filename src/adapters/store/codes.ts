@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
+import { CODE_TRIES } from '../../core/methods.js';
 import type { CodesTable, Database } from './schema.js';
 
-export const MAX_CODE_TRIES = 5;
+export const MAX_CODE_TRIES = CODE_TRIES;
 
 /** One-time codes, stored only as keyed hashes. */
 export function codesRepo(db: Kysely<Database>) {

@@ -17,6 +17,7 @@ const toFlow = (r: FlowsTable): Flow => ({
   sourceIp: r.source_ip,
   createdAt: Number(r.created_at),
   expiresAt: Number(r.expires_at),
+  methodState: r.method_state ? JSON.parse(r.method_state) : null,
 });
 
 export function flowsRepo(db: Kysely<Database>) {
@@ -41,6 +42,7 @@ export function flowsRepo(db: Kysely<Database>) {
           created_at: flow.createdAt,
           expires_at: flow.expiresAt,
           completed_at: null,
+          method_state: null,
         })
         .execute();
     },
@@ -52,7 +54,7 @@ export function flowsRepo(db: Kysely<Database>) {
      * Optimistic update: succeeds only if the flow is still in the state (and gate count) the
      * caller read, so two racing requests can never both advance it.
      */
-    async advance(prev: Flow, next: Pick<Flow, 'state' | 'gatesPassed' | 'gatesRequired'>, now: number): Promise<boolean> {
+    async advance(prev: Flow, next: Pick<Flow, 'state' | 'gatesPassed' | 'gatesRequired'> & Partial<Pick<Flow, 'methods'>>, now: number): Promise<boolean> {
       const r = await db
         .updateTable('flows')
         .set({
@@ -60,6 +62,9 @@ export function flowsRepo(db: Kysely<Database>) {
           gates_passed: JSON.stringify(next.gatesPassed),
           gates_required: next.gatesRequired,
           completed_at: next.state === 'completed' ? now : null,
+          ...(next.methods ? { methods: JSON.stringify(next.methods) } : {}),
+          // a passed gate leaves nothing behind for the next
+          ...(next.gatesPassed.length !== prev.gatesPassed.length ? { method_state: null } : {}),
         })
         .where('id', '=', prev.id)
         .where('state', '=', prev.state)
@@ -70,6 +75,19 @@ export function flowsRepo(db: Kysely<Database>) {
     /** Changes what a flow past its gates is for; only from the intent the caller read, so it is one deliberate step. */
     async setIntent(prev: Flow, intent: Flow['intent']): Promise<boolean> {
       const r = await db.updateTable('flows').set({ intent }).where('id', '=', prev.id).where('state', '=', 'set_password').where('intent', '=', prev.intent).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    /** the method state kept in the flow's slot, read inside the caller's transaction */
+    async methodState(id: string): Promise<string | null> {
+      const r = await db.selectFrom('flows').select('method_state').where('id', '=', id).executeTakeFirst();
+      return r?.method_state ?? null;
+    },
+    async setMethodState(id: string, state: string | null): Promise<void> {
+      await db.updateTable('flows').set({ method_state: state }).where('id', '=', id).execute();
+    },
+    /** empties the slot if it still holds `state`: of racing callers exactly one gets true */
+    async takeMethodState(id: string, state: string): Promise<boolean> {
+      const r = await db.updateTable('flows').set({ method_state: null }).where('id', '=', id).where('method_state', '=', state).executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
     async blockOpenFlows(subjectKey: string): Promise<void> {

@@ -247,6 +247,21 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('admin_sessions_user').on('admin_sessions').column('user_id').execute();
       },
     },
+    '0006_methods': {
+      async up(db: Kysely<any>) {
+        // a method's state between its challenge and its verify (questions asked, a WebAuthn challenge)
+        await db.schema.alterTable('flows').addColumn('method_state', 'text').execute();
+        // authenticator time-steps already used by a person: a code is accepted once, on every instance
+        await db.schema
+          .createTable('totp_used')
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('step', 'bigint', (c) => c.notNull())
+          .addColumn('used_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('totp_used_pk', ['user_id', 'step'])
+          .execute();
+        await db.schema.createIndex('totp_used_at').on('totp_used').column('used_at').execute();
+      },
+    },
   };
 }
 

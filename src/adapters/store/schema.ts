@@ -56,6 +56,13 @@ export interface FlowsTable {
   created_at: number;
   expires_at: number;
   completed_at: number | null;
+  method_state: string | null; // JSON {method, data}: a method's state between challenge and verify
+}
+
+export interface TotpUsedTable {
+  user_id: string;
+  step: number; // the 30-second time-step a code was accepted for
+  used_at: number;
 }
 
 export interface CodesTable {
@@ -189,6 +196,7 @@ export interface Database {
   kv: KvTable;
   captcha_spent: CaptchaSpentTable;
   admin_sessions: AdminSessionsTable;
+  totp_used: TotpUsedTable;
 }
 
 /** admin portal sessions; `stage` is 'code' until an admin's second gate is passed, then 'active' */

@@ -12,6 +12,7 @@ import type { Database } from './schema.js';
 import { securityInfoRepo } from './security-info.js';
 import { sessionsRepo } from './sessions.js';
 import { throttleRepo } from './throttle.js';
+import { totpUsedRepo } from './totp-used.js';
 
 function repos(db: Kysely<Database>, dialect: Dialect, auditChain: AuditChainState) {
   return {
@@ -29,6 +30,7 @@ function repos(db: Kysely<Database>, dialect: Dialect, auditChain: AuditChainSta
     throttle: throttleRepo(db, dialect),
     passwordHistory: passwordHistoryRepo(db),
     bannedTerms: bannedTermsRepo(db),
+    totpUsed: totpUsedRepo(db),
   };
 }
 

@@ -29,6 +29,8 @@ export interface Flow {
   sourceIp: string;
   createdAt: number;
   expiresAt: number;
+  /** what the last challenged method keeps until its verify; never shown */
+  methodState?: { method: MethodId; data: unknown } | null;
 }
 
 /** A flow past its life reads as expired whatever it was, unless it already completed. */

@@ -32,6 +32,8 @@ export const POLICY_SETTINGS = [
   { key: 'methods', group: 'methods', type: 'set', values: METHOD_IDS, minItems: 1, default: ['email', 'sms', 'authenticator'] },
   { key: 'gatesRequired', group: 'methods', type: 'integer', min: 1, max: 2, default: 1 },
   { key: 'authenticatorNotSoleMethod', group: 'methods', type: 'boolean', default: true },
+  // SECURITY 29: a person with an authenticator or a passkey must use one of them as a gate
+  { key: 'requireStrongestMethod', group: 'methods', type: 'boolean', default: true },
   { key: 'questionsToRegister', group: 'methods', type: 'integer', min: 3, max: 5, default: 3 },
   { key: 'questionsToReset', group: 'methods', type: 'integer', min: 3, max: 5, default: 3 },
   { key: 'customQuestions', group: 'methods', type: 'list', maxItems: 20, itemMinLength: 3, itemMaxLength: 200, default: [] },

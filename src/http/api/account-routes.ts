@@ -69,12 +69,30 @@ export function accountRoutes(app: Api, accounts: AccountService, auth: Auth, na
       config: session,
       schema: {
         tags,
-        summary: 'Start registering a method (a code is sent to the contact)',
+        summary: 'Start registering a method: a code is sent to a contact; an authenticator gets its seed, a passkey its options; answers count at once',
         body: Type.Object(
-          { method: stringEnum(['email', 'sms', 'office']), value: Type.String({ minLength: 3, maxLength: 320 }) },
+          {
+            method: stringEnum(['email', 'sms', 'office', 'authenticator', 'passkey', 'questions']),
+            value: Type.Optional(Type.String({ minLength: 3, maxLength: 320, description: 'the e-mail address or +E.164 number (contacts)' })),
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'a name for the authenticator or passkey' })),
+            answers: Type.Optional(
+              Type.Array(
+                Type.Object({ question: Type.String({ minLength: 1, maxLength: 40 }), answer: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+                { maxItems: 5 },
+              ),
+            ),
+          },
           { additionalProperties: false },
         ),
-        response: { 201: methodState('pending') },
+        response: {
+          201: Type.Object({
+            id: Type.String(),
+            state: Type.String(),
+            secret: Type.Optional(Type.String()),
+            otpauthUri: Type.Optional(Type.String()),
+            options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+          }),
+        },
       },
     },
     async (request, reply) => reply.status(201).send(await accounts.addMethod(request.session, request.body, requestContext(request))),
@@ -86,13 +104,16 @@ export function accountRoutes(app: Api, accounts: AccountService, auth: Auth, na
       config: session,
       schema: {
         tags,
-        summary: 'Confirm a method with the code sent to it',
+        summary: 'Confirm a method: the code sent to it or shown by the authenticator, or the passkey’s attestation',
         params: idParams,
-        body: Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: false }),
-        response: { 200: methodState('active') },
+        body: Type.Object(
+          { code: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })), response: Type.Optional(Type.Record(Type.String(), Type.Unknown())) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: { 200: Type.Object({ id: Type.String(), state: Type.String() }) },
       },
     },
-    async (request) => accounts.verifyMethod(request.session, request.params.id, request.body.code, requestContext(request)),
+    async (request) => accounts.verifyMethod(request.session, request.params.id, request.body, requestContext(request)),
   );
 
   app.delete(

@@ -72,7 +72,9 @@ export function resetRoutes(app: Api, reset: ResetService): void {
           {
             method: methodEnum,
             code: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
-            answers: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 5 })),
+            answers: Type.Optional(
+              Type.Array(Type.Object({ id: Type.String({ minLength: 1, maxLength: 40 }), answer: Type.String({ maxLength: 200 }) }, { additionalProperties: false }), { maxItems: 5 }),
+            ),
             response: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
           },
           { additionalProperties: false },

@@ -5,7 +5,11 @@ import { cookieOptions } from '../auth.js';
 import { toSsprError } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { pageError, type PageKit } from './kit.js';
-import { changePasswordPage, confirmPage, dashboardPage, signInPage, type AddForm, type Me } from './views/account.js';
+import QRCode from 'qrcode';
+import { questionsFor } from '../../methods/questions-method.js';
+import { html } from './html.js';
+import { actionForm } from './views/layout.js';
+import { authenticatorSetupPage, changePasswordPage, confirmPage, dashboardPage, questionsPage, signInPage, type AddForm, type Me } from './views/account.js';
 import type { PageCtx, PageError } from './views/layout.js';
 
 const ID = /^[0-9a-f]{32}$/;
@@ -71,7 +75,52 @@ export function accountPages(app: FastifyInstance, kit: PageKit): void {
     if (!who) return kit.send(reply, 200, signInPage(c));
     // a temporary password from the helpdesk: nothing else until it is changed
     if (who.me.user.mustChangePassword) return kit.redirect(reply, '/account/password');
-    return kit.send(reply, 200, dashboardPage(c, who.me, { changed: request.query.changed === '1' }));
+    return kit.send(reply, 200, dashboardPage(c, who.me, { changed: request.query.changed === '1', extra: await moreMethods(c, who.me) }));
+  });
+
+  /** the authenticator and questions, when the policy offers them to this person */
+  async function moreMethods(c: PageCtx, me: Me) {
+    const policy = await deps.policy.get();
+    const { t } = c;
+    const offered = new Set(policy.methods.filter((m) => !(me.user.isAdmin && m === 'questions')));
+    return html`${offered.has('authenticator') ? html`<section class="card" aria-labelledby="add-authenticator-title"><h2 id="add-authenticator-title">${t('pages.account.addAuthenticator')}</h2><p>${t('pages.account.authenticatorIntro')}</p>${actionForm(c, '/account/authenticator', t('pages.account.authenticatorStart'), {}, 'secondary')}</section>` : ''}
+${offered.has('questions') ? html`<section class="card" aria-labelledby="add-questions-title"><h2 id="add-questions-title">${t('pages.account.addQuestions')}</h2><p><a href="/account/questions">${t('pages.account.questionsIntro', { count: policy.questionsToRegister })}</a></p></section>` : ''}`;
+  }
+
+  app.post('/account/authenticator', hide, async (request, reply) =>
+    action(
+      request,
+      reply,
+      async (c, s) => {
+        const started = await deps.accounts.addMethod(s, { method: 'authenticator' }, requestContext(request));
+        const qrSvg = await QRCode.toString(String(started.otpauthUri), { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
+        return kit.send(reply, 200, authenticatorSetupPage(c, { id: started.id, secret: String(started.secret), qrSvg }));
+      },
+      async (c, me, e) => dashboardPage(c, me, { error: pageError(e, c.locale), extra: await moreMethods(c, me) }),
+    ),
+  );
+
+  app.get('/account/questions', hide, async (request, reply) => {
+    const c = await kit.ctx(request, reply);
+    const who = await signedIn(request, reply);
+    if (!who) return kit.send(reply, 200, signInPage(c));
+    const policy = await deps.policy.get();
+    return kit.send(reply, 200, questionsPage(c, { questions: questionsFor(policy, c.locale), count: policy.questionsToRegister }));
+  });
+
+  app.post('/account/questions', hide, async (request, reply) => {
+    const field = kit.form(request);
+    const policy = await deps.policy.get();
+    const answers = Array.from({ length: policy.questionsToRegister }, (_, i) => ({ question: field(`question_${i + 1}`).slice(0, 40), answer: field(`answer_${i + 1}`).slice(0, 200) }));
+    return action(
+      request,
+      reply,
+      async (_c, s) => {
+        await deps.accounts.addMethod(s, { method: 'questions', answers }, requestContext(request));
+        return kit.redirect(reply, '/account');
+      },
+      (c, _me, e) => questionsPage(c, { questions: questionsFor(policy, c.locale), count: policy.questionsToRegister, picked: answers.map((a) => a.question), error: pageError(e, c.locale) }),
+    );
   });
 
   app.get('/account/password', hide, async (request, reply) => {
@@ -198,7 +247,7 @@ export function accountPages(app: FastifyInstance, kit: PageKit): void {
       async (_c, s) => {
         if (!ID.test(id)) throw new SsprError('SSPR_NOT_FOUND');
         if (!code) throw new SsprError('SSPR_BAD_REQUEST', [{ code: 'code.required', field: 'code' }]);
-        await deps.accounts.verifyMethod(s, id, code, requestContext(request));
+        await deps.accounts.verifyMethod(s, id, { code }, requestContext(request));
         return kit.redirect(reply, '/account');
       },
       (c, me, e) => {

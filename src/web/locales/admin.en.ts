@@ -50,6 +50,7 @@ export const adminEn = {
     methods: { label: 'Methods available', help: 'Admins never use security questions.' },
     gatesRequired: { label: 'Methods required to reset', help: 'Admins always need two.' },
     authenticatorNotSoleMethod: { label: 'An authenticator app may not be the only method', help: 'Applies when one method is required.' },
+    requireStrongestMethod: { label: 'A person with an authenticator app or a passkey must use it to reset', help: 'E-mail or SMS alone is then not enough; the reset asks for one of them as a gate.' },
     questionsToRegister: { label: 'Security questions to register', help: '' },
     questionsToReset: { label: 'Security questions to reset', help: 'No more than the number to register.' },
     customQuestions: { label: 'Custom security questions', help: 'One question a line.' },

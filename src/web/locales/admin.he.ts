@@ -54,6 +54,7 @@ export const adminHe: Widen<typeof adminEn> = {
     methods: { label: 'שיטות זמינות', help: 'מנהלי מערכת אף פעם לא משתמשים בשאלות אבטחה.' },
     gatesRequired: { label: 'מספר השיטות הנדרש לאיפוס', help: 'מנהלי מערכת צריכים תמיד שתיים.' },
     authenticatorNotSoleMethod: { label: 'אפליקציית אימות לא יכולה להיות השיטה היחידה', help: 'חל כשנדרשת שיטה אחת.' },
+    requireStrongestMethod: { label: 'מי שרשם אפליקציית אימות או מפתח גישה חייב להשתמש בהם לאיפוס', help: 'דוא״ל או SMS לבדם לא יספיקו; האיפוס יבקש אחד מהם כשלב אימות.' },
     questionsToRegister: { label: 'שאלות אבטחה להרשמה', help: '' },
     questionsToReset: { label: 'שאלות אבטחה לאיפוס', help: 'לא יותר ממספר השאלות להרשמה.' },
     customQuestions: { label: 'שאלות אבטחה מותאמות', help: 'שאלה אחת בכל שורה.' },

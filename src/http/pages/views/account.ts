@@ -1,5 +1,5 @@
 import type { AccountService } from '../../../services/account-service.js';
-import { html, type SafeHtml } from '../html.js';
+import { html, raw, type SafeHtml } from '../html.js';
 import { actionForm, button, csrfField, input, layout, passwordRules, strengthScript, userInputsAttr, type PageCtx, type PageError } from './layout.js';
 
 export type Me = Awaited<ReturnType<AccountService['me']>>;
@@ -22,7 +22,7 @@ export interface AddForm {
 }
 
 /** The signed-in person's security info. */
-export function dashboardPage(ctx: PageCtx, me: Me, o: { add?: AddForm; error?: PageError | null; changed?: boolean } = {}): string {
+export function dashboardPage(ctx: PageCtx, me: Me, o: { add?: AddForm; error?: PageError | null; changed?: boolean; extra?: SafeHtml } = {}): string {
   const { t } = ctx;
   const name = (m: string) => t(`methodNames.${m}`);
   const status = me.registered
@@ -73,6 +73,7 @@ ${prefilled.length ? html`<ul class="methods">${prefilled}</ul>` : ''}
 </section>
 ${addForm('email')}
 ${addForm('sms')}
+${o.extra ?? ''}
 <section aria-labelledby="password-title">
 <h2 id="password-title">${t('pages.account.passwordTitle')}</h2>
 <p><a href="/account/password">${t('pages.account.changePassword')}</a></p>
@@ -122,4 +123,49 @@ ${button(t('pages.account.confirm'))}
 </form>
 <p><a href="/account">${t('pages.account.back')}</a></p>`;
   return layout(ctx, { title: t('pages.account.confirmTitle', { method: t(`methodNames.${m.method}`) }), path: `/account/confirm?id=${m.id}`, body, error: o.error ?? null });
+}
+
+/**
+ * The authenticator's seed, shown this once: a QR code drawn on our own server, and the same
+ * key as text beside it for people who cannot scan (or use a screen reader), then the first code.
+ */
+export function authenticatorSetupPage(ctx: PageCtx, o: { id: string; secret: string; qrSvg: string; error?: PageError | null }): string {
+  const { t } = ctx;
+  const grouped = o.secret.replace(/(.{4})/g, '$1 ').trim();
+  const body = html`<p>${t('pages.account.authenticatorScan')}</p>
+<figure class="qr" role="img" aria-label="${t('pages.account.qrLabel')}">${raw(o.qrSvg)}</figure>
+<p id="secret-label">${t('pages.account.secretLabel')}</p>
+<p><code dir="ltr" aria-labelledby="secret-label" class="secret">${grouped}</code></p>
+<form method="post" action="/account/confirm" class="stack">
+${csrfField(ctx)}
+<input type="hidden" name="id" value="${o.id}">
+${input(ctx, { id: 'code', label: t('pages.account.authenticatorCode'), type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', required: true, ltr: true, spellcheck: false, maxlength: 32 }, o.error)}
+${button(t('pages.account.confirm'))}
+</form>
+<p><a href="/account">${t('pages.account.back')}</a></p>`;
+  return layout(ctx, { title: t('pages.account.authenticatorStart'), path: '/account', body, error: o.error ?? null });
+}
+
+/** Pick questions and answer them; the answers count at once. */
+export function questionsPage(ctx: PageCtx, o: { questions: { id: string; text: string }[]; count: number; picked?: string[]; error?: PageError | null }): string {
+  const { t } = ctx;
+  const rows = Array.from({ length: o.count }, (_, i) => {
+    const n = i + 1;
+    return html`<fieldset class="stack">
+<legend>${t('pages.account.questionN', { n })}</legend>
+<label for="${`question_${n}`}">${t('pages.account.questionN', { n })}</label>
+<select id="${`question_${n}`}" name="${`question_${n}`}" required>
+${o.questions.map((q, qi) => html`<option value="${q.id}"${o.picked?.[i] === q.id || (!o.picked && qi === i) ? raw(' selected') : ''}>${q.text}</option>`)}
+</select>
+${input(ctx, { id: `answer_${n}`, label: t('pages.account.answerN', { n }), type: 'text', autocomplete: 'off', required: true, spellcheck: false, maxlength: 40 }, o.error)}
+</fieldset>`;
+  });
+  const body = html`<p>${t('pages.account.questionsIntro', { count: o.count })}</p>
+<form method="post" action="/account/questions" class="stack">
+${csrfField(ctx)}
+${rows}
+${button(t('pages.account.saveAnswers'))}
+</form>
+<p><a href="/account">${t('pages.account.back')}</a></p>`;
+  return layout(ctx, { title: t('pages.account.addQuestions'), path: '/account/questions', body, error: o.error ?? null });
 }
