@@ -34,6 +34,7 @@ import { PhoneCost } from './services/phone-cost.js';
 import { StartLimit } from './services/start-limit.js';
 import { ReportService } from './services/report-service.js';
 import { Throttle } from './services/throttle.js';
+import { UsernameReminder } from './services/username-reminder.js';
 
 export interface Overrides {
   clock?: Clock;
@@ -143,21 +144,23 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const startLimit = new StartLimit(config.sourceStartsPerHour);
   const journey = { store, directory, methods, policy, throttle, keyring, random, clock, nudge, passwords, phoneCost, startLimit };
   const reset = new ResetService({ ...journey, captcha, metrics });
+  const usernames = new UsernameReminder({ ...journey, captcha, perSourcePerHour: config.sourceLimits.codesPerHour });
   const accounts = new AccountService(journey);
   const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, nudge });
   const reports = new ReportService({ store, methods, policy });
-  return { clock, random, hasher, store, keyring, directory, builtin, metrics, queue, captcha, policy, passwords, breached, reset, accounts, admin, reports, journey, nudge, log };
+  return { clock, random, hasher, store, keyring, directory, builtin, metrics, queue, captcha, policy, passwords, breached, reset, usernames, accounts, admin, reports, journey, nudge, log };
 }
 export type Services = Awaited<ReturnType<typeof composeServices>>;
 
 export async function createServer(config: Config, o: Overrides = {}): Promise<Server> {
   assertDeployable(config, o);
-  const { store, keyring, directory, builtin, metrics, queue, captcha, policy, reset, accounts, admin, reports, journey, breached, log, clock } = await composeServices(config, o);
+  const { store, keyring, directory, builtin, metrics, queue, captcha, policy, reset, usernames, accounts, admin, reports, journey, breached, log, clock } = await composeServices(config, o);
   const seeded = config.demo && directory === builtin ? await seedDemo(store, builtin) : false;
   const app = await buildApp({
     config,
     store,
     reset,
+    usernames,
     accounts,
     admin,
     reports,

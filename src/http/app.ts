@@ -21,6 +21,8 @@ import { adminRoutes } from './api/admin-routes.js';
 import { reportRoutes } from './api/report-routes.js';
 import { opsRoutes } from './api/ops-routes.js';
 import { resetRoutes } from './api/reset-routes.js';
+import { reminderRoutes } from './api/reminder-routes.js';
+import type { UsernameReminder } from '../services/username-reminder.js';
 import { cookieNames, createAuth } from './auth.js';
 import { sendApiError } from './errors.js';
 import { pageRoutes } from './pages/page-routes.js';
@@ -33,6 +35,8 @@ export interface AppServices {
   config: Config;
   store: Store;
   reset: ResetService;
+  /** "I forgot my username" */
+  usernames: UsernameReminder;
   accounts: AccountService;
   admin: AdminService;
   reports: ReportService;
@@ -150,6 +154,7 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
     api.removeAllContentTypeParsers();
     api.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 1024 * 1024 }, api.getDefaultJsonParser('error', 'error'));
     resetRoutes(api, s.reset);
+    reminderRoutes(api, s.usernames);
     accountRoutes(api, s.accounts, auth, names, https);
     adminRoutes(api, s.admin, s.policy, auth, s.reset);
     reportRoutes(api, s.reports, auth);

@@ -10,6 +10,7 @@ import { registerAssets } from './assets.js';
 import { createCsrf } from './csrf.js';
 import { createKit, pageError, type PagePath } from './kit.js';
 import { resetPages } from './reset-flow.js';
+import { forgotUsernamePages } from './forgot-username.js';
 import type { PageCtx } from './views/layout.js';
 import { errorPage, outboxPage } from './views/misc.js';
 
@@ -26,6 +27,7 @@ function backFor(request: FastifyRequest): PagePath {
   if (url.startsWith('/admin/people')) return '/admin/people';
   if (url.startsWith('/admin')) return '/admin';
   if (url === '/reset/code') return '/reset/method';
+  if (url === '/reset/username') return '/reset';
   if (url === '/reset/method' || url === '/reset/password' || url === '/reset/unlock') return url;
   return '/reset';
 }
@@ -84,6 +86,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
   });
 
   resetPages(app, kit);
+  forgotUsernamePages(app, kit);
   accountPages(app, kit);
   adminPages(app, kit);
 

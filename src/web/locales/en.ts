@@ -119,6 +119,16 @@ export const en = {
     'code.required': 'Enter the code you received.',
   },
   messages: {
+    usernameReminder: {
+      subject: 'Your username',
+      one: 'You asked for the username that goes with this contact. It is: {{usernames}}. If you did not ask, ignore this message; nothing has changed.',
+      many: 'You asked for the usernames that go with this contact. They are: {{usernames}}. If you did not ask, ignore this message; nothing has changed.',
+    },
+    expiryReminder: {
+      subject: 'Your password expires on {{date}}',
+      text: 'The password of {{username}} at {{organisation}} expires on {{date}} (UTC). Change it before then at {{link}} to keep signing in without interruption. We will never ask you for your password by e-mail.',
+      sms: '{{organisation}}: the password of {{username}} expires on {{date}} (UTC). Change it at {{link}}',
+    },
     code: {
       subject: 'Your verification code',
       text: 'Your OpenSSPR verification code is {{code}}. It expires in {{minutes}} minutes. If you did not ask for it, ignore this message; nobody can use it without your account name.',
@@ -184,6 +194,16 @@ export const en = {
   },
   methodNames: { email: 'E-mail', sms: 'Mobile phone (text)', voice: 'Mobile phone (call)', office: 'Office phone', authenticator: 'Authenticator app', passkey: 'Passkey', questions: 'Security questions' },
   pages: {
+    forgotUsername: {
+      link: 'I forgot my username',
+      title: 'Find your username',
+      intro: 'Type the e-mail address or mobile number you gave us. If it is on record, we will send your username there.',
+      contact: 'E-mail address or mobile number (with country code, e.g. +44…)',
+      send: 'Send my username',
+      sentTitle: 'Check your messages',
+      sent: 'If that contact is on record, your username is on its way to it. It can take a few minutes to arrive.',
+      back: 'Back to password reset',
+    },
     lang: { switch: 'עברית', switchLang: 'he' },
     skip: 'Skip to content',
     nav: { label: 'Main', reset: 'Reset password', account: 'My security info' },
