@@ -35,6 +35,7 @@ import { StartLimit } from './services/start-limit.js';
 import { ReportService } from './services/report-service.js';
 import { Throttle } from './services/throttle.js';
 import { UsernameReminder } from './services/username-reminder.js';
+import { runExpiryReminders } from './services/expiry-reminders.js';
 
 export interface Overrides {
   clock?: Clock;
@@ -198,7 +199,8 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
   queue.start();
 
   // Expired and aged-out rows are removed in the background.
-  const housekeeping = startHousekeeping({ store, clock, policy }, ({ step, error }) => app.log.warn({ err: error, step }, 'housekeeping failed'));
+  const expiryReminders = () => runExpiryReminders({ store, directory, policy, clock, keyring, random: journey.random, publicUrl: config.publicUrl, nudge: journey.nudge });
+  const housekeeping = startHousekeeping({ store, clock, policy, expiryReminders }, ({ step, error }) => app.log.warn({ err: error, step }, 'housekeeping failed'));
 
   return {
     app,

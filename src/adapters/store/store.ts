@@ -9,6 +9,7 @@ import { migrateToLatest } from './migrations.js';
 import { bannedTermsRepo, passwordHistoryRepo } from './password-history.js';
 import { captchaSpentRepo, kvRepo, policyRepo } from './policy-store.js';
 import type { Database } from './schema.js';
+import { remindersRepo } from './reminders.js';
 import { securityInfoRepo } from './security-info.js';
 import { sessionsRepo } from './sessions.js';
 import { throttleRepo } from './throttle.js';
@@ -29,6 +30,7 @@ function repos(db: Kysely<Database>, dialect: Dialect, auditChain: AuditChainSta
     throttle: throttleRepo(db, dialect),
     passwordHistory: passwordHistoryRepo(db),
     bannedTerms: bannedTermsRepo(db),
+    reminders: remindersRepo(db),
   };
 }
 

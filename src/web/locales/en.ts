@@ -100,6 +100,8 @@ export const en = {
     'policy.gatesMethods': 'Two methods required needs at least two methods available (now {{count}}).',
     'policy.authenticatorSole': 'The authenticator app cannot be the only method when one method is required.',
     'policy.groupsRequired': 'Name at least one group when reset is enabled for selected groups.',
+    'policy.reminderDays': 'Reminder days are whole numbers of days before expiry, 1 to 365, for example 14,7,1.',
+    'policy.digestRecipients': 'Digest recipients must be e-mail addresses.',
     'policy.countryCodes': 'Country calling codes are 1 to 3 digits without a plus sign, for example 972 or 1.',
     'policy.auditRetention': 'Keep audit entries for 0 days (forever) or at least {{min}} days.',
     'contact.invalid': 'That is not a valid e-mail address or phone number (use +country code).',
