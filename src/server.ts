@@ -35,7 +35,7 @@ import { StartLimit } from './services/start-limit.js';
 import { ReportService } from './services/report-service.js';
 import { Throttle } from './services/throttle.js';
 import { UsernameReminder } from './services/username-reminder.js';
-import { runExpiryReminders } from './services/expiry-reminders.js';
+import { runExpiryReminders, type ExpiryReminderResult } from './services/expiry-reminders.js';
 
 export interface Overrides {
   clock?: Clock;
@@ -61,6 +61,8 @@ export interface Server {
   seeded: boolean;
   /** where SSPR_METRICS_LISTEN serves /metrics; null when it is not configured */
   metricsAddress: AddressInfo | null;
+  /** one pass of expiry reminders now (housekeeping also runs it) */
+  runExpiryReminders(): Promise<ExpiryReminderResult>;
   close(): Promise<void>;
 }
 
@@ -212,6 +214,7 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     policy,
     seeded,
     metricsAddress: listenerAddress(metricsListener),
+    runExpiryReminders: expiryReminders,
     async close() {
       housekeeping.stop();
       if (metricsListener) {
