@@ -94,9 +94,34 @@ export interface Directory {
   listAdmins?(): Promise<DirectoryUser[]>;
   /** the password rules the directory itself enforces for this user (or its default), null when none are readable */
   effectivePolicy?(id?: string): Promise<DirectoryPasswordRules | null>;
+  /**
+   * Everyone whose directory e-mail or mobile is this contact (already normalised), for the
+   * username reminder; at most a handful. Directories that cannot search by contact leave it out.
+   */
+  findByContact?(contact: ContactLookup): Promise<DirectoryUser[]>;
+  /**
+   * Everyone whose password expires after `after` and no later than `before` (epoch ms), with
+   * the moment it expires. `maxAgeDays` is the built-in directory's maximum password age (from
+   * the policy); directories that keep their own (ppolicy, AD) use theirs and ignore it.
+   */
+  expiringPasswords?(after: number, before: number, maxAgeDays: number): Promise<ExpiringPassword[]>;
+  /** when this person's password expires; null when it never does or the directory cannot tell */
+  passwordExpiresAt?(id: string, maxAgeDays: number): Promise<number | null>;
   /** throws SsprError('SSPR_0030') when the directory cannot be used now */
   health?(): Promise<void>;
   close?(): Promise<void>;
+}
+
+/** A contact to look people up by, in its canonical form (lower-case e-mail, E.164 phone). */
+export interface ContactLookup {
+  kind: 'email' | 'phone';
+  value: string;
+}
+
+export interface ExpiringPassword {
+  user: DirectoryUser;
+  /** epoch ms */
+  expiresAt: number;
 }
 
 /** The writes of a directory kept in our own database, inside the caller's transaction. */

@@ -36,6 +36,8 @@ import { PhoneCost } from './services/phone-cost.js';
 import { StartLimit } from './services/start-limit.js';
 import { ReportService } from './services/report-service.js';
 import { Throttle } from './services/throttle.js';
+import { UsernameReminder } from './services/username-reminder.js';
+import { runExpiryReminders, type ExpiryReminderResult } from './services/expiry-reminders.js';
 
 export interface Overrides {
   clock?: Clock;
@@ -61,6 +63,8 @@ export interface Server {
   seeded: boolean;
   /** where SSPR_METRICS_LISTEN serves /metrics; null when it is not configured */
   metricsAddress: AddressInfo | null;
+  /** one pass of expiry reminders now (housekeeping also runs it) */
+  runExpiryReminders(): Promise<ExpiryReminderResult>;
   close(): Promise<void>;
 }
 
@@ -149,21 +153,23 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const startLimit = new StartLimit(config.sourceStartsPerHour);
   const journey = { store, directory, methods, policy, throttle, keyring, hasher, random, clock, nudge, passwords, phoneCost, startLimit };
   const reset = new ResetService({ ...journey, captcha, metrics });
+  const usernames = new UsernameReminder({ ...journey, captcha, perSourcePerHour: config.sourceLimits.codesPerHour });
   const accounts = new AccountService(journey);
   const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, nudge });
   const reports = new ReportService({ store, methods, policy });
-  return { clock, random, hasher, store, keyring, directory, builtin, metrics, queue, captcha, policy, passwords, breached, reset, accounts, admin, reports, journey, nudge, log };
+  return { clock, random, hasher, store, keyring, directory, builtin, metrics, queue, captcha, policy, passwords, breached, reset, usernames, accounts, admin, reports, journey, nudge, log };
 }
 export type Services = Awaited<ReturnType<typeof composeServices>>;
 
 export async function createServer(config: Config, o: Overrides = {}): Promise<Server> {
   assertDeployable(config, o);
-  const { store, keyring, directory, builtin, metrics, queue, captcha, policy, reset, accounts, admin, reports, journey, breached, log, clock } = await composeServices(config, o);
+  const { store, keyring, directory, builtin, metrics, queue, captcha, policy, reset, usernames, accounts, admin, reports, journey, breached, log, clock } = await composeServices(config, o);
   const seeded = config.demo && directory === builtin ? await seedDemo(store, builtin) : false;
   const app = await buildApp({
     config,
     store,
     reset,
+    usernames,
     accounts,
     admin,
     reports,
@@ -201,7 +207,8 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
   queue.start();
 
   // Expired and aged-out rows are removed in the background.
-  const housekeeping = startHousekeeping({ store, clock, policy }, ({ step, error }) => app.log.warn({ err: error, step }, 'housekeeping failed'));
+  const expiryReminders = () => runExpiryReminders({ store, directory, policy, clock, keyring, random: journey.random, publicUrl: config.publicUrl, nudge: journey.nudge });
+  const housekeeping = startHousekeeping({ store, clock, policy, expiryReminders }, ({ step, error }) => app.log.warn({ err: error, step }, 'housekeeping failed'));
 
   return {
     app,
@@ -213,6 +220,7 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     policy,
     seeded,
     metricsAddress: listenerAddress(metricsListener),
+    runExpiryReminders: expiryReminders,
     async close() {
       housekeeping.stop();
       if (metricsListener) {

@@ -22,6 +22,8 @@ export const ACTIVITIES = {
   userUpdated: 'Update user',
   auditKeyed: 'Start keyed audit chain',
   auditPruned: 'Remove audit entries past retention',
+  usernameReminder: 'Send username reminder (self-service)',
+  expiryReminder: 'Send password expiry reminder',
 } as const;
 
 export type Activity = (typeof ACTIVITIES)[keyof typeof ACTIVITIES];

@@ -24,6 +24,8 @@ import { reportRoutes } from './api/report-routes.js';
 import { opsRoutes } from './api/ops-routes.js';
 import { resetRoutes } from './api/reset-routes.js';
 import { routeContract } from './api/route-contract.js';
+import { reminderRoutes } from './api/reminder-routes.js';
+import type { UsernameReminder } from '../services/username-reminder.js';
 import { cookieNames, createAuth } from './auth.js';
 import { sendApiError } from './errors.js';
 import { publicMetrics } from './metrics-access.js';
@@ -37,6 +39,8 @@ export interface AppServices {
   config: Config;
   store: Store;
   reset: ResetService;
+  /** "I forgot my username" */
+  usernames: UsernameReminder;
   accounts: AccountService;
   admin: AdminService;
   reports: ReportService;
@@ -157,6 +161,7 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
     // before any route: each must declare its auth and its 2xx answer, and one hook enforces the auth
     routeContract(api, { auth, metricsToken: publicMetrics(s.config.metrics) === 'token' ? s.config.metrics.token : null });
     resetRoutes(api, s.reset);
+    reminderRoutes(api, s.usernames);
     accountRoutes(api, s.accounts, auth, names, https);
     methodRoutes(api, s.journey.methods, s.policy);
     adminRoutes(api, s.admin, s.policy, s.reset);

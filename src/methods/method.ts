@@ -169,5 +169,5 @@ export interface MethodRoute {
   method: 'GET';
   path: string;
   summary: string;
-  handler(request: { policy: Policy; locale: string }): Promise<unknown>;
+  handler(request: { policy: Policy; locale: string }): Promise<Record<string, unknown>>;
 }

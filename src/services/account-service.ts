@@ -1,3 +1,4 @@
+import { passwordExpiresAt } from './expiry-reminders.js';
 import { ACTIVITIES, type Activity } from '../core/audit.js';
 import type { SecurityInfoRow } from '../adapters/store/security-info.js';
 import { normalizeUsername } from '../core/username.js';
@@ -149,8 +150,10 @@ export class AccountService {
     const prefilled = policy.usePrefilledContacts
       ? (['email', 'mobile', 'office'] as const).filter((k) => user[k]).map((k) => ({ method: k === 'mobile' ? 'sms' : k, value: k === 'email' ? maskEmail(user[k]!) : maskPhone(user[k]!) }))
       : [];
+    const expiresAt = await passwordExpiresAt(d.directory, policy, user.id).catch(() => null);
     return {
       user: { id: user.id, username: user.username, displayName: user.displayName, isAdmin: user.isAdmin, mustChangePassword: user.mustChange },
+      passwordExpiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
       registered,
       registrationRequired: policy.requireRegistration && !registered,
       methodsRequired: gatesRequiredFor(user, policy),

@@ -1,5 +1,6 @@
 import type { Store } from '../adapters/store/store.js';
 import type { Clock } from '../ports.js';
+import { KEEP_REMINDERS_MS } from './expiry-reminders.js';
 import type { PolicyService } from './policy-service.js';
 
 const HOUR = 3_600_000;
@@ -28,6 +29,8 @@ export interface HousekeepingDeps {
   store: Store;
   clock: Clock;
   policy: PolicyService;
+  /** sends the reminders due before passwords expire (safe to run on every instance) */
+  expiryReminders?: () => Promise<unknown>;
 }
 
 export interface HousekeepingResult {
@@ -63,6 +66,8 @@ export async function runHousekeeping(d: HousekeepingDeps): Promise<Housekeeping
   await step('messages', async () => void (out.messagesRemoved = await r.messages.prune(now - KEEP.messages)));
   await step('outbox', async () => void (out.outboxRemoved = await r.outbox.prune(now - KEEP.outbox)));
   await step('pending security info', async () => void (out.pendingRemoved = await r.securityInfo.prunePending(now - KEEP.pendingSecurityInfo)));
+  await step('expiry reminders sent', () => r.reminders.prune(now - KEEP_REMINDERS_MS));
+  if (d.expiryReminders) await step('expiry reminders', d.expiryReminders);
   await step('audit', async () => {
     const days = (await d.policy.get()).auditRetentionDays;
     if (days <= 0) return;

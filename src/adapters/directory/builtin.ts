@@ -1,7 +1,8 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { normalizeEmail, normalizePhone } from '../../core/contacts.js';
 import { normalizePassword } from '../../core/password/rules.js';
 import { normalizeUsername } from '../../core/username.js';
-import type { Clock, Directory, DirectoryUser, Hasher, Random, StoreWrites, Tx } from '../../ports.js';
+import type { Clock, ContactLookup, Directory, DirectoryUser, ExpiringPassword, Hasher, Random, StoreWrites, Tx } from '../../ports.js';
 import type { Database, UsersTable } from '../store/schema.js';
 
 /** The built-in directory locks an account after this many failed sign-ins in a row (like AD's lockout threshold). */
@@ -130,6 +131,42 @@ export class BuiltinDirectory implements Directory {
 
   async listAdmins(): Promise<DirectoryUser[]> {
     return (await this.db.selectFrom('users').selectAll().where('is_admin', '=', 1).orderBy('username').limit(1000).execute()).map(toUser);
+  }
+
+  async findByContact(c: ContactLookup): Promise<DirectoryUser[]> {
+    // admins type contacts as they like ("+972 54-…", "Ann@Example.com"): compared in canonical form
+    const rows =
+      c.kind === 'email'
+        ? await this.db.selectFrom('users').selectAll().where(sql<string>`lower(trim(email))`, '=', c.value).limit(20).execute()
+        : await this.db
+            .selectFrom('users')
+            .selectAll()
+            .where(sql<string>`replace(replace(replace(replace(replace(mobile, ' ', ''), '-', ''), '(', ''), ')', ''), '.', '')`, 'in', [c.value, `00${c.value.slice(1)}`])
+            .limit(20)
+            .execute();
+    const same = (r: UsersTable) => (c.kind === 'email' ? normalizeEmail(r.email) : normalizePhone(r.mobile)) === c.value;
+    return rows.filter(same).map(toUser);
+  }
+
+  async expiringPasswords(after: number, before: number, maxAgeDays: number): Promise<ExpiringPassword[]> {
+    if (maxAgeDays <= 0) return [];
+    const age = maxAgeDays * 86_400_000;
+    const rows = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('password_hash', 'is not', null)
+      .where('password_changed_at', '>', after - age)
+      .where('password_changed_at', '<=', before - age)
+      .orderBy('password_changed_at')
+      .limit(10_000)
+      .execute();
+    return rows.map((r) => ({ user: toUser(r), expiresAt: Number(r.password_changed_at) + age }));
+  }
+
+  async passwordExpiresAt(id: string, maxAgeDays: number): Promise<number | null> {
+    if (maxAgeDays <= 0) return null;
+    const r = await this.db.selectFrom('users').select('password_changed_at').where('id', '=', id).executeTakeFirst();
+    return r?.password_changed_at == null ? null : Number(r.password_changed_at) + maxAgeDays * 86_400_000;
   }
 
   // ---- administration of the built-in directory (CLI, admin API) ----

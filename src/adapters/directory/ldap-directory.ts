@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Filter, type Entry } from 'ldapts';
 import { SsprError } from '../../core/errors.js';
-import type { Directory, DirectoryPasswordRules, DirectoryUser, SetPasswordOptions } from '../../ports.js';
+import { normalizeEmail, normalizePhone } from '../../core/contacts.js';
+import type { ContactLookup, Directory, DirectoryPasswordRules, DirectoryUser, SetPasswordOptions } from '../../ports.js';
 import type { LdapSettings } from './ldap-config.js';
 import { LdapConnector, ServicePool, all, asServiceError, first, sameDn } from './ldap-connection.js';
 
@@ -97,6 +98,24 @@ export abstract class LdapDirectory implements Directory {
     if (name === null) return [];
     const filter = (this.s.userFilter ?? this.defaultFilter).replaceAll('{username}', Filter.escape(name));
     return (await this.pool.search(this.s.baseDn, { scope: 'sub', filter, attributes: ['1.1'], sizeLimit: limit })).map((e) => e.dn);
+  }
+
+  /**
+   * People whose mail or mobile attribute is this contact. The value is escaped per RFC 4515;
+   * phone numbers are matched by the directory's telephoneNumberMatch (which ignores spaces and
+   * hyphens) and checked again here in canonical form.
+   */
+  async findByContact(c: ContactLookup): Promise<DirectoryUser[]> {
+    const attr = c.kind === 'email' ? this.s.attrs.email : this.s.attrs.mobile;
+    const filter = `(&(objectClass=person)(${attr}=${Filter.escape(c.value)}))`;
+    try {
+      const entries = await this.pool.search(this.s.baseDn, { scope: 'sub', filter, attributes: this.attributes, explicitBufferAttributes: this.binaryAttrs, sizeLimit: 20 });
+      const found = (await Promise.all(entries.map((e) => this.map(e)))).filter((f): f is FoundUser => f !== null);
+      const canonical = (u: DirectoryUser) => (c.kind === 'email' ? normalizeEmail(u.email) : normalizePhone(u.mobile));
+      return found.map((f) => f.user).filter((u) => canonical(u) === c.value);
+    } catch (err) {
+      return asServiceError(err);
+    }
   }
 
   async findByUsername(username: string): Promise<DirectoryUser | null> {

@@ -1,6 +1,6 @@
 import { BerWriter, Change, Attribute, Control, EqualityFilter, InsufficientAccessError, NoSuchAttributeError, ResultCodeError, type Client, type Entry } from 'ldapts';
 import { SsprError, type ErrorDetail } from '../../core/errors.js';
-import type { DirectoryPasswordRules, SetPasswordOptions } from '../../ports.js';
+import type { DirectoryPasswordRules, ExpiringPassword, SetPasswordOptions } from '../../ports.js';
 import { asServiceError, first, isUnreachable } from './ldap-connection.js';
 import { LdapDirectory, type PolicySubject } from './ldap-directory.js';
 
@@ -22,6 +22,9 @@ function passwordModifyValue(v: { user?: string; oldPassword?: string; newPasswo
   w.endSequence();
   return w.buffer;
 }
+
+/** epoch ms to generalized time (YYYYMMDDHHMMSSZ), for filters */
+export const toGeneralizedTime = (ms: number): string => new Date(ms).toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
 
 /** generalized time (YYYYMMDDHHMMSS[.fff]Z) to epoch ms; null when unreadable */
 export function generalizedTime(v: string | null): number | null {
@@ -72,6 +75,52 @@ export class OpenLdapDirectory extends LdapDirectory {
   }
 
   private lockoutDurations = new Map<string, number>();
+  /** pwdMaxAge in seconds per policy DN; 0 = passwords never expire */
+  private maxAges = new Map<string, number>();
+
+  /** the maximum password age of this entry's policy, in ms; 0 when its passwords never expire */
+  private async maxAgeMs(subject: PolicySubject): Promise<number> {
+    await this.policyFor(subject);
+    return (this.maxAges.get(this.policyDnOf(subject)) ?? 0) * 1000;
+  }
+
+  /**
+   * ppolicy's expiry: pwdChangedTime + pwdMaxAge. The search window comes from the default
+   * policy; each entry's own policy then gives its expiry.
+   */
+  async expiringPasswords(after: number, before: number): Promise<ExpiringPassword[]> {
+    try {
+      const age = await this.maxAgeMs(null);
+      if (age <= 0) return [];
+      const filter = `(&(objectClass=person)(pwdChangedTime>=${toGeneralizedTime(after - age)})(pwdChangedTime<=${toGeneralizedTime(before - age)}))`;
+      const entries = await this.pool.search(this.s.baseDn, { scope: 'sub', filter, attributes: [...this.attributes, 'pwdChangedTime'], sizeLimit: 10_000 });
+      const out: ExpiringPassword[] = [];
+      for (const entry of entries) {
+        const found = await this.map(entry);
+        const changed = generalizedTime(first(entry, 'pwdChangedTime'));
+        if (!found || changed === null) continue;
+        const own = await this.maxAgeMs({ dn: entry.dn, entry });
+        const expiresAt = changed + own;
+        if (own > 0 && expiresAt > after && expiresAt <= before) out.push({ user: found.user, expiresAt });
+      }
+      return out;
+    } catch (err) {
+      return asServiceError(err);
+    }
+  }
+
+  async passwordExpiresAt(id: string): Promise<number | null> {
+    const found = await this.findEntryById(id);
+    if (!found) return null;
+    try {
+      const [e] = await this.pool.search(found.dn, { scope: 'base', attributes: ['pwdChangedTime', 'pwdPolicySubentry'] });
+      const changed = generalizedTime(e ? first(e, 'pwdChangedTime') : null);
+      const age = await this.maxAgeMs({ dn: found.dn, entry: found.entry });
+      return changed === null || age <= 0 ? null : changed + age;
+    } catch (err) {
+      return asServiceError(err);
+    }
+  }
   private discoveredDefault: string | null | undefined;
 
   private policyDnOf(subject: PolicySubject): string {
@@ -96,13 +145,14 @@ export class OpenLdapDirectory extends LdapDirectory {
     const dn = (subject && first(subject.entry, 'pwdPolicySubentry')) ?? (await this.defaultPolicyDn());
     if (!dn) return null;
     const [p] = await this.pool
-      .search(dn, { scope: 'base', filter: '(objectClass=pwdPolicy)', attributes: ['pwdMinLength', 'pwdCheckQuality', 'pwdInHistory', 'pwdMinAge', 'pwdLockout', 'pwdMaxFailure', 'pwdLockoutDuration'] })
+      .search(dn, { scope: 'base', filter: '(objectClass=pwdPolicy)', attributes: ['pwdMinLength', 'pwdCheckQuality', 'pwdInHistory', 'pwdMinAge', 'pwdLockout', 'pwdMaxFailure', 'pwdLockoutDuration', 'pwdMaxAge'] })
       .catch((err: unknown) => {
         if (isUnreachable(err)) throw err;
         return [];
       });
     if (!p) return null;
     this.lockoutDurations.set(dn, num(p, 'pwdLockoutDuration'));
+    this.maxAges.set(dn, num(p, 'pwdMaxAge'));
     return {
       source: 'ppolicy',
       // slapd checks pwdMinLength only when quality checking is on

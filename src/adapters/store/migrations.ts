@@ -262,6 +262,21 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('totp_used_at').on('totp_used').column('used_at').execute();
       },
     },
+    '0007_reminders': {
+      async up(db: Kysely<any>) {
+        // one row per person, threshold and expiry: inserted before the reminder is sent, so
+        // however many instances run the job, exactly one sends each reminder
+        await db.schema
+          .createTable('expiry_reminders')
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('threshold_days', 'integer', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('sent_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('expiry_reminders_pk', ['user_id', 'threshold_days', 'expires_at'])
+          .execute();
+        await db.schema.createIndex('expiry_reminders_expires').on('expiry_reminders').column('expires_at').execute();
+      },
+    },
   };
 }
 

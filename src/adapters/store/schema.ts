@@ -177,7 +177,15 @@ export interface BannedTermsTable {
   added_at: number;
 }
 
+export interface ExpiryRemindersTable {
+  user_id: string;
+  threshold_days: number;
+  expires_at: number;
+  sent_at: number;
+}
+
 export interface Database {
+  expiry_reminders: ExpiryRemindersTable;
   password_history: PasswordHistoryTable;
   banned_terms: BannedTermsTable;
   users: UsersTable;

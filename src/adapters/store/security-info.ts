@@ -39,6 +39,11 @@ export function securityInfoRepo(db: Kysely<Database>) {
       const r = await db.deleteFrom('security_info').where('state', '=', 'pending').where('created_at', '<', before).executeTakeFirst();
       return Number(r.numDeletedRows);
     },
+    /** the ids of people with this confirmed contact (canonical form) among their security info */
+    async usersWithContact(methods: string[], value: string, limit = 20): Promise<string[]> {
+      const rows = await db.selectFrom('security_info').select('user_id').distinct().where('state', '=', 'active').where('method', 'in', methods).where('value', '=', value).limit(limit).execute();
+      return rows.map((r) => r.user_id);
+    },
     account(userId: string) {
       return db.selectFrom('accounts').selectAll().where('user_id', '=', userId).executeTakeFirst();
     },

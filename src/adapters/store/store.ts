@@ -9,6 +9,7 @@ import { migrateToLatest } from './migrations.js';
 import { bannedTermsRepo, passwordHistoryRepo } from './password-history.js';
 import { captchaSpentRepo, kvRepo, policyRepo } from './policy-store.js';
 import type { Database } from './schema.js';
+import { remindersRepo } from './reminders.js';
 import { securityInfoRepo } from './security-info.js';
 import { sessionsRepo } from './sessions.js';
 import { throttleRepo } from './throttle.js';
@@ -31,6 +32,7 @@ function repos(db: Kysely<Database>, dialect: Dialect, auditChain: AuditChainSta
     passwordHistory: passwordHistoryRepo(db),
     bannedTerms: bannedTermsRepo(db),
     totpUsed: totpUsedRepo(db),
+    reminders: remindersRepo(db),
   };
 }
 

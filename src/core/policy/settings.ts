@@ -61,6 +61,15 @@ export const POLICY_SETTINGS = [
   { key: 'phoneCountryCodes', group: 'methods', type: 'list', maxItems: 50, itemMinLength: 1, itemMaxLength: 3, default: [] },
   // days audit entries are kept; 0 = forever, else 30–3650 (checked in validate.ts)
   { key: 'auditRetentionDays', group: 'security', type: 'integer', min: 0, max: 3650, default: 0 },
+  // reminders before a password expires: days before expiry (each 1–365), channels, language
+  { key: 'expiryRemindersEnabled', group: 'notifications', type: 'boolean', default: false },
+  { key: 'expiryReminderDays', group: 'notifications', type: 'list', maxItems: 10, itemMinLength: 1, itemMaxLength: 3, default: ['14', '7', '1'] },
+  { key: 'expiryReminderChannels', group: 'notifications', type: 'set', values: ['email', 'sms'], minItems: 1, default: ['email'] },
+  { key: 'expiryReminderLocale', group: 'notifications', type: 'enum', values: ['en', 'he'], default: 'en' },
+  // e-mail addresses that get the weekly digest of who expires and who already expired
+  { key: 'expiryDigestRecipients', group: 'notifications', type: 'list', maxItems: 20, itemMinLength: 3, itemMaxLength: 320, default: [] },
+  // the built-in directory's maximum password age; 0 = passwords never expire
+  { key: 'maxPasswordAgeDays', group: 'password', type: 'integer', min: 0, max: 3650, default: 0 },
 ] as const satisfies readonly SettingSpec[];
 
 type Spec = (typeof POLICY_SETTINGS)[number];

@@ -1,5 +1,6 @@
 import { MIN_CONTRAST, contrastOnWhite, parseHexColour, signInHref } from '../branding.js';
 import { SsprError, type ErrorDetail } from '../errors.js';
+import { normalizeEmail } from '../contacts.js';
 import { helpdeskLink } from './helpdesk-link.js';
 import { POLICY_SETTINGS, settingSpec, type Policy, type SettingSpec } from './settings.js';
 
@@ -66,6 +67,8 @@ function crossChecks(p: Policy): ErrorDetail[] {
   if (p.phoneCountryCodes.some((c) => !/^[1-9]\d{0,2}$/.test(c))) out.push({ code: 'policy.countryCodes', field: 'phoneCountryCodes' });
   if (p.auditRetentionDays > 0 && p.auditRetentionDays < MIN_AUDIT_RETENTION_DAYS)
     out.push({ code: 'policy.auditRetention', field: 'auditRetentionDays', params: { min: MIN_AUDIT_RETENTION_DAYS } });
+  if (p.expiryReminderDays.some((d) => !/^[1-9]\d{0,2}$/.test(d) || Number(d) > 365)) out.push({ code: 'policy.reminderDays', field: 'expiryReminderDays' });
+  if (p.expiryDigestRecipients.some((r) => normalizeEmail(r) === null)) out.push({ code: 'policy.digestRecipients', field: 'expiryDigestRecipients' });
   return out;
 }
 

@@ -1,12 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { Api } from './route-contract.js';
 import type { MethodId } from '../../core/methods.js';
 import type { ResetMethod } from '../../methods/method.js';
 import type { PolicyService } from '../../services/policy-service.js';
 import { requestContext } from '../request-context.js';
 
 /** The public routes methods bring with them (the list of security questions). */
-export function methodRoutes(app: FastifyInstance, methods: ReadonlyMap<MethodId, ResetMethod>, policy: PolicyService): void {
+export function methodRoutes(app: Api, methods: ReadonlyMap<MethodId, ResetMethod>, policy: PolicyService): void {
   for (const m of methods.values()) {
     for (const route of m.routes ?? []) {
       app.get(

@@ -11,6 +11,7 @@ import { DEFAULT_BRAND, registerBrand } from './brand.js';
 import { createCsrf } from './csrf.js';
 import { createKit, pageError, type PagePath } from './kit.js';
 import { resetPages } from './reset-flow.js';
+import { forgotUsernamePages } from './forgot-username.js';
 import type { PageCtx } from './views/layout.js';
 import { errorPage, outboxPage } from './views/misc.js';
 
@@ -28,6 +29,7 @@ function backFor(request: FastifyRequest): PagePath {
   if (url.startsWith('/admin')) return '/admin';
   if (url === '/reset/code' || url === '/reset/resend') return '/reset/method';
   if (url === '/reset/instead') return '/reset/unlock';
+  if (url === '/reset/username') return '/reset';
   if (url === '/reset/method' || url === '/reset/password' || url === '/reset/unlock') return url;
   return '/reset';
 }
@@ -87,6 +89,7 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
   });
 
   resetPages(app, kit);
+  forgotUsernamePages(app, kit);
   accountPages(app, kit);
   adminPages(app, kit);
 

@@ -107,6 +107,8 @@ export const en = {
     'policy.gatesMethods': 'Two methods required needs at least two methods available (now {{count}}).',
     'policy.authenticatorSole': 'The authenticator app cannot be the only method when one method is required.',
     'policy.groupsRequired': 'Name at least one group when reset is enabled for selected groups.',
+    'policy.reminderDays': 'Reminder days are whole numbers of days before expiry, 1 to 365, for example 14,7,1.',
+    'policy.digestRecipients': 'Digest recipients must be e-mail addresses.',
     'policy.countryCodes': 'Country calling codes are 1 to 3 digits without a plus sign, for example 972 or 1.',
     'policy.auditRetention': 'Keep audit entries for 0 days (forever) or at least {{min}} days.',
     'authenticator.tooMany': 'You already have {{max}} authenticator apps. Remove one before adding another.',
@@ -134,6 +136,16 @@ export const en = {
   },
   messages: {
     branded: '{{org}}: {{subject}}',
+    usernameReminder: {
+      subject: 'Your username',
+      one: 'You asked for the username that goes with this contact. It is: {{usernames}}. If you did not ask, ignore this message; nothing has changed.',
+      many: 'You asked for the usernames that go with this contact. They are: {{usernames}}. If you did not ask, ignore this message; nothing has changed.',
+    },
+    expiryReminder: {
+      subject: 'Your password expires on {{date}}',
+      text: 'The password of {{username}} at {{organisation}} expires on {{date}} (UTC). Change it before then at {{link}} to keep signing in without interruption. We will never ask you for your password by e-mail.',
+      sms: '{{organisation}}: the password of {{username}} expires on {{date}} (UTC). Change it at {{link}}',
+    },
     code: {
       subject: 'Your {{org}} verification code',
       text: 'Your {{org}} verification code is {{code}}. It expires in {{minutes}} minutes. If you did not ask for it, ignore this message; nobody can use it without your account name.',
@@ -199,6 +211,16 @@ export const en = {
   },
   methodNames: { email: 'E-mail', sms: 'Mobile phone (text)', voice: 'Mobile phone (call)', office: 'Office phone', authenticator: 'Authenticator app', passkey: 'Passkey', questions: 'Security questions' },
   pages: {
+    forgotUsername: {
+      link: 'I forgot my username',
+      title: 'Find your username',
+      intro: 'Type the e-mail address or mobile number you gave us. If it is on record, we will send your username there.',
+      contact: 'E-mail address or mobile number (with country code, e.g. +44…)',
+      send: 'Send my username',
+      sentTitle: 'Check your messages',
+      sent: 'If that contact is on record, your username is on its way to it. It can take a few minutes to arrive.',
+      back: 'Back to password reset',
+    },
     lang: { switch: 'עברית', switchLang: 'he' },
     skip: 'Skip to content',
     nav: { label: 'Main', reset: 'Reset password', account: 'My security info' },

@@ -44,7 +44,8 @@ ${o.widget.body}
     : ''
 }
 ${button(t('pages.reset.next'))}
-</form>`;
+</form>
+<p><a href="/reset/username">${t('pages.forgotUsername.link')}</a></p>`;
   return layout(ctx, { title: t('pages.reset.title'), path: '/reset', body, head: o.widget?.head, error: o.error ?? null, flow: true });
 }
 
