@@ -11,6 +11,7 @@ const methodState = (state: 'pending' | 'active') => Type.Object({ id: Type.Stri
 
 const me = Type.Object({
   user: Type.Object({ id: Type.String(), username: Type.String(), displayName: Type.String(), isAdmin: Type.Boolean(), mustChangePassword: Type.Boolean() }),
+  passwordExpiresAt: nullable(Type.String({ format: 'date-time', description: 'when the password expires; null when it never does' })),
   registered: Type.Boolean(),
   registrationRequired: Type.Boolean(),
   methodsRequired: Type.Integer(),
