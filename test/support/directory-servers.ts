@@ -61,11 +61,11 @@ declare module 'vitest' {
 
 
 /** resolves when something accepts TCP connections on the port; rejects when `alive` says the server died */
-async function waitForPort(port: number, timeoutMs: number, alive: () => boolean): Promise<void> {
+async function waitForPort(port: number, timeoutMs: number, alive: () => boolean, host = '127.0.0.1'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((res) => {
-      const s = connect({ port, host: '127.0.0.1' });
+      const s = connect({ port, host });
       s.once('connect', () => {
         s.destroy();
         res(true);
@@ -79,8 +79,8 @@ async function waitForPort(port: number, timeoutMs: number, alive: () => boolean
   }
 }
 
-/** a CA and a server certificate for 127.0.0.1/localhost, plus an unrelated CA */
-async function makeCertificates(dir: string): Promise<{ ca: string; otherCa: string; cert: string; key: string }> {
+/** a CA and a server certificate for 127.0.0.1/localhost (and `alsoFor`), plus an unrelated CA */
+async function makeCertificates(dir: string, alsoFor: string[] = []): Promise<{ ca: string; otherCa: string; cert: string; key: string }> {
   const p = (f: string) => join(dir, f);
   const ossl = (args: string[]) => run('openssl', args, { cwd: dir });
   await Promise.all([
@@ -88,7 +88,7 @@ async function makeCertificates(dir: string): Promise<{ ca: string; otherCa: str
     ossl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('other-ca.key'), '-out', p('other-ca.pem'), '-days', '2', '-subj', '/CN=Unrelated test CA']),
     ossl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('server.key'), '-out', p('server.csr'), '-subj', '/CN=localhost']),
   ]);
-  writeFileSync(p('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  writeFileSync(p('san.ext'), `subjectAltName=${['IP:127.0.0.1', ...alsoFor.map((a) => `IP:${a}`), 'DNS:localhost'].join(',')}\nextendedKeyUsage=serverAuth\n`);
   await ossl(['x509', '-req', '-in', p('server.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('server.pem'), '-days', '2', '-extfile', p('san.ext')]);
   return { ca: p('ca.pem'), otherCa: p('other-ca.pem'), cert: p('server.pem'), key: p('server.key') };
 }
@@ -299,21 +299,35 @@ for ace in [
 print(base)
 `;
 
-async function startSamba(dir: string, certs: { ca: string; otherCa: string; cert: string; key: string }): Promise<{ server: AdTestServer; stop: () => Promise<void> }> {
+/**
+ * Samba AD listens on the fixed ports 389 and 636, so each test run gives it a loopback address
+ * of its own (all of 127.0.0.0/8 is this machine): several runs on one machine do not collide.
+ */
+async function freeLoopbackFor389(): Promise<string> {
+  for (let i = 0; i < 20; i++) {
+    const host = `127.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+    const busy = await Promise.all(
+      [389, 636].map(
+        (port) =>
+          new Promise<boolean>((res) => {
+            const s = connect({ port, host });
+            s.once('connect', () => (s.destroy(), res(true)));
+            s.once('error', () => res(false));
+          }),
+      ),
+    );
+    if (!busy.some(Boolean)) return host;
+  }
+  throw new Error('no free loopback address for the test Samba AD (ports 389 and 636)');
+}
+
+async function startSamba(dir: string, certs: { ca: string; otherCa: string; cert: string; key: string }, host: string): Promise<{ server: AdTestServer; stop: () => Promise<void> }> {
   const log = join(dir, 'samba.log');
   const smbConf = join(dir, 'etc', 'smb.conf');
-  for (const port of [389, 636]) {
-    const busy = await new Promise<boolean>((res) => {
-      const s = connect({ port, host: '127.0.0.1' });
-      s.once('connect', () => (s.destroy(), res(true)));
-      s.once('error', () => res(false));
-    });
-    if (busy) throw new Error(`port ${port} on 127.0.0.1 is in use: stop the other LDAP server before running the tests (Samba AD needs 389 and 636)`);
-  }
   try {
     await run('samba-tool', [
       'domain', 'provision', `--targetdir=${dir}`, '--realm=SSPR.TEST', '--domain=SSPR', '--server-role=dc',
-      '--dns-backend=NONE', '--use-rfc2307', `--adminpass=${AD_ADMIN_PW}`, '--option=interfaces=lo', '--option=bind interfaces only=yes',
+      '--dns-backend=NONE', '--use-rfc2307', `--adminpass=${AD_ADMIN_PW}`, `--option=interfaces=${host}/8`, '--option=bind interfaces only=yes',
       '--option=server services=-dns -nbt -wrepl -winbindd -kcc -drepl -dnsupdate -ntp_signd -kdc -smb -s3fs -rpc',
       `--option=tls certfile = ${certs.cert}`, `--option=tls keyfile = ${certs.key}`, `--option=tls cafile = ${certs.ca}`,
     ], { timeout: 180_000 });
@@ -338,15 +352,15 @@ async function startSamba(dir: string, certs: { ca: string; otherCa: string; cer
   let exited = false;
   child.once('exit', () => (exited = true));
   try {
-    await waitForPort(636, 60_000, () => !exited);
+    await waitForPort(636, 60_000, () => !exited, host);
   } catch (err) {
     child.kill('SIGTERM');
     throw new Error(`could not start the test Samba AD DC: ${(err as Error).message}\n--- samba log tail (${log}) ---\n${logTail(log)}`);
   }
   return {
     server: {
-      ldapsUrl: 'ldaps://127.0.0.1:636',
-      ldapUrl: 'ldap://127.0.0.1:389',
+      ldapsUrl: `ldaps://${host}:636`,
+      ldapUrl: `ldap://${host}:389`,
       caFile: certs.ca,
       otherCaFile: certs.otherCa,
       baseDn,
@@ -396,7 +410,8 @@ export async function startDirectoryServers(): Promise<{ ldap: LdapTestServer; a
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const certs = await makeCertificates(dir);
+    const adHost = await freeLoopbackFor389();
+    const certs = await makeCertificates(dir, [adHost]);
     // slapd runs as openldap and must read its key
     if (isRoot) await run('chmod', ['a+r', certs.key]);
     await run('chmod', ['755', dir]);
@@ -405,7 +420,7 @@ export async function startDirectoryServers(): Promise<{ ldap: LdapTestServer; a
     await run('install', ['-m', '600', certs.key, adKey]);
     const [ldap, ad] = await Promise.allSettled([
       startOpenLdap(ldapDir, certs).then((r) => (stops.push(r.stop), r)),
-      startSamba(adDir, { ...certs, key: adKey }).then((r) => (stops.push(r.stop), r)),
+      startSamba(adDir, { ...certs, key: adKey }, adHost).then((r) => (stops.push(r.stop), r)),
     ]);
     if (ldap.status === 'rejected') throw ldap.reason;
     if (ad.status === 'rejected') throw ad.reason;
