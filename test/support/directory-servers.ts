@@ -327,7 +327,7 @@ async function startSamba(dir: string, certs: { ca: string; otherCa: string; cer
   try {
     await run('samba-tool', [
       'domain', 'provision', `--targetdir=${dir}`, '--realm=SSPR.TEST', '--domain=SSPR', '--server-role=dc',
-      '--dns-backend=NONE', '--use-rfc2307', `--adminpass=${AD_ADMIN_PW}`, `--option=interfaces=${host}/8`, '--option=bind interfaces only=yes',
+      '--dns-backend=NONE', '--use-rfc2307', `--adminpass=${AD_ADMIN_PW}`, `--option=interfaces=${host}/8`, '--option=bind interfaces only=yes', `--option=pid directory=${join(dir, 'run')}`,
       '--option=server services=-dns -nbt -wrepl -winbindd -kcc -drepl -dnsupdate -ntp_signd -kdc -smb -s3fs -rpc',
       `--option=tls certfile = ${certs.cert}`, `--option=tls keyfile = ${certs.key}`, `--option=tls cafile = ${certs.ca}`,
     ], { timeout: 180_000 });
