@@ -204,8 +204,8 @@ describe('pages over HTTP', () => {
     const code = await codeSince(server, '+972520001122', since);
     page = await expectBothLanguages(c, r.location!);
     r = await c.post('/account/confirm', { id: /name="id" value="([0-9a-f]{32})"/.exec(page.text)![1]!, code }, page);
-    expect(r.location).toBe('/account');
-    page = await c.get('/account');
+    expect(r.location).toBe('/account?added=sms');
+    page = await c.get(r.location!);
     // the person sees their own contact in full, and a success message
     expect(page.text).toContain('+972520001122');
     expect(page.text).toContain('Done: Mobile phone (text) has been added to your security info.');
