@@ -34,6 +34,9 @@ describe('registering an authenticator app and security questions in the portal 
         await click('main form button[type="submit"]');
         found.push(...(await violations(page)));
 
+        // the single "Add a method" choice leads to the authenticator's own step
+        await page.check('#add-authenticator');
+        await click('form[action="/account/add"] button');
         await click('form[action="/account/authenticator"] button');
         // the QR code is drawn by our server, and the same key stands beside it as text
         expect(await page.locator('figure.qr svg').count()).toBe(1);

@@ -204,13 +204,15 @@ describe('pages over HTTP', () => {
     const code = await codeSince(server, '+972520001122', since);
     page = await expectBothLanguages(c, r.location!);
     r = await c.post('/account/confirm', { id: /name="id" value="([0-9a-f]{32})"/.exec(page.text)![1]!, code }, page);
-    expect(r.location).toBe('/account');
-    page = await c.get('/account');
-    expect(page.text).toContain('+972 ••• ••22');
+    expect(r.location).toBe('/account?added=sms');
+    page = await c.get(r.location!);
+    // the person sees their own contact in full, and a success message
+    expect(page.text).toContain('+972520001122');
+    expect(page.text).toContain('Done: Mobile phone (text) has been added to your security info.');
     const id = /action="\/account\/methods\/remove"[^]*?name="id" value="([0-9a-f]{32})"/.exec(page.text)![1]!;
     expect((await c.post('/account/methods/remove', { id }, page)).location).toBe('/account');
     page = await c.get('/account');
-    expect(page.text).not.toContain('+972 ••• ••22');
+    expect(page.text).not.toContain('+972520001122');
     expect((await c.post('/account/sign-out', {}, page)).location).toBe('/account');
     expect((await c.get('/account')).text).toContain('action="/account/sign-in"');
   });
@@ -326,7 +328,7 @@ describe('pages over HTTP', () => {
     page = await c.get(r.location!);
     expect(page.status).toBe(200);
     expect(page.text).toContain('Your password has been changed.');
-    expect(page.text).toContain('action="/account/methods"');
+    expect(page.text).toContain('action="/account/add"');
     expect((await api(server.url, 'POST', '/api/v1/session', { username: FARID.username, password: temporary })).status).toBe(401);
   });
 

@@ -7,9 +7,10 @@ import { requestContext } from '../request-context.js';
 import { pageError, type PageKit } from './kit.js';
 import QRCode from 'qrcode';
 import { questionsFor } from '../../methods/questions-method.js';
-import { html } from './html.js';
-import { actionForm } from './views/layout.js';
-import { authenticatorSetupPage, changePasswordPage, confirmPage, dashboardPage, questionsPage, signInPage, type AddForm, type Me } from './views/account.js';
+import { authenticatorSetupPage, changePasswordPage, confirmPage, dashboardPage, questionsPage, signInPage, type Me } from './views/account.js';
+import { ADD_CHOICES, CONTACT_METHOD, addMethodPage, authenticatorStepPage, contactStepPage, isAddChoice, isContactChoice, reviewPage, type AddChoice, type ContactChoice } from './views/add-method.js';
+import { isCodeMethod, isMethodId, type MethodId } from '../../core/methods.js';
+import { methodsAllowedFor } from '../../core/policy/eligibility.js';
 import type { PageCtx, PageError } from './views/layout.js';
 
 const ID = /^[0-9a-f]{32}$/;
@@ -69,23 +70,87 @@ export function accountPages(app: FastifyInstance, kit: PageKit): void {
     }
   }
 
-  app.get<{ Querystring: { changed?: string } }>('/account', hide, async (request, reply) => {
+  // ---------- registration: the "Add a method" choice, forced registration, review ----------
+
+  /** the choice each allowed method is registered through (a mobile number serves sms and voice) */
+  const CHOICE_OF: Partial<Record<MethodId, AddChoice>> = { email: 'email', sms: 'phone', voice: 'phone', office: 'office', authenticator: 'authenticator', questions: 'questions' };
+  const REGISTERS: Record<AddChoice, MethodId> = { email: 'email', phone: 'sms', office: 'office', authenticator: 'authenticator', questions: 'questions' };
+
+  /** every method the policy allows this person and this server can register, in the policy's order */
+  async function choicesFor(me: Me): Promise<AddChoice[]> {
+    const policy = await deps.policy.get();
+    const allowed = methodsAllowedFor({ isAdmin: me.user.isAdmin, groups: [] }, policy);
+    const out = new Set<AddChoice>();
+    for (const m of allowed) {
+      const c = CHOICE_OF[m];
+      if (c && deps.journey.methods.get(REGISTERS[c])?.enrol) out.add(c);
+    }
+    return ADD_CHOICES.filter((c) => out.has(c)).sort((a, b) => allowed.findIndex((m) => CHOICE_OF[m] === a) - allowed.findIndex((m) => CHOICE_OF[m] === b));
+  }
+
+  /**
+   * The person's info as they see it: their own contacts in full (the API shows them masked),
+   * and the organisation's prefilled ones in full too, each labelled as such.
+   */
+  async function inFull(s: Session, me: Me): Promise<Me> {
+    const policy = await deps.policy.get();
+    const rows = await deps.store.r.securityInfo.listFor(s.userId);
+    const full = new Map(rows.filter((r) => isMethodId(r.method) && isCodeMethod(r.method) && r.value).map((r) => [r.id, r.value as string]));
+    const user = policy.usePrefilledContacts ? await deps.admin.findUser(s.userId).catch(() => null) : null;
+    const prefilled = user ? (['email', 'mobile', 'office'] as const).flatMap((k) => (user[k] ? [{ method: k === 'mobile' ? 'sms' : k, value: user[k]! }] : [])) : me.prefilled;
+    return { ...me, methods: me.methods.map((m) => ({ ...m, value: full.get(m.id) ?? m.value })), prefilled };
+  }
+
+  /** how many distinct methods count toward being registered */
+  const countOf = (me: Me) => new Set(me.usableMethods).size;
+  const addedOf = (v: unknown): MethodId | null => (isMethodId(v) ? v : null);
+
+  /** the page a signed-in person must see before the one they asked for, if any */
+  function before(me: Me, o: { added?: MethodId | null } = {}): { path: '/account/password' | '/account/add'; query?: Record<string, string> } | null {
+    // a temporary password from the helpdesk: nothing else until it is changed
+    if (me.user.mustChangePassword) return { path: '/account/password' };
+    // the policy requires registration: too few methods, so registering comes first
+    if (me.registrationRequired) return { path: '/account/add', ...(o.added ? { query: { added: o.added } } : {}) };
+    return null;
+  }
+
+  app.get<{ Querystring: { changed?: string; added?: string; reviewed?: string; change?: string } }>('/account', hide, async (request, reply) => {
     const c = await kit.ctx(request, reply);
     const who = await signedIn(request, reply);
     if (!who) return kit.send(reply, 200, signInPage(c));
-    // a temporary password from the helpdesk: nothing else until it is changed
-    if (who.me.user.mustChangePassword) return kit.redirect(reply, '/account/password');
-    return kit.send(reply, 200, dashboardPage(c, who.me, { changed: request.query.changed === '1', extra: await moreMethods(c, who.me) }));
+    const added = addedOf(request.query.added);
+    const first = before(who.me, { added });
+    if (first) return kit.redirect(reply, first.path, first.query);
+    // the re-confirm period has passed: the review comes first, unless the person chose to change
+    if (who.me.reviewNeeded && request.query.change !== '1' && !added) return kit.redirect(reply, '/account/review');
+    const me = await inFull(who.s, who.me);
+    return kit.send(reply, 200, dashboardPage(c, me, { changed: request.query.changed === '1', added, reviewed: request.query.reviewed === '1', choices: await choicesFor(me) }));
   });
 
-  /** the authenticator and questions, when the policy offers them to this person */
-  async function moreMethods(c: PageCtx, me: Me) {
-    const policy = await deps.policy.get();
-    const { t } = c;
-    const offered = new Set(policy.methods.filter((m) => !(me.user.isAdmin && m === 'questions')));
-    return html`${offered.has('authenticator') ? html`<section class="card" aria-labelledby="add-authenticator-title"><h2 id="add-authenticator-title">${t('pages.account.addAuthenticator')}</h2><p>${t('pages.account.authenticatorIntro')}</p>${actionForm(c, '/account/authenticator', t('pages.account.authenticatorStart'), {}, 'secondary')}</section>` : ''}
-${offered.has('questions') ? html`<section class="card" aria-labelledby="add-questions-title"><h2 id="add-questions-title">${t('pages.account.addQuestions')}</h2><p><a href="/account/questions">${t('pages.account.questionsIntro', { count: policy.questionsToRegister })}</a></p></section>` : ''}`;
-  }
+  app.get<{ Querystring: { method?: string; added?: string } }>('/account/add', hide, async (request, reply) => {
+    const c = await kit.ctx(request, reply);
+    const who = await signedIn(request, reply);
+    if (!who) return kit.send(reply, 200, signInPage(c));
+    if (who.me.user.mustChangePassword) return kit.redirect(reply, '/account/password');
+    const choices = await choicesFor(who.me);
+    const choice = isAddChoice(request.query.method) && choices.includes(request.query.method) ? request.query.method : null;
+    if (choice && isContactChoice(choice)) return kit.send(reply, 200, contactStepPage(c, choice));
+    if (choice === 'authenticator') return kit.send(reply, 200, authenticatorStepPage(c));
+    if (choice === 'questions') return kit.redirect(reply, '/account/questions');
+    return kit.send(reply, 200, addMethodPage(c, await inFull(who.s, who.me), choices, { added: addedOf(request.query.added), have: countOf(who.me) }));
+  });
+
+  app.get('/account/review', hide, async (request, reply) => {
+    const c = await kit.ctx(request, reply);
+    const who = await signedIn(request, reply);
+    if (!who) return kit.send(reply, 200, signInPage(c));
+    const first = before(who.me);
+    if (first) return kit.redirect(reply, first.path, first.query);
+    if (!who.me.reviewNeeded) return kit.redirect(reply, '/account');
+    return kit.send(reply, 200, reviewPage(c, await inFull(who.s, who.me)));
+  });
+
+  const contactChoiceOf = (method: string): ContactChoice => (Object.entries(CONTACT_METHOD).find(([, m]) => m === method)?.[0] as ContactChoice | undefined) ?? 'email';
 
   app.post('/account/authenticator', hide, async (request, reply) =>
     action(
@@ -96,7 +161,7 @@ ${offered.has('questions') ? html`<section class="card" aria-labelledby="add-que
         const qrSvg = await QRCode.toString(String(started.otpauthUri), { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
         return kit.send(reply, 200, authenticatorSetupPage(c, { id: started.id, secret: String(started.secret), qrSvg }));
       },
-      async (c, me, e) => dashboardPage(c, me, { error: pageError(e, c.locale), extra: await moreMethods(c, me) }),
+      (c, _me, e) => authenticatorStepPage(c, { error: pageError(e, c.locale) }),
     ),
   );
 
@@ -104,6 +169,7 @@ ${offered.has('questions') ? html`<section class="card" aria-labelledby="add-que
     const c = await kit.ctx(request, reply);
     const who = await signedIn(request, reply);
     if (!who) return kit.send(reply, 200, signInPage(c));
+    if (who.me.user.mustChangePassword) return kit.redirect(reply, '/account/password');
     const policy = await deps.policy.get();
     return kit.send(reply, 200, questionsPage(c, { questions: questionsFor(policy, c.locale), count: policy.questionsToRegister }));
   });
@@ -117,7 +183,7 @@ ${offered.has('questions') ? html`<section class="card" aria-labelledby="add-que
       reply,
       async (_c, s) => {
         await deps.accounts.addMethod(s, { method: 'questions', answers }, requestContext(request));
-        return kit.redirect(reply, '/account');
+        return kit.redirect(reply, '/account', { added: 'questions' });
       },
       (c, _me, e) => questionsPage(c, { questions: questionsFor(policy, c.locale), count: policy.questionsToRegister, picked: answers.map((a) => a.question), error: pageError(e, c.locale) }),
     );
@@ -127,6 +193,7 @@ ${offered.has('questions') ? html`<section class="card" aria-labelledby="add-que
     const c = await kit.ctx(request, reply);
     const who = await signedIn(request, reply);
     if (!who) return kit.send(reply, 200, signInPage(c));
+    if (!who.me.user.mustChangePassword && who.me.registrationRequired) return kit.redirect(reply, '/account/add');
     return kit.send(reply, 200, await changePage(c, who.s, who.me));
   });
 
@@ -189,15 +256,16 @@ ${offered.has('questions') ? html`<section class="card" aria-labelledby="add-que
       reply,
       async (_c, s) => {
         await deps.accounts.reconfirm(s, requestContext(request));
-        return kit.redirect(reply, '/account');
+        return kit.redirect(reply, '/account', { reviewed: '1' });
       },
-      (c, me, e) => dashboardPage(c, me, { error: pageError(e, c.locale) }),
+      async (c, me, e) => dashboardPage(c, me, { error: pageError(e, c.locale), choices: await choicesFor(me) }),
     ),
   );
 
   app.post('/account/methods', hide, async (request, reply) => {
     const field = kit.form(request);
-    const add: AddForm = { method: field('method') === 'sms' ? 'sms' : 'email', value: field('value').trim().slice(0, 320) };
+    const asked = field('method');
+    const add = { method: asked === 'sms' || asked === 'office' ? asked : 'email', value: field('value').trim().slice(0, 320) } as const;
     const where = `value_${add.method}`;
     return action(
       request,
@@ -207,7 +275,7 @@ ${offered.has('questions') ? html`<section class="card" aria-labelledby="add-que
         const { id } = await deps.accounts.addMethod(s, { method: add.method, value: add.value }, requestContext(request));
         return kit.redirect(reply, '/account/confirm', { id });
       },
-      (c, me, e) => dashboardPage(c, me, { add, error: pageError(e, c.locale, where, { value: where }) }),
+      (c, _me, e) => contactStepPage(c, contactChoiceOf(add.method), { form: { value: add.value }, error: pageError(e, c.locale, where, { value: where }) }),
     );
   });
 
@@ -221,7 +289,7 @@ ${offered.has('questions') ? html`<section class="card" aria-labelledby="add-que
         await deps.accounts.removeMethod(s, id, requestContext(request));
         return kit.redirect(reply, '/account');
       },
-      (c, me, e) => dashboardPage(c, me, { error: pageError(e, c.locale) }),
+      async (c, me, e) => dashboardPage(c, me, { error: pageError(e, c.locale), choices: await choicesFor(me) }),
     );
   });
 
@@ -234,7 +302,8 @@ ${offered.has('questions') ? html`<section class="card" aria-labelledby="add-que
     if (who.me.user.mustChangePassword) return kit.redirect(reply, '/account/password');
     const m = pending(who.me, request.query.id);
     if (!m) return kit.redirect(reply, '/account');
-    return kit.send(reply, 200, confirmPage(c, m));
+    const shown = pending(await inFull(who.s, who.me), m.id) ?? m;
+    return kit.send(reply, 200, confirmPage(c, shown));
   });
 
   app.post('/account/confirm', hide, async (request, reply) => {
@@ -247,12 +316,13 @@ ${offered.has('questions') ? html`<section class="card" aria-labelledby="add-que
       async (_c, s) => {
         if (!ID.test(id)) throw new SsprError('SSPR_NOT_FOUND');
         if (!code) throw new SsprError('SSPR_BAD_REQUEST', [{ code: 'code.required', field: 'code' }]);
+        const m = pending(await deps.accounts.me(s), id);
         await deps.accounts.verifyMethod(s, id, { code }, requestContext(request));
-        return kit.redirect(reply, '/account');
+        return kit.redirect(reply, '/account', m ? { added: m.method } : undefined);
       },
-      (c, me, e) => {
+      async (c, me, e) => {
         const m = pending(me, id);
-        return m ? confirmPage(c, m, { error: pageError(e, c.locale, 'code') }) : dashboardPage(c, me, { error: pageError(e, c.locale) });
+        return m ? confirmPage(c, m, { error: pageError(e, c.locale, 'code') }) : dashboardPage(c, me, { error: pageError(e, c.locale), choices: await choicesFor(me) });
       },
     );
   });

@@ -11,7 +11,7 @@ import type { PageCtx, PageError } from './views/layout.js';
  * Every address a page may redirect to. Redirects are built only from these paths and
  * from query values the handler has checked itself; never from a URL in the request.
  */
-export const PAGE_PATHS = ['/reset', '/reset/method', '/reset/code', '/reset/password', '/reset/unlock', '/reset/done', '/account', '/account/confirm', '/account/password', '/admin', '/admin/policy', '/admin/people', '/admin/audit', '/admin/reports'] as const;
+export const PAGE_PATHS = ['/reset', '/reset/method', '/reset/code', '/reset/questions', '/reset/password', '/reset/unlock', '/reset/done', '/account', '/account/confirm', '/account/password', '/account/add', '/account/questions', '/account/review', '/admin', '/admin/policy', '/admin/people', '/admin/audit', '/admin/reports'] as const;
 export type PagePath = (typeof PAGE_PATHS)[number];
 
 /** What the page route modules share. */

@@ -10,7 +10,8 @@ import { requestContext } from '../request-context.js';
 import { raw } from './html.js';
 import { pageError, type PageKit, type PagePath } from './kit.js';
 import type { PageCtx, PageError } from './views/layout.js';
-import { codePage, donePage, endedPage, methodPage, passwordPage, startPage, unlockPage, type Ended, type MethodForm } from './views/reset.js';
+import { codePage, donePage, endedPage, methodPage, passwordPage, questionsGatePage, startPage, unlockPage, type Ended, type MethodForm } from './views/reset.js';
+import { questionsFor } from '../../methods/questions-method.js';
 
 /**
  * What the person typed, kept so they never type it twice: the username (for "send to this
@@ -24,6 +25,8 @@ interface Typed {
   username: string;
   method?: MethodId;
   contact?: string;
+  /** the ids of the questions drawn for this try (the flow keeps the same draw) */
+  questions?: string[];
 }
 const TYPED_LIFETIME_S = 3600;
 
@@ -40,6 +43,9 @@ function stepOf(v: FlowView): PagePath | null {
       return null;
   }
 }
+
+/** The pages of the "verify" step besides the choice of method: where a gate's proof is given. */
+const VERIFY_PAGES: ReadonlySet<PagePath> = new Set(['/reset/code', '/reset/questions']);
 
 /** Errors after which the flow cannot go on: the person must start over. */
 const ENDED: Partial<Record<ErrorCode, 'expired' | 'blocked' | 'notFound'>> = {
@@ -135,8 +141,8 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
     const { v } = loaded;
     if (v.state === 'expired' || v.state === 'blocked') return kit.send(reply, post ? (v.state === 'blocked' ? 429 : 410) : 200, endedPage(c, await ending(request, v.state), here));
     const step = stepOf(v)!;
-    // the code page belongs to the "verify" step too
-    if (step !== here && !(here === '/reset/code' && step === '/reset/method')) return kit.redirect(reply, step);
+    // the code and questions pages belong to the "verify" step too
+    if (step !== here && !(VERIFY_PAGES.has(here) && step === '/reset/method')) return kit.redirect(reply, step);
     return run({ c, ...loaded });
   }
 
@@ -253,6 +259,7 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
         kit.send(reply, e.status, methodPage(f.c, f.v, { form, usernameAddress: usernameAddress(typed), error: pageError(e, f.c.locale, e.code.startsWith('SSPR_METHOD') ? 'method' : where, { contact: where }) }));
       if (!method) return show(new SsprError('SSPR_METHOD_UNAVAILABLE'));
       try {
+        if (method === 'questions') return await askQuestions(request, reply, f);
         return await sendCode(request, reply, f, method, contact);
       } catch (err) {
         return failed(request, reply, f.c, '/reset/method', err, show);
@@ -313,6 +320,70 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
         return await sendCode(request, reply, f, method, contact);
       } catch (err) {
         return failed(request, reply, f.c, '/reset/code', err, async (e) => kit.send(reply, e.status, await renderCode(request, f, method, pageError(e, f.c.locale))));
+      }
+    }),
+  );
+
+  // ---------- gate: security questions ----------
+
+  /** Draws questions for this try and keeps their ids with what this browser typed. */
+  async function drawQuestions(request: FastifyRequest, reply: FastifyReply, f: Flow): Promise<string[]> {
+    const v = await deps.reset.challenge(f.id, f.token, { method: 'questions' }, requestContext(request));
+    const drawn = Array.isArray(v.challenge?.questions) ? (v.challenge.questions as { id: unknown }[]).map((q) => String(q.id)) : [];
+    const typed = typedFor(request, f.id) ?? { id: f.id, username: '' };
+    writeTyped(reply, { ...typed, questions: drawn });
+    return drawn;
+  }
+
+  async function askQuestions(request: FastifyRequest, reply: FastifyReply, f: Flow): Promise<FastifyReply> {
+    await drawQuestions(request, reply, f);
+    return kit.redirect(reply, '/reset/questions');
+  }
+
+  const offersQuestions = (v: FlowView) => v.methods.some((m) => m.method === 'questions');
+
+  async function renderQuestions(f: Flow, ids: readonly string[], error?: PageError | null): Promise<string> {
+    const policy = await deps.policy.get();
+    const texts = new Map(questionsFor(policy, f.c.locale).map((q) => [q.id, q.text]));
+    const { proofsLeft } = await deps.reset.limits(f.id, f.token);
+    // a custom question removed from the policy since registration still reads as itself
+    return questionsGatePage(f.c, f.v, { questions: ids.map((id) => ({ id, text: texts.get(id) ?? id })), proofsLeft, error: error ?? null });
+  }
+
+  app.get('/reset/questions', hide, async (request, reply) =>
+    withFlow(request, reply, '/reset/questions', async (f) => {
+      const ids = typedFor(request, f.id)?.questions;
+      if (!offersQuestions(f.v) || !ids?.length) return kit.redirect(reply, '/reset/method');
+      return kit.send(reply, 200, await renderQuestions(f, ids));
+    }),
+  );
+
+  app.post('/reset/questions', hide, async (request, reply) =>
+    withFlow(request, reply, '/reset/questions', async (f) => {
+      const ids = typedFor(request, f.id)?.questions;
+      if (!offersQuestions(f.v) || !ids?.length) return kit.redirect(reply, '/reset/method');
+      const field = kit.form(request);
+      const answers = ids.map((id, i) => ({ id: field(`question_${i + 1}`) === id ? id : '', answer: field(`answer_${i + 1}`).slice(0, 200) }));
+      const blank = answers.flatMap((a, i) => (a.answer.trim() ? [] : [{ code: 'answer.required', field: `answer_${i + 1}` }]));
+      // a blank answer is not a try: the same questions again, nothing counted
+      if (blank.length) {
+        const e = new SsprError('SSPR_BAD_REQUEST', blank);
+        return kit.send(reply, e.status, await renderQuestions(f, ids, { ...pageError(e, f.c.locale), message: f.c.t('pages.resetQuestions.required') }));
+      }
+      try {
+        const next = await deps.reset.verify(f.id, f.token, { method: 'questions', answers: answers.filter((a) => a.id) }, requestContext(request));
+        return kit.redirect(reply, stepOf(next) ?? '/reset/method');
+      } catch (err) {
+        return failed(request, reply, f.c, '/reset/questions', err, async (e) => {
+          if (e.code !== 'SSPR_CODE_INVALID') return kit.send(reply, e.status, await renderQuestions(f, ids, pageError(e, f.c.locale)));
+          // the wrong answer used up the draw: a new set, and the page says why it changed
+          try {
+            const drawn = await drawQuestions(request, reply, f);
+            return kit.send(reply, e.status, await renderQuestions(f, drawn, { ...pageError(e, f.c.locale), message: f.c.t('pages.resetQuestions.wrong') }));
+          } catch (again) {
+            return failed(request, reply, f.c, '/reset/questions', again, async (e2) => kit.send(reply, e2.status, await renderQuestions(f, ids, pageError(e2, f.c.locale))));
+          }
+        });
       }
     }),
   );

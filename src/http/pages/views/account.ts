@@ -1,6 +1,7 @@
 import type { AccountService } from '../../../services/account-service.js';
 import { html, raw, type SafeHtml } from '../html.js';
 import { actionForm, button, csrfField, input, layout, passwordRules, strengthScript, userInputsAttr, type PageCtx, type PageError } from './layout.js';
+import { addChooser, addedNotice, methodList, type AddChoice } from './add-method.js';
 
 export type Me = Awaited<ReturnType<AccountService['me']>>;
 
@@ -16,63 +17,28 @@ ${button(t('pages.account.signIn'))}
   return layout(ctx, { title: t('pages.account.signInTitle'), path: '/account', body, error: o.error ?? null });
 }
 
-export interface AddForm {
-  method: 'email' | 'sms';
-  value?: string;
-}
-
-/** The signed-in person's security info. */
-export function dashboardPage(ctx: PageCtx, me: Me, o: { add?: AddForm; error?: PageError | null; changed?: boolean; extra?: SafeHtml } = {}): string {
+/** The signed-in person's security info, with the single "Add a method" choice. */
+export function dashboardPage(ctx: PageCtx, me: Me, o: { choices?: readonly AddChoice[]; error?: PageError | null; changed?: boolean; added?: string | null; reviewed?: boolean; extra?: SafeHtml } = {}): string {
   const { t } = ctx;
-  const name = (m: string) => t(`methodNames.${m}`);
   const status = me.registered
     ? html`<div class="notice notice-success"><p>${t('pages.account.registered')}</p></div>`
     : html`<div class="notice notice-warning"><p>${t('pages.account.notRegistered', { count: me.methodsRequired })}</p></div>`;
   const changed = o.changed ? html`<div class="notice notice-success" role="status"><p>${t('pages.account.passwordChanged')}</p></div>` : '';
+  const reviewed = o.reviewed ? html`<div class="notice notice-success" role="status"><p>${t('pages.review.done')}</p></div>` : '';
   const review = me.reviewNeeded
     ? html`<section class="notice" aria-labelledby="review-title"><h2 id="review-title">${t('pages.account.reviewTitle')}</h2><p>${t('pages.account.reviewDue')}</p>${actionForm(ctx, '/account/reconfirm', t('pages.account.looksGood'), {}, 'primary')}</section>`
     : '';
-  const rows = me.methods.map(
-    (m) => html`<li class="method">
-<span class="method-name">${name(m.method)}</span>
-${m.value ? html`<bdi dir="ltr" class="method-value">${m.value}</bdi>` : ''}
-${m.state === 'pending' ? html`<span class="tag">${t('pages.account.pending')}</span> <a href="${`/account/confirm?id=${m.id}`}">${t('pages.account.confirmLink')}<span class="visually-hidden"> ${name(m.method)}</span></a>` : ''}
-${actionForm(ctx, '/account/methods/remove', html`${t('pages.account.remove')}<span class="visually-hidden"> ${name(m.method)} ${m.value ?? ''}</span>`, { id: m.id })}
-</li>`,
-  );
-  const prefilled = me.prefilled.map(
-    (p) => html`<li class="method"><span class="method-name">${name(p.method)}</span> <bdi dir="ltr" class="method-value">${p.value}</bdi> <span class="tag">${t('pages.account.prefilled')}</span></li>`,
-  );
-  const addForm = (method: 'email' | 'sms'): SafeHtml => {
-    const id = `value_${method}`;
-    const err = o.add?.method === method ? o.error : null;
-    return html`<section class="card" aria-labelledby="${`add-${method}-title`}">
-<h2 id="${`add-${method}-title`}">${method === 'email' ? t('pages.account.addEmail') : t('pages.account.addPhone')}</h2>
-<form method="post" action="/account/methods" class="stack">
-${csrfField(ctx)}
-<input type="hidden" name="method" value="${method}">
-${input(
-  ctx,
-  method === 'email'
-    ? { id, name: 'value', label: t('pages.account.emailLabel'), type: 'email', inputmode: 'email', autocomplete: 'email', required: true, ltr: true, spellcheck: false, autocapitalize: false, maxlength: 320, value: o.add?.method === method ? o.add.value : undefined }
-    : { id, name: 'value', label: t('pages.account.phoneLabel'), help: t('pages.reset.contactHelpPhone'), type: 'tel', inputmode: 'tel', autocomplete: 'tel', required: true, ltr: true, maxlength: 40, value: o.add?.method === method ? o.add.value : undefined },
-  err,
-)}
-${button(t('pages.account.add'), 'secondary')}
-</form>
-</section>`;
-  };
   const body = html`<p class="lead">${t('pages.account.signedInAs')} <bdi dir="ltr">${me.user.username}</bdi></p>
 ${changed}
+${reviewed}
+${addedNotice(ctx, o.added)}
 ${status}
 ${review}
 <section aria-labelledby="methods-title">
 <h2 id="methods-title">${t('pages.account.methodsTitle')}</h2>
-${rows.length ? html`<ul class="methods">${rows}</ul>` : prefilled.length ? '' : html`<p>${t('pages.account.none')}</p>`}
-${prefilled.length ? html`<ul class="methods">${prefilled}</ul>` : ''}
+${methodList(ctx, me, { remove: true })}
 </section>
-${addForm('email')}
-${addForm('sms')}
+${addChooser(ctx, o.choices ?? [])}
 ${o.extra ?? ''}
 <section aria-labelledby="password-title">
 <h2 id="password-title">${t('pages.account.passwordTitle')}</h2>

@@ -226,3 +226,36 @@ export function endedPage(ctx: PageCtx, e: Ended, path: string): string {
   const body = html`<div class="notice notice-warning" role="alert"><p>${text}</p></div>${again}${helpBox(ctx, reference)}`;
   return layout(ctx, { title, path, body, flow: true });
 }
+
+// ---------- gate: security questions ----------
+
+/**
+ * A gate: the questions drawn for this try, one labelled answer each. The same page for a
+ * decoy flow (its questions come from a fixed decoy set), so it tells nothing about the account.
+ */
+export function questionsGatePage(ctx: PageCtx, v: FlowView, o: { questions: { id: string; text: string }[]; proofsLeft?: number; error?: PageError | null }): string {
+  const { t } = ctx;
+  const left = o.proofsLeft ?? PROOF_FAILURES_PER_DAY;
+  const warning =
+    left < PROOF_FAILURES_PER_DAY && left > 0
+      ? html`<div class="notice notice-warning" id="tries-left"><p>${left === 1 ? t('pages.reset.lastTry') : t('pages.reset.triesLeft', { count: left })}</p></div>`
+      : '';
+  const rows = o.questions.map((q, i) => {
+    const id = `answer_${i + 1}`;
+    // the question is the label, so a screen reader reads it with the field
+    return html`<input type="hidden" name="${`question_${i + 1}`}" value="${q.id}">
+${input(ctx, { id, label: q.text, type: 'text', autocomplete: 'off', required: true, spellcheck: false, autocapitalize: false, maxlength: 40 }, o.error)}`;
+  });
+  const body = html`${gateLine(ctx, v)}
+<p>${t('pages.resetQuestions.intro')}</p>
+${warning}
+<form method="post" action="/reset/questions" class="stack">
+${csrfField(ctx)}
+${rows}
+${button(t('pages.resetQuestions.verify'))}
+</form>
+<ul class="links">
+<li><a href="/reset/method">${t('pages.reset.otherMethod')}</a></li>
+</ul>`;
+  return layout(ctx, { title: t('pages.resetQuestions.title'), path: '/reset/questions', body, error: o.error ?? null, flow: true });
+}
