@@ -1,4 +1,5 @@
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 
 /** The facts every recorded result carries: what ran it, and how busy the machine was. */
@@ -27,4 +28,26 @@ export function record(lines) {
   }
   appendFileSync(RESULTS, '\n' + lines.join('\n') + '\n');
   process.stderr.write('… appended to bench/RESULTS.md\n');
+}
+
+/** a positive number from the environment, else `def` */
+export const num = (name, def) => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : def;
+};
+export const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+/** the p-th percentile of an ascending list */
+export const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** a port on 127.0.0.1 that was free a moment ago */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 }

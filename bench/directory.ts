@@ -26,12 +26,8 @@ import type { OutgoingMessage, Transport } from '../src/ports.js';
 import { createServer, type Server } from '../src/server.js';
 import { startOpenLdapServer } from '../test/support/directory-servers.js';
 // @ts-expect-error plain JavaScript module shared by the bench scripts
-import { machine, record } from './common.js';
+import { fmt, machine, num, pct, record } from './common.js';
 
-const num = (name: string, def: number) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : def;
-};
 const SECONDS = num('BENCH_SECONDS', 24);
 const VUS = num('BENCH_VUS', 8);
 const USERS = num('BENCH_USERS', 400);
@@ -47,8 +43,6 @@ const HIGH_LIMITS = {
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const progress = (msg: string) => process.stderr.write(`… ${msg}\n`);
-const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
-const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN);
 let serial = 0;
 /** a new password each time: passes our policy and ppolicy's quality check, never in the history */
 const nextPassword = () => `Quartz-${(serial++).toString(36)}-${randomBytes(3).toString('hex')}-Staple!`;

@@ -25,7 +25,6 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,16 +32,12 @@ import autocannon from 'autocannon';
 import { argon2Hasher, ARGON2_PARAMS } from '../dist/adapters/crypto.js';
 import { loadConfig } from '../dist/config.js';
 import { createServer } from '../dist/server.js';
-import { machine, record } from './common.js';
+import { fmt, freePort, machine, num, pct, record, sleep } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const RECORD = process.argv.includes('--record');
 const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? null;
-const num = (name, def) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : def;
-};
 const START_SECONDS = num('BENCH_START_SECONDS', 15);
 const START_CONNECTIONS = num('BENCH_START_CONNECTIONS', 32);
 const RESET_SECONDS = num('BENCH_RESET_SECONDS', 21);
@@ -60,20 +55,6 @@ const say = (line = '') => {
   process.stdout.write(line + '\n');
 };
 const progress = (msg) => process.stderr.write(`… ${msg}\n`);
-const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
-const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * CPU time (ms) of a process's main thread and of all its other threads, and the time they

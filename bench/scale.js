@@ -23,7 +23,6 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,16 +30,12 @@ import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import pgClient from 'pg';
 import { SMTPServer } from 'smtp-server';
-import { machine, record } from './common.js';
+import { fmt, freePort, machine, num, pct, record, sleep } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const RECORD = process.argv.includes('--record');
 const SOAK = Number(process.argv.find((a) => a.startsWith('--soak='))?.slice('--soak='.length) ?? 0);
-const num = (name, def) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : def;
-};
 const START_SECONDS = num('BENCH_START_SECONDS', 10);
 const START_CONNECTIONS = num('BENCH_START_CONNECTIONS', 32);
 const JOURNEY_SECONDS = num('BENCH_JOURNEY_SECONDS', 15);
@@ -50,24 +45,10 @@ const USERS = VUS * 4;
 const HIGH_LIMITS = { SSPR_SOURCE_CODES_PER_HOUR: '10000000', SSPR_SOURCE_FAILURES_PER_HOUR: '10000000', SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR: '10000000', SSPR_SOURCE_STARTS_PER_HOUR: '10000000' };
 const run = promisify(execFile);
 const tmp = mkdtempSync(join(os.tmpdir(), 'opensspr-scale-'));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
-const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
 const progress = (m) => process.stderr.write(`… ${m}\n`);
 const out = [];
 const say = (line = '') => (out.push(line), process.stdout.write(line + '\n'));
 const CLK = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** CPU ms (user + system, every thread) and RSS MiB of a process */
 function usage(pid) {
