@@ -112,6 +112,7 @@ export const en = {
     'policy.countryCodes': 'Country calling codes are 1 to 3 digits without a plus sign, for example 972 or 1.',
     'policy.auditRetention': 'Keep audit entries for 0 days (forever) or at least {{min}} days.',
     'authenticator.tooMany': 'You already have {{max}} authenticator apps. Remove one before adding another.',
+    'passkey.tooMany': 'You already have {{max}} passkeys. Remove one before adding another.',
     'questions.count': 'Answer at least {{min}} and at most {{max}} questions.',
     'questions.unknown': 'Pick each question from the list.',
     'questions.duplicateQuestion': 'Pick a different question each time.',
@@ -209,6 +210,7 @@ export const en = {
     passkey: 'Use a passkey',
     questions: 'Answer my security questions',
   },
+  passkey: { defaultName: 'Passkey {{n}}' },
   methodNames: { email: 'E-mail', sms: 'Mobile phone (text)', voice: 'Mobile phone (call)', office: 'Office phone', authenticator: 'Authenticator app', passkey: 'Passkey', questions: 'Security questions' },
   pages: {
     forgotUsername: {

@@ -119,6 +119,7 @@ export const he: Catalog = {
     'policy.url': 'ההגדרה {{key}} חייבת להיות כתובת https, או ריקה.',
     'policy.auditRetention': 'יש לשמור את רשומות הביקורת 0 ימים (לתמיד) או לפחות {{min}} ימים.',
     'authenticator.tooMany': 'כבר יש לך {{max}} אפליקציות אימות. יש להסיר אחת לפני שמוסיפים אחרת.',
+    'passkey.tooMany': 'כבר יש לך {{max}} מפתחות גישה. יש להסיר אחד לפני שמוסיפים אחר.',
     'questions.count': 'יש לענות על {{min}} שאלות לפחות ועל {{max}} לכל היותר.',
     'questions.unknown': 'יש לבחור כל שאלה מתוך הרשימה.',
     'questions.duplicateQuestion': 'יש לבחור שאלה אחרת בכל פעם.',
@@ -216,6 +217,7 @@ export const he: Catalog = {
     passkey: 'שימוש במפתח גישה',
     questions: 'מענה על שאלות האבטחה שלי',
   },
+  passkey: { defaultName: 'מפתח גישה {{n}}' },
   methodNames: { email: 'דוא״ל', sms: 'טלפון נייד (SMS)', voice: 'טלפון נייד (שיחה)', office: 'טלפון במשרד', authenticator: 'אפליקציית אימות', passkey: 'מפתח גישה', questions: 'שאלות אבטחה' },
   pages: {
     forgotUsername: {
