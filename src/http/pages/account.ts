@@ -9,10 +9,21 @@ import QRCode from 'qrcode';
 import { questionsFor } from '../../methods/questions-method.js';
 import { html } from './html.js';
 import { actionForm } from './views/layout.js';
-import { authenticatorSetupPage, changePasswordPage, confirmPage, dashboardPage, questionsPage, signInPage, type AddForm, type Me } from './views/account.js';
+import { authenticatorSetupPage, changePasswordPage, confirmPage, dashboardPage, passkeyCard, passkeySetupPage, questionsPage, signInPage, type AddForm, type Me } from './views/account.js';
 import type { PageCtx, PageError } from './views/layout.js';
 
 const ID = /^[0-9a-f]{32}$/;
+
+/** a WebAuthn answer as the page's script sent it; null for anything but a JSON object */
+export function parseJsonObject(text: string): Record<string, unknown> | null {
+  if (!text || text.length > 64_000) return null;
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
 
 /** The portal: sign in, see and change one's security info. */
 export function accountPages(app: FastifyInstance, kit: PageKit): void {
@@ -78,12 +89,13 @@ export function accountPages(app: FastifyInstance, kit: PageKit): void {
     return kit.send(reply, 200, dashboardPage(c, who.me, { changed: request.query.changed === '1', extra: await moreMethods(c, who.me) }));
   });
 
-  /** the authenticator and questions, when the policy offers them to this person */
-  async function moreMethods(c: PageCtx, me: Me) {
+  /** the authenticator, passkeys and questions, when the policy offers them to this person */
+  async function moreMethods(c: PageCtx, me: Me, passkey: { name?: string; error?: PageError | null } = {}) {
     const policy = await deps.policy.get();
     const { t } = c;
     const offered = new Set(policy.methods.filter((m) => !(me.user.isAdmin && m === 'questions')));
     return html`${offered.has('authenticator') ? html`<section class="card" aria-labelledby="add-authenticator-title"><h2 id="add-authenticator-title">${t('pages.account.addAuthenticator')}</h2><p>${t('pages.account.authenticatorIntro')}</p>${actionForm(c, '/account/authenticator', t('pages.account.authenticatorStart'), {}, 'secondary')}</section>` : ''}
+${offered.has('passkey') ? passkeyCard(c, passkey) : ''}
 ${offered.has('questions') ? html`<section class="card" aria-labelledby="add-questions-title"><h2 id="add-questions-title">${t('pages.account.addQuestions')}</h2><p><a href="/account/questions">${t('pages.account.questionsIntro', { count: policy.questionsToRegister })}</a></p></section>` : ''}`;
   }
 
@@ -99,6 +111,36 @@ ${offered.has('questions') ? html`<section class="card" aria-labelledby="add-que
       async (c, me, e) => dashboardPage(c, me, { error: pageError(e, c.locale), extra: await moreMethods(c, me) }),
     ),
   );
+
+  app.post('/account/passkey', hide, async (request, reply) => {
+    const name = kit.form(request)('name').trim().slice(0, 64);
+    return action(
+      request,
+      reply,
+      async (c, s) => {
+        const started = await deps.accounts.addMethod(s, { method: 'passkey', ...(name ? { name } : {}) }, requestContext(request));
+        return kit.send(reply, 200, passkeySetupPage(c, { id: started.id, options: started.options }));
+      },
+      async (c, me, e) => dashboardPage(c, me, { error: pageError(e, c.locale, 'passkey_name'), extra: await moreMethods(c, me, { name }) }),
+    );
+  });
+
+  app.post('/account/passkey/confirm', hide, async (request, reply) => {
+    const field = kit.form(request);
+    const id = field('id');
+    const response = parseJsonObject(field('response'));
+    return action(
+      request,
+      reply,
+      async (_c, s) => {
+        if (!ID.test(id)) throw new SsprError('SSPR_NOT_FOUND');
+        // no answer from the browser (no script, or cancelled): refused like a wrong code
+        await deps.accounts.verifyMethod(s, id, { response: response ?? {} }, requestContext(request));
+        return kit.redirect(reply, '/account');
+      },
+      async (c, me, e) => dashboardPage(c, me, { error: pageError(e, c.locale), extra: await moreMethods(c, me) }),
+    );
+  });
 
   app.get('/account/questions', hide, async (request, reply) => {
     const c = await kit.ctx(request, reply);
