@@ -192,7 +192,7 @@ export function passkeyMethod(config: PasskeyConfig): ResetMethod {
         } catch {
           return 'wrong';
         }
-        // a credential already on record (for anyone) is not registered twice
+        // a credential this person already registered is not registered twice
         const all = await env.r.securityInfo.listFor(env.user.id);
         if (active(all).some((r) => open<StoredPasskey>(env.keyring, r).id === credential.id)) return 'wrong';
         // the challenge goes with the pending entry: the same attestation cannot confirm twice
