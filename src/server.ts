@@ -18,6 +18,7 @@ import { listenerAddress, startMetricsListener } from './http/metrics-access.js'
 import { emailMethod, officeMethod, smsMethod, voiceMethod } from './methods/code-method.js';
 import { authenticatorMethod } from './methods/authenticator-method.js';
 import { questionsMethod } from './methods/questions-method.js';
+import { passkeyMethod } from './methods/passkey-method.js';
 import type { ResetMethod } from './methods/method.js';
 import type { Clock, Directory, Hasher, OutgoingMessage, Random, Transport } from './ports.js';
 import { AccountService } from './services/account-service.js';
@@ -139,7 +140,7 @@ export async function composeServices(config: Config, o: Overrides = {}) {
     log: { warn: (obj, msg) => log.target?.warn(obj, msg) },
   });
   const captcha = config.captcha === 'altcha' ? createAltchaCaptcha({ hmacKey: keyring.mac('captcha', 'hmac-key'), spent: store.r.captcha, clock }) : disabledCaptcha;
-  const methods = new Map<MethodId, ResetMethod>([emailMethod, smsMethod, voiceMethod, officeMethod, authenticatorMethod, questionsMethod].map((m) => [m.id, m]));
+  const methods = new Map<MethodId, ResetMethod>([emailMethod, smsMethod, voiceMethod, officeMethod, authenticatorMethod, passkeyMethod({ publicUrl: config.publicUrl }), questionsMethod].map((m) => [m.id, m]));
   const policy = new PolicyService(store, clock);
   const throttle = new Throttle(config.sourceLimits);
   const nudge = () => queue.nudge();

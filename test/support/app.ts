@@ -49,9 +49,9 @@ export const testSecret = (databaseUrl: string) => createHash('sha256').update(`
 
 /**
  * A real server on a real database, listening on 127.0.0.1, with the CAPTCHA off unless asked.
- * `env` sets any SSPR_* key.
+ * `env` sets any SSPR_* key; `port` 0 picks a free one.
  */
-export async function startTestServer(databaseUrl: string, env: Record<string, string> = {}, o: Overrides = {}): Promise<TestServer> {
+export async function startTestServer(databaseUrl: string, env: Record<string, string> = {}, o: Overrides = {}, port = 0): Promise<TestServer> {
   const config = loadConfig({}, { SSPR_DATABASE_URL: databaseUrl, SSPR_CAPTCHA: 'off', SSPR_SECRET: testSecret(databaseUrl), SSPR_LOG_LEVEL: 'silent', SSPR_BREACHED_FILTER: join(tmpdir(), `sspr-no-filter-${randomBytes(4).toString('hex')}`),
     // every test client is one source address typing the same few numbers; tests of these limits set them
     SSPR_SOURCE_STARTS_PER_HOUR: '1000000',
@@ -61,10 +61,10 @@ export async function startTestServer(databaseUrl: string, env: Record<string, s
   });
   const transport = new CapturingTransport();
   const server = await createServer(config, { transport, logger: false, ...o });
-  await server.app.listen({ port: 0, host: '127.0.0.1' });
+  await server.app.listen({ port, host: '127.0.0.1' });
   const addr = server.app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  return Object.assign(server, { transport, url: `http://127.0.0.1:${port}` });
+  const bound = typeof addr === 'object' && addr ? addr.port : 0;
+  return Object.assign(server, { transport, url: `http://127.0.0.1:${bound}` });
 }
 
 /** JSON over real HTTP. */

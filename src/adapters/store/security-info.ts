@@ -24,6 +24,11 @@ export function securityInfoRepo(db: Kysely<Database>) {
       if (old.length) await db.deleteFrom('security_info').where('id', 'in', old.map((o) => o.id)).execute();
       return old;
     },
+    /** replaces a sealed secret only if it is still `old`: true for exactly one of racing callers */
+    async replaceSecret(id: string, old: string, next: string): Promise<boolean> {
+      const r = await db.updateTable('security_info').set({ secret: next }).where('id', '=', id).where('secret', '=', old).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
     async remove(id: string): Promise<void> {
       await db.deleteFrom('security_info').where('id', '=', id).execute();
     },

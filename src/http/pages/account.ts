@@ -7,13 +7,26 @@ import { requestContext } from '../request-context.js';
 import { pageError, type PageKit } from './kit.js';
 import QRCode from 'qrcode';
 import { questionsFor } from '../../methods/questions-method.js';
-import { authenticatorSetupPage, changePasswordPage, confirmPage, dashboardPage, questionsPage, signInPage, type Me } from './views/account.js';
-import { ADD_CHOICES, CONTACT_METHOD, addMethodPage, authenticatorStepPage, contactStepPage, isAddChoice, isContactChoice, reviewPage, type AddChoice, type ContactChoice } from './views/add-method.js';
+import { ADD_CHOICES, CONTACT_METHOD, addMethodPage, authenticatorStepPage, contactStepPage, passkeyStepPage, isAddChoice, isContactChoice, reviewPage, type AddChoice, type ContactChoice } from './views/add-method.js';
 import { isCodeMethod, isMethodId, type MethodId } from '../../core/methods.js';
 import { methodsAllowedFor } from '../../core/policy/eligibility.js';
+import { html } from './html.js';
+import { actionForm } from './views/layout.js';
+import { authenticatorSetupPage, changePasswordPage, confirmPage, dashboardPage, passkeyCard, passkeySetupPage, questionsPage, signInPage, type Me } from './views/account.js';
 import type { PageCtx, PageError } from './views/layout.js';
 
 const ID = /^[0-9a-f]{32}$/;
+
+/** a WebAuthn answer as the page's script sent it; null for anything but a JSON object */
+export function parseJsonObject(text: string): Record<string, unknown> | null {
+  if (!text || text.length > 64_000) return null;
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
 
 /** The portal: sign in, see and change one's security info. */
 export function accountPages(app: FastifyInstance, kit: PageKit): void {
@@ -73,8 +86,8 @@ export function accountPages(app: FastifyInstance, kit: PageKit): void {
   // ---------- registration: the "Add a method" choice, forced registration, review ----------
 
   /** the choice each allowed method is registered through (a mobile number serves sms and voice) */
-  const CHOICE_OF: Partial<Record<MethodId, AddChoice>> = { email: 'email', sms: 'phone', voice: 'phone', office: 'office', authenticator: 'authenticator', questions: 'questions' };
-  const REGISTERS: Record<AddChoice, MethodId> = { email: 'email', phone: 'sms', office: 'office', authenticator: 'authenticator', questions: 'questions' };
+  const CHOICE_OF: Partial<Record<MethodId, AddChoice>> = { email: 'email', sms: 'phone', voice: 'phone', office: 'office', authenticator: 'authenticator', passkey: 'passkey', questions: 'questions' };
+  const REGISTERS: Record<AddChoice, MethodId> = { email: 'email', phone: 'sms', office: 'office', authenticator: 'authenticator', passkey: 'passkey', questions: 'questions' };
 
   /** every method the policy allows this person and this server can register, in the policy's order */
   async function choicesFor(me: Me): Promise<AddChoice[]> {
@@ -136,6 +149,7 @@ export function accountPages(app: FastifyInstance, kit: PageKit): void {
     const choice = isAddChoice(request.query.method) && choices.includes(request.query.method) ? request.query.method : null;
     if (choice && isContactChoice(choice)) return kit.send(reply, 200, contactStepPage(c, choice));
     if (choice === 'authenticator') return kit.send(reply, 200, authenticatorStepPage(c));
+    if (choice === 'passkey') return kit.send(reply, 200, passkeyStepPage(c));
     if (choice === 'questions') return kit.redirect(reply, '/account/questions');
     return kit.send(reply, 200, addMethodPage(c, await inFull(who.s, who.me), choices, { added: addedOf(request.query.added), have: countOf(who.me) }));
   });
@@ -152,6 +166,16 @@ export function accountPages(app: FastifyInstance, kit: PageKit): void {
 
   const contactChoiceOf = (method: string): ContactChoice => (Object.entries(CONTACT_METHOD).find(([, m]) => m === method)?.[0] as ContactChoice | undefined) ?? 'email';
 
+  /** the authenticator, passkeys and questions, when the policy offers them to this person */
+  async function moreMethods(c: PageCtx, me: Me, passkey: { name?: string; error?: PageError | null } = {}) {
+    const policy = await deps.policy.get();
+    const { t } = c;
+    const offered = new Set(policy.methods.filter((m) => !(me.user.isAdmin && m === 'questions')));
+    return html`${offered.has('authenticator') ? html`<section class="card" aria-labelledby="add-authenticator-title"><h2 id="add-authenticator-title">${t('pages.account.addAuthenticator')}</h2><p>${t('pages.account.authenticatorIntro')}</p>${actionForm(c, '/account/authenticator', t('pages.account.authenticatorStart'), {}, 'secondary')}</section>` : ''}
+${offered.has('passkey') ? passkeyCard(c, passkey) : ''}
+${offered.has('questions') ? html`<section class="card" aria-labelledby="add-questions-title"><h2 id="add-questions-title">${t('pages.account.addQuestions')}</h2><p><a href="/account/questions">${t('pages.account.questionsIntro', { count: policy.questionsToRegister })}</a></p></section>` : ''}`;
+  }
+
   app.post('/account/authenticator', hide, async (request, reply) =>
     action(
       request,
@@ -164,6 +188,36 @@ export function accountPages(app: FastifyInstance, kit: PageKit): void {
       (c, _me, e) => authenticatorStepPage(c, { error: pageError(e, c.locale) }),
     ),
   );
+
+  app.post('/account/passkey', hide, async (request, reply) => {
+    const name = kit.form(request)('name').trim().slice(0, 64);
+    return action(
+      request,
+      reply,
+      async (c, s) => {
+        const started = await deps.accounts.addMethod(s, { method: 'passkey', ...(name ? { name } : {}) }, requestContext(request));
+        return kit.send(reply, 200, passkeySetupPage(c, { id: started.id, options: started.options }));
+      },
+      async (c, me, e) => dashboardPage(c, me, { error: pageError(e, c.locale, 'passkey_name'), extra: await moreMethods(c, me, { name }) }),
+    );
+  });
+
+  app.post('/account/passkey/confirm', hide, async (request, reply) => {
+    const field = kit.form(request);
+    const id = field('id');
+    const response = parseJsonObject(field('response'));
+    return action(
+      request,
+      reply,
+      async (_c, s) => {
+        if (!ID.test(id)) throw new SsprError('SSPR_NOT_FOUND');
+        // no answer from the browser (no script, or cancelled): refused like a wrong code
+        await deps.accounts.verifyMethod(s, id, { response: response ?? {} }, requestContext(request));
+        return kit.redirect(reply, '/account');
+      },
+      async (c, me, e) => dashboardPage(c, me, { error: pageError(e, c.locale), extra: await moreMethods(c, me) }),
+    );
+  });
 
   app.get('/account/questions', hide, async (request, reply) => {
     const c = await kit.ctx(request, reply);

@@ -52,6 +52,8 @@ export interface AssetUrls {
   /** the admin reports' chart bundle and its stylesheet; null when not built */
   chart: string | null;
   chartCss: string | null;
+  /** the passkey ceremonies (creating one, using one at a gate); null when not built */
+  passkey: string | null;
 }
 
 /** The files of a directory (name and content); none when it is missing or a file vanishes meanwhile. */
@@ -103,7 +105,7 @@ export function registerAssets(app: FastifyInstance, publicDir: string = PUBLIC_
     return v ? `${urlPath}?v=${v}` : null;
   };
   const required = (name: string) => url(`/assets/${name}`) ?? missing(name);
-  return { css: required('app.css'), js: required('app.js'), strength: url(`/assets/${CLIENT_BUILD_DIR}/strength.js`), chart: url(`/assets/${CLIENT_BUILD_DIR}/chart.js`), chartCss: url(`/assets/${CLIENT_BUILD_DIR}/chart.css`) };
+  return { css: required('app.css'), js: required('app.js'), strength: url(`/assets/${CLIENT_BUILD_DIR}/strength.js`), chart: url(`/assets/${CLIENT_BUILD_DIR}/chart.js`), chartCss: url(`/assets/${CLIENT_BUILD_DIR}/chart.css`), passkey: url(`/assets/${CLIENT_BUILD_DIR}/passkey.js`) };
 }
 
 function missing(name: string): never {

@@ -8,9 +8,10 @@ import { cookieOptions } from '../auth.js';
 import { toSsprError } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { raw } from './html.js';
+import { parseJsonObject } from './account.js';
 import { pageError, type PageKit, type PagePath } from './kit.js';
 import type { PageCtx, PageError } from './views/layout.js';
-import { codePage, donePage, endedPage, methodPage, passwordPage, questionsGatePage, startPage, unlockPage, type Ended, type MethodForm } from './views/reset.js';
+import { codePage, donePage, endedPage, methodPage, passkeyPage, passwordPage, questionsGatePage, startPage, unlockPage, type Ended, type MethodForm } from './views/reset.js';
 import { questionsFor } from '../../methods/questions-method.js';
 
 /**
@@ -260,7 +261,29 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
       if (!method) return show(new SsprError('SSPR_METHOD_UNAVAILABLE'));
       try {
         if (method === 'questions') return await askQuestions(request, reply, f);
+        if (method === 'passkey') return await askPasskey(request, reply, f);
         return await sendCode(request, reply, f, method, contact);
+      } catch (err) {
+        return failed(request, reply, f.c, '/reset/method', err, show);
+      }
+    }),
+  );
+
+  /** a fresh single-use challenge for the passkey gate, on its page */
+  async function askPasskey(request: FastifyRequest, reply: FastifyReply, f: Flow, error?: PageError | null, status = 200): Promise<FastifyReply> {
+    const v = await deps.reset.challenge(f.id, f.token, { method: 'passkey' }, requestContext(request));
+    return kit.send(reply, status, passkeyPage(f.c, v, { options: v.challenge?.options, error: error ?? null }));
+  }
+
+  app.post('/reset/passkey', hide, async (request, reply) =>
+    withFlow(request, reply, '/reset/method', async (f) => {
+      if (!f.v.methods.some((m) => m.method === 'passkey')) return kit.redirect(reply, '/reset/method');
+      const response = parseJsonObject(kit.form(request)('response'));
+      // a refused assertion used its challenge up: the page comes back with a new one
+      const show = (e: SsprError) => askPasskey(request, reply, f, pageError(e, f.c.locale), e.status).catch((again) => failed(request, reply, f.c, '/reset/method', again, () => kit.redirect(reply, '/reset/method')));
+      try {
+        const next = await deps.reset.verify(f.id, f.token, { method: 'passkey', response: response ?? {} }, requestContext(request));
+        return kit.redirect(reply, stepOf(next) ?? '/reset/method');
       } catch (err) {
         return failed(request, reply, f.c, '/reset/method', err, show);
       }

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
- * Bundles the browser code (the password strength meter) into public/build/, which the server
+ * Bundles the browser code (the password strength meter, the report charts, passkeys) into public/build/, which the server
  * serves as /assets/build/…. Run by `npm run build` (after tsc, as dist/web/client/build.js)
  * and by the page tests through `buildClient()`.
  *
@@ -16,7 +16,7 @@ export const CLIENT_BUILD_DIR = 'build';
 
 /** The package root: this file is src/web/client/build.ts under tsx/vitest and dist/web/client/build.js after tsc. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const ENTRIES = [join(ROOT, 'src', 'web', 'client', 'strength.ts'), join(ROOT, 'src', 'web', 'client', 'chart.ts')];
+const ENTRIES = [join(ROOT, 'src', 'web', 'client', 'strength.ts'), join(ROOT, 'src', 'web', 'client', 'chart.ts'), join(ROOT, 'src', 'web', 'client', 'passkey.ts')];
 
 export async function buildClient(outdir: string = join(ROOT, 'public', CLIENT_BUILD_DIR)): Promise<string[]> {
   // loaded here, not at the top: the server imports CLIENT_BUILD_DIR and must not load esbuild

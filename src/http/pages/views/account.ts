@@ -1,6 +1,6 @@
 import type { AccountService } from '../../../services/account-service.js';
 import { html, raw, type SafeHtml } from '../html.js';
-import { actionForm, button, csrfField, input, layout, passwordRules, strengthScript, userInputsAttr, type PageCtx, type PageError } from './layout.js';
+import { actionForm, button, csrfField, input, layout, passkeyScript, passwordRules, strengthScript, userInputsAttr, type PageCtx, type PageError } from './layout.js';
 import { addChooser, addedNotice, methodList, type AddChoice } from './add-method.js';
 
 export type Me = Awaited<ReturnType<AccountService['me']>>;
@@ -134,4 +134,36 @@ ${button(t('pages.account.saveAnswers'))}
 </form>
 <p><a href="/account">${t('pages.account.back')}</a></p>`;
   return layout(ctx, { title: t('pages.account.addQuestions'), path: '/account/questions', body, error: o.error ?? null });
+}
+
+/** The passkey card of the dashboard: an optional name, and a button that says what comes next. */
+export function passkeyCard(ctx: PageCtx, o: { name?: string; error?: PageError | null } = {}): SafeHtml {
+  const { t } = ctx;
+  return html`<section class="card" aria-labelledby="add-passkey-title">
+<h2 id="add-passkey-title">${t('pages.account.addPasskey')}</h2>
+<p>${t('pages.account.passkeyIntro')}</p>
+<form method="post" action="/account/passkey" class="stack">
+${csrfField(ctx)}
+${input(ctx, { id: 'passkey_name', name: 'name', label: t('pages.account.passkeyName'), help: t('pages.account.passkeyNameHelp'), type: 'text', autocomplete: 'off', required: false, maxlength: 64, value: o.name }, o.error)}
+${button(t('pages.account.passkeyStart'), 'secondary')}
+</form>
+</section>`;
+}
+
+/**
+ * Creating the passkey: the server's options ride on the form, and the browser's ceremony runs
+ * when the button is pressed (public/build/passkey.js), so nothing happens before the person asks.
+ */
+export function passkeySetupPage(ctx: PageCtx, o: { id: string; options: unknown; error?: PageError | null }): string {
+  const { t } = ctx;
+  const body = html`<p id="passkey-help">${t('pages.account.passkeyCreateHelp')}</p>
+<form method="post" action="/account/passkey/confirm" class="stack" data-passkey="create" data-options="${JSON.stringify(o.options)}" data-failed="${t('pages.account.passkeyFailed')}" data-unsupported="${t('pages.account.passkeyUnsupported')}">
+${csrfField(ctx)}
+<input type="hidden" name="id" value="${o.id}">
+<input type="hidden" name="response" value="">
+<p class="notice notice-error" role="alert" tabindex="-1" data-passkey-status hidden></p>
+<button type="submit" class="button button-primary" aria-describedby="passkey-help">${t('pages.account.passkeyCreate')}</button>
+</form>
+<p><a href="/account">${t('pages.account.back')}</a></p>`;
+  return layout(ctx, { title: t('pages.account.passkeyStart'), path: '/account', body, head: passkeyScript(ctx), error: o.error ?? null });
 }

@@ -1,12 +1,12 @@
 import { attr, html, type SafeHtml } from '../html.js';
 import { actionForm, button, csrfField, input, layout, type PageCtx, type PageError } from './layout.js';
-import type { Me } from './account.js';
+import { passkeyCard, type Me } from './account.js';
 
 /**
  * What the "Add a method" choice offers: one entry per way to register, in the policy's order.
  * A mobile number serves both text messages and calls, so "phone" stands for sms and voice.
  */
-export const ADD_CHOICES = ['email', 'phone', 'office', 'authenticator', 'questions'] as const;
+export const ADD_CHOICES = ['email', 'phone', 'office', 'authenticator', 'passkey', 'questions'] as const;
 export type AddChoice = (typeof ADD_CHOICES)[number];
 export const isAddChoice = (v: unknown): v is AddChoice => typeof v === 'string' && (ADD_CHOICES as readonly string[]).includes(v);
 
@@ -89,6 +89,13 @@ export function authenticatorStepPage(ctx: PageCtx, o: { error?: PageError | nul
 ${actionForm(ctx, '/account/authenticator', t('pages.account.authenticatorStart'), {}, 'primary')}
 <p><a href="/account/add">${t('pages.addMethod.other')}</a></p>`;
   return layout(ctx, { title: t('pages.account.addAuthenticator'), path: '/account/add?method=authenticator', body, error: o.error ?? null });
+}
+
+/** A passkey's own step: an optional name, then the browser's ceremony (the setup page). */
+export function passkeyStepPage(ctx: PageCtx, o: { name?: string; error?: PageError | null } = {}): string {
+  const body = html`${passkeyCard(ctx, o)}
+<p><a href="/account/add">${ctx.t('pages.addMethod.other')}</a></p>`;
+  return layout(ctx, { title: ctx.t('pages.account.addPasskey'), path: '/account/add?method=passkey', body, error: o.error ?? null });
 }
 
 /** The methods as the person sees them: their own contacts in full, the organisation's labelled. */

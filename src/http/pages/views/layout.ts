@@ -12,7 +12,7 @@ export interface PageCtx {
   /** policy helpdesk link: https URL or e-mail address; '' when unset */
   helpdesk: string;
   /** versioned URLs of our own stylesheet and scripts (`strength` is null when the meter bundle was not built) */
-  assets: { css: string; js: string; strength: string | null; chart?: string | null; chartCss?: string | null };
+  assets: { css: string; js: string; strength: string | null; chart?: string | null; chartCss?: string | null; passkey?: string | null };
   /** the organisation's name, logo, colour and sign-in page */
   brand: Brand;
 }
@@ -223,6 +223,7 @@ export function strengthMeter(ctx: PageCtx, inputId: string): SafeHtml {
 }
 
 /** The meter's script, for `head` of a page with a new-password field; nothing when the bundle is absent. */
+export const passkeyScript = (ctx: PageCtx): SafeHtml | '' => (ctx.assets.passkey ? html`<script type="module" src="${ctx.assets.passkey}"></script>` : '');
 export const strengthScript = (ctx: PageCtx): SafeHtml | '' => (ctx.assets.strength ? html`<script type="module" src="${ctx.assets.strength}"></script>` : '');
 
 /** The policy's length and character rules, as the help text of a new-password field. */

@@ -3,7 +3,7 @@ import type { MethodId } from '../../../core/methods.js';
 import type { FlowView } from '../../../services/reset-service.js';
 import { attr, html, type SafeHtml } from '../html.js';
 import { PROOF_FAILURES_PER_DAY } from '../../../services/throttle.js';
-import { button, csrfField, helpBox, input, layout, passwordRules, strengthScript, userInputsAttr, withMarkup, type PageCtx, type PageError } from './layout.js';
+import { button, csrfField, helpBox, input, layout, passkeyScript, passwordRules, strengthScript, userInputsAttr, withMarkup, type PageCtx, type PageError } from './layout.js';
 
 const PHONE_METHODS: ReadonlySet<MethodId> = new Set(['sms', 'voice', 'office']);
 
@@ -258,4 +258,21 @@ ${button(t('pages.resetQuestions.verify'))}
 <li><a href="/reset/method">${t('pages.reset.otherMethod')}</a></li>
 </ul>`;
   return layout(ctx, { title: t('pages.resetQuestions.title'), path: '/reset/questions', body, error: o.error ?? null, flow: true });
+}
+
+/** A passkey gate: the challenge's options ride on the form; the button runs the browser's ceremony. */
+export function passkeyPage(ctx: PageCtx, v: FlowView, o: { options: unknown; error?: PageError | null }): string {
+  const { t } = ctx;
+  const body = html`${gateLine(ctx, v)}
+<p id="passkey-help">${t('pages.reset.passkeyHelp')}</p>
+<form method="post" action="/reset/passkey" class="stack" data-passkey="get" data-options="${JSON.stringify(o.options)}" data-failed="${t('pages.reset.passkeyFailed')}" data-unsupported="${t('pages.reset.passkeyUnsupported')}">
+${csrfField(ctx)}
+<input type="hidden" name="response" value="">
+<p class="notice notice-error" role="alert" tabindex="-1" data-passkey-status hidden></p>
+<button type="submit" class="button button-primary" aria-describedby="passkey-help">${t('pages.reset.passkeyUse')}</button>
+</form>
+<ul class="links">
+<li><a href="/reset/method">${t('pages.reset.passkeyOther')}</a></li>
+</ul>`;
+  return layout(ctx, { title: t('pages.reset.passkeyTitle'), path: '/reset/method', body, head: passkeyScript(ctx), error: o.error ?? null, flow: true });
 }
