@@ -87,6 +87,10 @@ describe('passkeys in the portal and at the reset gate (Chromium, virtual authen
         await click('main form button[type="submit"]');
         found.push(...(await violations(page)));
 
+        // the one "Add a method" choice leads to the passkey's own step
+        await page.check('#add-passkey');
+        await click('form[action="/account/add"] button');
+        found.push(...(await violations(page)));
         await page.fill('#passkey_name', 'Work laptop');
         await click('form[action="/account/passkey"] button');
         // the button says what will happen, and nothing happened yet
