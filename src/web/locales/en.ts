@@ -372,6 +372,7 @@ export const en = {
       back: 'Back to my security info',
       passwordTitle: 'Password',
       changePassword: 'Change your password',
+      passwordExpires: 'Your password expires on {{date}} (UTC).',
       passwordChanged: 'Your password has been changed. Anywhere else you were signed in with the old password, you have been signed out.',
     },
     password: {

@@ -379,6 +379,7 @@ export const he: Catalog = {
       back: 'חזרה לפרטי האבטחה שלי',
       passwordTitle: 'סיסמה',
       changePassword: 'החלפת הסיסמה',
+      passwordExpires: 'תוקף הסיסמה שלכם יפוג ב-{{date}} (UTC).',
       passwordChanged: 'הסיסמה הוחלפה. בכל מקום אחר שבו הייתם מחוברים עם הסיסמה הקודמת, החיבור נותק.',
     },
     password: {

@@ -21,6 +21,13 @@ export interface AddForm {
   value?: string;
 }
 
+/** when the password expires, as a date in the page's language (the directory's times are UTC); nothing when it never does */
+export function passwordExpiry(ctx: PageCtx, at: string | null): SafeHtml | '' {
+  if (!at) return '';
+  const date = new Intl.DateTimeFormat(ctx.locale, { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(at));
+  return html`<p class="password-expiry"><time datetime="${at}">${ctx.t('pages.account.passwordExpires', { date })}</time></p>`;
+}
+
 /** The signed-in person's security info. */
 export function dashboardPage(ctx: PageCtx, me: Me, o: { add?: AddForm; error?: PageError | null; changed?: boolean; extra?: SafeHtml } = {}): string {
   const { t } = ctx;
@@ -76,6 +83,7 @@ ${addForm('sms')}
 ${o.extra ?? ''}
 <section aria-labelledby="password-title">
 <h2 id="password-title">${t('pages.account.passwordTitle')}</h2>
+${passwordExpiry(ctx, me.passwordExpiresAt)}
 <p><a href="/account/password">${t('pages.account.changePassword')}</a></p>
 </section>
 ${actionForm(ctx, '/account/sign-out', t('pages.account.signOut'))}`;
