@@ -17,6 +17,7 @@ const me = Type.Object({
   usableMethods: Type.Array(methodEnum),
   reconfirmDue: nullable(Type.String({ format: 'date-time' })),
   reviewNeeded: Type.Boolean(),
+  passwordExpiresAt: nullable(Type.String({ format: 'date-time', description: 'when the password expires; null when it never does' })),
   methods: Type.Array(Type.Object({ id: Type.String(), method: Type.String(), state: Type.String(), value: nullable(Type.String({ description: 'masked' })) })),
   prefilled: Type.Array(Type.Object({ method: Type.String(), value: Type.String({ description: 'masked' }) })),
 });
