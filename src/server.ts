@@ -39,6 +39,7 @@ import { ReportService } from './services/report-service.js';
 import { Throttle } from './services/throttle.js';
 import { UsernameReminder } from './services/username-reminder.js';
 import { runExpiryReminders, type ExpiryReminderResult } from './services/expiry-reminders.js';
+import { runExpiryDigest, type ExpiryDigestResult } from './services/expiry-digest.js';
 
 export interface Overrides {
   clock?: Clock;
@@ -66,6 +67,8 @@ export interface Server {
   metricsAddress: AddressInfo | null;
   /** one pass of expiry reminders now (housekeeping also runs it) */
   runExpiryReminders(): Promise<ExpiryReminderResult>;
+  /** one pass of the admins' weekly expiry digest now (housekeeping also runs it) */
+  runExpiryDigest(): Promise<ExpiryDigestResult>;
   close(): Promise<void>;
 }
 
@@ -208,8 +211,10 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
   queue.start();
 
   // Expired and aged-out rows are removed in the background.
-  const expiryReminders = () => runExpiryReminders({ store, directory, policy, clock, keyring, random: journey.random, publicUrl: config.publicUrl, nudge: journey.nudge });
-  const housekeeping = startHousekeeping({ store, clock, policy, expiryReminders }, ({ step, error }) => app.log.warn({ err: error, step }, 'housekeeping failed'));
+  const reminderDeps = { store, directory, policy, clock, keyring, random: journey.random, publicUrl: config.publicUrl, nudge: journey.nudge };
+  const expiryReminders = () => runExpiryReminders(reminderDeps);
+  const expiryDigest = () => runExpiryDigest(reminderDeps);
+  const housekeeping = startHousekeeping({ store, clock, policy, expiryReminders, expiryDigest }, ({ step, error }) => app.log.warn({ err: error, step }, 'housekeeping failed'));
 
   return {
     app,
@@ -222,6 +227,7 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     seeded,
     metricsAddress: listenerAddress(metricsListener),
     runExpiryReminders: expiryReminders,
+    runExpiryDigest: expiryDigest,
     async close() {
       housekeeping.stop();
       if (metricsListener) {

@@ -24,6 +24,7 @@ export const ACTIVITIES = {
   auditPruned: 'Remove audit entries past retention',
   usernameReminder: 'Send username reminder (self-service)',
   expiryReminder: 'Send password expiry reminder',
+  expiryDigest: 'Send password expiry digest',
 } as const;
 
 export type Activity = (typeof ACTIVITIES)[keyof typeof ACTIVITIES];

@@ -1,4 +1,5 @@
 import { ACTIVITIES } from '../core/audit.js';
+import { brandName } from '../core/branding.js';
 import { normalizeEmail, normalizePhone } from '../core/contacts.js';
 import type { Policy } from '../core/policy/settings.js';
 import { translator } from '../i18n.js';
@@ -82,7 +83,7 @@ export async function runExpiryReminders(d: ExpiryReminderDeps): Promise<ExpiryR
       continue;
     }
     const date = new Date(expiresAt).toISOString().slice(0, 10);
-    const vars = { username: user.username, date, link, organisation: t('app.name') };
+    const vars = { username: user.username, date, link, organisation: brandName(policy) };
     const claimed = await d.store.transaction(async (r) => {
       if (!(await r.reminders.claim(user.id, threshold, expiresAt, now))) return false;
       for (const target of targets) {

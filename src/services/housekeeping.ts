@@ -31,6 +31,8 @@ export interface HousekeepingDeps {
   policy: PolicyService;
   /** sends the reminders due before passwords expire (safe to run on every instance) */
   expiryReminders?: () => Promise<unknown>;
+  /** sends the admins' weekly expiry digest (safe to run on every instance) */
+  expiryDigest?: () => Promise<unknown>;
 }
 
 export interface HousekeepingResult {
@@ -68,6 +70,7 @@ export async function runHousekeeping(d: HousekeepingDeps): Promise<Housekeeping
   await step('pending security info', async () => void (out.pendingRemoved = await r.securityInfo.prunePending(now - KEEP.pendingSecurityInfo)));
   await step('expiry reminders sent', () => r.reminders.prune(now - KEEP_REMINDERS_MS));
   if (d.expiryReminders) await step('expiry reminders', d.expiryReminders);
+  if (d.expiryDigest) await step('expiry digest', d.expiryDigest);
   await step('audit', async () => {
     const days = (await d.policy.get()).auditRetentionDays;
     if (days <= 0) return;

@@ -1,6 +1,7 @@
 import { Attribute, BerWriter, Change, Control, EqualityFilter, InsufficientAccessError, ResultCodeError, type Entry } from 'ldapts';
 import { SsprError, type ErrorDetail } from '../../core/errors.js';
-import type { DirectoryPasswordRules, SetPasswordOptions } from '../../ports.js';
+import type { DirectoryPasswordRules, ExpiringPassword, SetPasswordOptions } from '../../ports.js';
+import { fileTimeMs, intervalMs, toFileTime } from './ad-time.js';
 import { asServiceError, first, firstBuffer, isUnreachable } from './ldap-connection.js';
 import { LdapDirectory, type PolicySubject } from './ldap-directory.js';
 
@@ -26,6 +27,11 @@ class PolicyHintsControl extends Control {
 
 const ACCOUNTDISABLE = 0x2;
 const UF_LOCKOUT = 0x10;
+const DONT_EXPIRE_PASSWORD = 0x10000;
+/** constructed: AD works it out from pwdLastSet and the person's resultant policy; not searchable */
+const EXPIRY_ATTR = 'msDS-UserPasswordExpiryTimeComputed';
+/** LDAP_MATCHING_RULE_BIT_AND */
+const BIT_AND = '1.2.840.113556.1.4.803';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** objectGUID bytes in AD's usual text form (the first three groups little-endian), lower case */
@@ -131,6 +137,68 @@ export class ActiveDirectory extends LdapDirectory {
       complexity: (int(d, 'pwdProperties') & 1) === 1,
       lockoutThreshold: int(d, 'lockoutThreshold'),
     };
+  }
+
+  /**
+   * The maximum password ages in force, in ms: the domain's maxPwdAge and those of the
+   * fine-grained policies the service account can read (it often cannot: then the domain's).
+   */
+  private async maxAges(): Promise<number[]> {
+    const domain = await this.domain();
+    const read = (base: string, scope: 'base' | 'one', attribute: string) =>
+      this.pool
+        .search(base, { scope, attributes: [attribute], ...(scope === 'one' ? { filter: '(objectClass=msDS-PasswordSettings)', sizeLimit: 1000 } : {}) })
+        .then((es) => es.map((e) => intervalMs(first(e, attribute))))
+        .catch((err: unknown) => {
+          if (isUnreachable(err)) throw err;
+          return [];
+        });
+    const ages = [...(await read(domain, 'base', 'maxPwdAge')), ...(await read(`CN=Password Settings Container,CN=System,${domain}`, 'one', 'msDS-MaximumPasswordAge'))];
+    return ages.filter((a) => a > 0);
+  }
+
+  /**
+   * msDS-UserPasswordExpiryTimeComputed cannot be filtered on, so the search narrows by
+   * pwdLastSet to the window the maximum ages allow (enabled accounts whose passwords may
+   * expire), and the computed attribute then gives each candidate's own expiry.
+   */
+  async expiringPasswords(after: number, before: number): Promise<ExpiringPassword[]> {
+    try {
+      const ages = await this.maxAges();
+      if (ages.length === 0) return [];
+      const from = toFileTime(after - Math.max(...ages));
+      const to = toFileTime(before - Math.min(...ages));
+      const filter = `(&(objectCategory=person)(objectClass=user)(pwdLastSet>=${from})(pwdLastSet<=${to})(!(userAccountControl:${BIT_AND}:=${ACCOUNTDISABLE}))(!(userAccountControl:${BIT_AND}:=${DONT_EXPIRE_PASSWORD})))`;
+      const entries = await this.pool.search(this.s.baseDn, { scope: 'sub', filter, attributes: [...this.attributes, EXPIRY_ATTR], explicitBufferAttributes: this.binaryAttrs, sizeLimit: 10_000 });
+      const out: ExpiringPassword[] = [];
+      for (const entry of entries) {
+        const expiresAt = await this.expiryOf({ dn: entry.dn, entry });
+        if (expiresAt === null || expiresAt <= after || expiresAt > before) continue;
+        const found = await this.map(entry);
+        if (found?.user.enabled) out.push({ user: found.user, expiresAt });
+      }
+      return out;
+    } catch (err) {
+      return asServiceError(err);
+    }
+  }
+
+  async passwordExpiresAt(id: string): Promise<number | null> {
+    const found = await this.findEntryById(id);
+    if (!found) return null;
+    try {
+      return await this.expiryOf(found);
+    } catch (err) {
+      return asServiceError(err);
+    }
+  }
+
+  /** the computed expiry (read from the entry itself when the search did not return it); null when it never expires */
+  private async expiryOf(subject: { dn: string; entry: Entry }): Promise<number | null> {
+    let e: Entry | undefined = subject.entry;
+    if (first(e, EXPIRY_ATTR) === null) [e] = await this.pool.search(subject.dn, { scope: 'base', attributes: ['userAccountControl', EXPIRY_ATTR] });
+    if (!e || (int(e, 'userAccountControl') & (ACCOUNTDISABLE | DONT_EXPIRE_PASSWORD)) !== 0) return null;
+    return fileTimeMs(first(e, EXPIRY_ATTR));
   }
 
   /** AD's refusal: 0000052D is a password rule (Samba names which); access errors need an admin */

@@ -16,6 +16,11 @@ export function remindersRepo(db: Kysely<Database>) {
         .executeTakeFirst();
       return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
     },
+    /** whether this claim was already made (a cheap look before costly work; claim() still decides) */
+    async claimed(userId: string, thresholdDays: number, expiresAt: number): Promise<boolean> {
+      const r = await db.selectFrom('expiry_reminders').select('user_id').where('user_id', '=', userId).where('threshold_days', '=', thresholdDays).where('expires_at', '=', expiresAt).executeTakeFirst();
+      return r !== undefined;
+    },
     /** rows of expiries long past: a new password has a new expiry */
     async prune(expiredBefore: number): Promise<number> {
       const r = await db.deleteFrom('expiry_reminders').where('expires_at', '<', expiredBefore).executeTakeFirst();

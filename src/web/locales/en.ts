@@ -143,6 +143,16 @@ export const en = {
       one: 'You asked for the username that goes with this contact. It is: {{usernames}}. If you did not ask, ignore this message; nothing has changed.',
       many: 'You asked for the usernames that go with this contact. They are: {{usernames}}. If you did not ask, ignore this message; nothing has changed.',
     },
+    expiryDigest: {
+      subject: 'Password expiry digest, week {{week}}',
+      intro: 'Passwords at {{organisation}} this week ({{week}}): {{expiringCount}} expire within {{days}} days and {{expiredCount}} expired in the last {{lookback}} days without being changed. Dates are in UTC.',
+      expiringHeading: 'Expiring within {{days}} days:',
+      expiredHeading: 'Already expired:',
+      line: '- {{username}} ({{name}}): {{date}}',
+      nobody: '- nobody',
+      more: '- and {{count}} more',
+      footer: 'When expiry reminders are on, each person also gets their own. Administration: {{link}}',
+    },
     expiryReminder: {
       subject: 'Your password expires on {{date}}',
       text: 'The password of {{username}} at {{organisation}} expires on {{date}} (UTC). Change it before then at {{link}} to keep signing in without interruption. We will never ask you for your password by e-mail.',
@@ -425,6 +435,7 @@ export const en = {
       back: 'Back to my security info',
       passwordTitle: 'Password',
       changePassword: 'Change your password',
+      passwordExpires: 'Your password expires on {{date}} (UTC).',
       passwordChanged: 'Your password has been changed. Anywhere else you were signed in with the old password, you have been signed out.',
     },
     password: {

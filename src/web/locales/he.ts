@@ -150,6 +150,16 @@ export const he: Catalog = {
       one: 'ביקשתם את שם המשתמש שמשויך לפרט הקשר הזה. שם המשתמש הוא: {{usernames}}. אם לא אתם ביקשתם, התעלמו מההודעה; שום דבר לא השתנה.',
       many: 'ביקשתם את שמות המשתמש שמשויכים לפרט הקשר הזה. הם: {{usernames}}. אם לא אתם ביקשתם, התעלמו מההודעה; שום דבר לא השתנה.',
     },
+    expiryDigest: {
+      subject: 'סיכום תפוגת סיסמאות, שבוע {{week}}',
+      intro: 'סיסמאות ב-{{organisation}} השבוע ({{week}}): תוקפן של {{expiringCount}} יפוג בתוך {{days}} ימים, ותוקפן של {{expiredCount}} פג ב-{{lookback}} הימים האחרונים בלי שהוחלפו. התאריכים לפי UTC.',
+      expiringHeading: 'יפוג בתוך {{days}} ימים:',
+      expiredHeading: 'כבר פג:',
+      line: '- {{username}} ({{name}}): {{date}}',
+      nobody: '- אין',
+      more: '- ועוד {{count}}',
+      footer: 'כשהתזכורות לפני תפוגה מופעלות, כל אדם מקבל גם תזכורת משלו. ניהול: {{link}}',
+    },
     expiryReminder: {
       subject: 'תוקף הסיסמה שלכם יפוג ב-{{date}}',
       text: 'תוקף הסיסמה של {{username}} ב-{{organisation}} יפוג ב-{{date}} (UTC). כדי להמשיך להתחבר בלי הפרעה, החליפו אותה לפני כן בכתובת {{link}}. לעולם לא נבקש מכם את הסיסמה בדואר אלקטרוני.',
@@ -432,6 +442,7 @@ export const he: Catalog = {
       back: 'חזרה לפרטי האבטחה שלי',
       passwordTitle: 'סיסמה',
       changePassword: 'החלפת הסיסמה',
+      passwordExpires: 'תוקף הסיסמה שלכם יפוג ב-{{date}} (UTC).',
       passwordChanged: 'הסיסמה הוחלפה. בכל מקום אחר שבו הייתם מחוברים עם הסיסמה הקודמת, החיבור נותק.',
     },
     password: {

@@ -17,6 +17,13 @@ ${button(t('pages.account.signIn'))}
   return layout(ctx, { title: t('pages.account.signInTitle'), path: '/account', body, error: o.error ?? null });
 }
 
+/** when the password expires, as a date in the page's language (the directory's times are UTC); nothing when it never does */
+export function passwordExpiry(ctx: PageCtx, at: string | null): SafeHtml | '' {
+  if (!at) return '';
+  const date = new Intl.DateTimeFormat(ctx.locale, { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(at));
+  return html`<p class="password-expiry"><time datetime="${at}">${ctx.t('pages.account.passwordExpires', { date })}</time></p>`;
+}
+
 /** The signed-in person's security info, with the single "Add a method" choice. */
 export function dashboardPage(ctx: PageCtx, me: Me, o: { choices?: readonly AddChoice[]; error?: PageError | null; changed?: boolean; added?: string | null; reviewed?: boolean; extra?: SafeHtml } = {}): string {
   const { t } = ctx;
@@ -42,6 +49,7 @@ ${addChooser(ctx, o.choices ?? [])}
 ${o.extra ?? ''}
 <section aria-labelledby="password-title">
 <h2 id="password-title">${t('pages.account.passwordTitle')}</h2>
+${passwordExpiry(ctx, me.passwordExpiresAt)}
 <p><a href="/account/password">${t('pages.account.changePassword')}</a></p>
 </section>
 ${actionForm(ctx, '/account/sign-out', t('pages.account.signOut'))}`;
