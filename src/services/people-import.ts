@@ -45,6 +45,9 @@ const NO = ['', '0', 'false', 'no'];
 const whole = (code: string, params?: ImportProblem['params']): ReadImport => ({ rows: [], problems: [{ line: null, column: null, code, ...(params ? { params } : {}) }] });
 const breaks = (s: string) => s.match(/\r\n|\r|\n/g)?.length ?? 0;
 
+/** a form sent without a file */
+export const noFile = (): ReadImport => whole('import.noFile');
+
 /** the file refused unread, for a caller that stopped reading at the limit */
 export const tooLarge = (): ReadImport => whole('import.tooLarge', { max: IMPORT_MAX_BYTES / (1024 * 1024) });
 

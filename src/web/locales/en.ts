@@ -146,6 +146,7 @@ export const en = {
     'import.fieldTooLong': 'At most {{max}} characters.',
     'import.admin': 'Write yes or no (or true/false, 1/0).',
     'import.duplicate': 'The same username is already on line {{line}} of this file.',
+    'import.noFile': 'Choose a CSV file to import.',
     'import.exists': 'A user with this username already exists.',
   },
   messages: {

@@ -153,6 +153,7 @@ export const he: Catalog = {
     'import.fieldTooLong': 'לכל היותר {{max}} תווים.',
     'import.admin': 'כתבו yes או no (או true/false, 1/0).',
     'import.duplicate': 'אותו שם משתמש כבר מופיע בשורה {{line}} של הקובץ.',
+    'import.noFile': 'בחרו קובץ CSV לייבוא.',
     'import.exists': 'כבר קיים משתמש עם שם המשתמש הזה.',
   },
   messages: {
