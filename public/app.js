@@ -51,6 +51,7 @@ for (const form of document.querySelectorAll('form[data-busy]')) {
       count = 0;
       const f = file.files && file.files[0];
       if (f && f.size <= 2 * 1024 * 1024) count = countRows(await f.text());
+      form.dataset.rows = String(count);
     });
   form.addEventListener('submit', (event) => {
     if (form.getAttribute('aria-busy') === 'true') {

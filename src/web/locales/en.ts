@@ -409,6 +409,13 @@ export const en = {
       autoOn: 'Refresh every 5 seconds',
       autoOff: 'Stop refreshing',
     },
+    docsNote: {
+      title: 'Reading the API reference with assistive technology',
+      intro: 'The interactive reference at /docs is drawn by Swagger UI. Its markup fails some WCAG 2.1 AA checks that no setting fixes: controls nested inside other controls, low-contrast labels, an unlabelled address field and server list.',
+      use: 'The same reference, complete, is the OpenAPI document below: plain JSON that a screen reader, a text editor or an accessible API client reads in full. The server address in it is this service’s public address.',
+      spec: 'The OpenAPI document (openapi.json)',
+      docs: 'The interactive reference (Swagger UI)',
+    },
     error: { title: 'Something is not right', back: 'Go back', summary: 'There is a problem', prefix: 'Error:' },
   },
   admin: adminEn,
