@@ -121,11 +121,11 @@ async function users(config: Config, args: string[]): Promise<void> {
       const outcome = await admin.importUsers(file, CLI_ACTOR, null);
       if (outcome.ok) {
         for (const a of outcome.added) process.stdout.write(`line ${a.line}: added ${printable(a.user.username)} (${a.user.id})\n`);
-        process.stdout.write(`imported ${outcome.added.length} ${outcome.added.length === 1 ? "user" : "users"}\n`);
+        process.stdout.write(`imported ${outcome.added.length} ${outcome.added.length === 1 ? 'user' : 'users'}\n`);
       } else {
         const t = cliTranslator();
         for (const p of outcome.problems.map((x) => describeProblem(t, x))) process.stderr.write(`${p.line === null ? 'file' : `line ${p.line}`}${p.column ? `, column ${printable(p.column)}` : ''}: ${p.message}\n`);
-        process.stdout.write(`imported no users: ${outcome.problems.length} problems in the file, nothing was changed\n`);
+        process.stdout.write(`imported no users: ${outcome.problems.length} ${outcome.problems.length === 1 ? 'problem' : 'problems'} in the file, nothing was changed\n`);
         process.exitCode = 1;
       }
     } else throw new UsageError('users: add, list or import');
