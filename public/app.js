@@ -26,3 +26,44 @@ for (const el of document.querySelectorAll('time[data-local-time]')) {
   if (Number.isNaN(at.getTime())) continue;
   el.textContent = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { dateStyle: 'full', timeStyle: 'short' }).format(at);
 }
+
+// A form that takes a while (the people import) says so while the server works, and is sent once.
+// The count is of the chosen file's rows outside quotes, less the header: what the server will read.
+const countRows = (text) => {
+  let rows = 0;
+  let quoted = false;
+  let filled = false;
+  for (const c of text) {
+    if (c === '"') quoted = !quoted;
+    if (!quoted && (c === '\n' || c === '\r')) {
+      if (filled) rows++;
+      filled = false;
+    } else if (c.trim() !== '') filled = true;
+  }
+  return rows + (filled ? 1 : 0) - 1;
+};
+for (const form of document.querySelectorAll('form[data-busy]')) {
+  if (!(form instanceof HTMLFormElement)) continue;
+  let count = 0;
+  const file = form.querySelector('input[type=file][data-count-rows]');
+  if (file instanceof HTMLInputElement)
+    file.addEventListener('change', async () => {
+      count = 0;
+      const f = file.files && file.files[0];
+      if (f && f.size <= 2 * 1024 * 1024) count = countRows(await f.text());
+      form.dataset.rows = String(count);
+    });
+  form.addEventListener('submit', (event) => {
+    if (form.getAttribute('aria-busy') === 'true') {
+      event.preventDefault();
+      return;
+    }
+    form.setAttribute('aria-busy', 'true');
+    const status = form.querySelector('[data-busy-status]');
+    if (!status) return;
+    const text = count > 1 && form.dataset.busyCount ? form.dataset.busyCount.replace('{{count}}', String(count)) : form.dataset.busy || '';
+    const bar = document.createElement('progress');
+    bar.setAttribute('aria-label', text);
+    status.replaceChildren(bar, ' ', text);
+  });
+}

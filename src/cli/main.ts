@@ -12,10 +12,10 @@ import { DEMO_USERS } from '../demo.js';
 import { translator } from '../i18n.js';
 import { composeServices, createServer, type Services } from '../server.js';
 import { publicUser } from '../services/admin-service.js';
+import { describeProblem, readUsersCsv } from '../services/people-import.js';
 import { describeAuditChain, KEYING_MIGRATION, sealAfterUpgrade, verifyAuditChain } from '../services/audit-chain.js';
 import { createKeyring } from '../adapters/crypto.js';
 import { breachedCommand } from './breached.js';
-import { parseUsersCsv } from './csv.js';
 import { directoryTest } from './directory.js';
 import { startWarnings } from './warnings.js';
 
@@ -25,7 +25,7 @@ const USAGE = `Usage: sspr <command>
   users add USERNAME [--password P] [--email E] [--mobile +E164] [--office +E164]
                      [--given G] [--surname S] [--group G]… [--admin]
   users list                     list users of the built-in directory
-  users import FILE.csv          add users from CSV (header: username,password,email,mobile,office,given,surname,groups,admin)
+  users import FILE.csv          add users from CSV, all or none (header: username,password,email,mobile,office,given,surname,groups,admin)
   policy show                    print the reset policy
   policy set KEY=VALUE…          change the reset policy (lists are comma-separated)
   banned list / banned set TERM… read / replace the custom banned-password list
@@ -116,21 +116,16 @@ async function users(config: Config, args: string[]): Promise<void> {
       }
     } else if (sub === 'import') {
       if (rest.length !== 1) throw new UsageError('users import needs FILE.csv');
-      const rows = parseUsersCsv(readFileSync(rest[0]!, 'utf8'));
-      let added = 0;
-      const errors: string[] = [];
-      for (const [i, row] of rows.entries()) {
-        try {
-          assertUsername(row.username);
-          await admin.addUser(row, CLI_ACTOR, null);
-          added++;
-        } catch (e) {
-          errors.push(`line ${i + 2} (${printable(row.username)}): ${describe(e)}`);
-        }
-      }
-      process.stdout.write(`imported ${added} of ${rows.length} users\n`);
-      if (errors.length) {
-        process.stderr.write(errors.join('\n') + '\n');
+      // the same reading and checks as the portal's upload; a file with any problem adds nobody
+      const file = readUsersCsv(readFileSync(rest[0]!));
+      const outcome = await admin.importUsers(file, CLI_ACTOR, null);
+      if (outcome.ok) {
+        for (const a of outcome.added) process.stdout.write(`line ${a.line}: added ${printable(a.user.username)} (${a.user.id})\n`);
+        process.stdout.write(`imported ${outcome.added.length} ${outcome.added.length === 1 ? 'user' : 'users'}\n`);
+      } else {
+        const t = cliTranslator();
+        for (const p of outcome.problems.map((x) => describeProblem(t, x))) process.stderr.write(`${p.line === null ? 'file' : `line ${p.line}`}${p.column ? `, column ${printable(p.column)}` : ''}: ${p.message}\n`);
+        process.stdout.write(`imported no users: ${outcome.problems.length} ${outcome.problems.length === 1 ? 'problem' : 'problems'} in the file, nothing was changed\n`);
         process.exitCode = 1;
       }
     } else throw new UsageError('users: add, list or import');
@@ -183,9 +178,11 @@ class UsageError extends Error {}
 const printable = (s: string): string =>
   s.replace(/[\p{Cc}\p{Cf}\u2028\u2029]|[\uD800-\uDFFF]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
 
+const cliTranslator = () => translator(process.env.LANG?.startsWith('he') ? 'he' : 'en');
+
 function describe(e: unknown): string {
   if (isSsprError(e)) {
-    const t = translator(process.env.LANG?.startsWith('he') ? 'he' : 'en');
+    const t = cliTranslator();
     const details = e.details.map((d) => t(`details.${d.code}`, d.params ?? {}));
     return [`${e.code}: ${t(errorCatalog[e.code].key)}`, ...details].join('\n  ');
   }

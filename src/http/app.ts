@@ -139,7 +139,7 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'OpenSSPR API', version: '1', description: 'Self-service password reset: the reset flow, security info, administration.' },
+      info: { title: 'OpenSSPR API', version: '1', description: 'Self-service password reset: the reset flow, security info, administration.\n\n[Reading this reference with a screen reader or keyboard: the accessibility note](/docs-accessibility)' },
       servers: [{ url: s.config.publicUrl.origin }],
       components: {
         securitySchemes: {

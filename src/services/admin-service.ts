@@ -1,10 +1,11 @@
 import { ACTIVITIES, type Activity } from '../core/audit.js';
 import type { Store } from '../adapters/store/store.js';
-import { BuiltinDirectory, type NewUser } from '../adapters/directory/builtin.js';
+import { BuiltinDirectory, toUser, type NewUser } from '../adapters/directory/builtin.js';
 import { normalizeEmail, normalizePhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
 import type { Actor } from '../core/scopes.js';
-import { assertUsername } from '../core/username.js';
+import { assertUsername, normalizeUsername } from '../core/username.js';
+import type { ImportProblem, ReadImport } from './people-import.js';
 import type { Clock, Directory, DirectoryUser, Keyring, Random } from '../ports.js';
 import { commitAroundDirectory, unlockWrite } from './directory-write.js';
 import { notifyUser } from './notify.js';
@@ -56,6 +57,8 @@ export interface AdminDeps {
 export type UserPatch = Parameters<BuiltinDirectory['update']>[1];
 /** the DirectoryUser field each patchable field changes, for the audit's old → new */
 const PATCH_FIELDS = { displayName: 'displayName', givenName: 'givenName', surname: 'surname', email: 'email', mobile: 'mobile', office: 'office', groups: 'groups', isAdmin: 'isAdmin', enabled: 'enabled', locked: 'locked', mustChange: 'mustChange' } as const satisfies Record<keyof UserPatch, keyof DirectoryUser>;
+
+export type ImportOutcome = { ok: true; added: { line: number; user: DirectoryUser }[] } | { ok: false; problems: ImportProblem[] };
 
 export const MAX_CUSTOM_BANNED = 1000;
 /** readable characters only: no 0/O, 1/l/I */
@@ -186,6 +189,52 @@ export class AdminService {
       await r.audit.append({ at: this.clock.now(), activity: ACTIVITIES.userAdded, actor: actor.name, target: user.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null });
       return user;
     });
+  }
+
+  /**
+   * Adds every person of a CSV file, or nobody: each row is checked first (see people-import.ts),
+   * then against the directory, and only a file without problems is written, all rows and one
+   * audit entry per person in one transaction. Passwords are hashed before it opens.
+   */
+  async importUsers(file: ReadImport, actor: Actor, ctx: RequestContext | null): Promise<ImportOutcome> {
+    if (actor.scope !== 'admin') throw new SsprError('SSPR_FORBIDDEN');
+    const dir = this.builtin();
+    const entry = { activity: ACTIVITIES.userAdded, actor: actor.name, source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null };
+    const refuse = async (problems: ImportProblem[]): Promise<ImportOutcome> => {
+      await this.store.transaction((r) => r.audit.append({ ...entry, at: this.clock.now(), target: 'csv import', result: 'failure', reason: 'the file has problems; nobody was added', details: { rows: file.rows.length, problems: problems.length } }));
+      return { ok: false, problems };
+    };
+    if (file.problems.length) return refuse(file.problems);
+    const taken = await this.existingUsernames(file.rows.map((r) => normalizeUsername(r.user.username)));
+    const clashes = file.rows.filter((r) => taken.has(normalizeUsername(r.user.username))).map((r): ImportProblem => ({ line: r.line, column: 'username', code: 'import.exists' }));
+    if (clashes.length) return refuse(clashes);
+    const prepared: { line: number; row: Awaited<ReturnType<BuiltinDirectory['prepare']>> }[] = [];
+    for (const r of file.rows) prepared.push({ line: r.line, row: await dir.prepare(r.user) });
+    try {
+      await this.store.transaction(async (r) => {
+        for (const p of prepared) {
+          await dir.insert(p.row, r.db);
+          await r.audit.append({ ...entry, at: this.clock.now(), target: p.row.username, result: 'success', details: { source: 'csv import', line: p.line } });
+        }
+      });
+    } catch (err) {
+      // someone added one of these people meanwhile: the unique username refused the whole file
+      const now = await this.existingUsernames(prepared.map((p) => p.row.username));
+      if (now.size === 0) throw err;
+      return refuse(prepared.filter((p) => now.has(p.row.username)).map((p) => ({ line: p.line, column: 'username', code: 'import.exists' })));
+    }
+    return { ok: true, added: prepared.map((p) => ({ line: p.line, user: toUser(p.row) })) };
+  }
+
+  /** which of these (normalised) usernames the built-in directory holds already */
+  private async existingUsernames(names: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < names.length; i += 500) {
+      const chunk = names.slice(i, i + 500);
+      if (chunk.length === 0) continue;
+      for (const r of await this.store.db.selectFrom('users').select('username').where('username', 'in', chunk).execute()) found.add(r.username);
+    }
+    return found;
   }
 
   listUsers(opts: { limit: number; offset: number; search?: string }) {

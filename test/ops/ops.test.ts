@@ -71,9 +71,14 @@ describe('the sspr command', () => {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(csv, 'username,email,mobile,given,surname,groups,admin\r\nrut@example.org,rut@example.org,,Rut,"Ben, David",a;b,no\r\nbad@example.org,not-an-email,,,,,\r\n');
     const imp = await run(['users', 'import', csv]);
-    expect(imp.out).toMatch(/imported 1 of 2/);
-    expect(imp.err).toMatch(/line 3 \(bad@example.org\)/);
+    expect(imp.out).toMatch(/imported no users: 1 problem in the file, nothing was changed/);
+    expect(imp.err).toMatch(/^line 3, column email: That is not a valid e-mail address/m);
     expect(imp.code).toBe(1);
+    expect((await run(['users', 'list'])).out).not.toMatch(/rut@example.org/);
+    writeFileSync(csv, 'username,email,mobile,given,surname,groups,admin\r\nrut@example.org,rut@example.org,,Rut,"Ben, David",a;b,no\r\n');
+    const fixed = await run(['users', 'import', csv]);
+    expect(fixed.out).toMatch(/line 2: added rut@example.org .*\nimported 1 user\n/);
+    expect(fixed.code).toBe(0);
     const list = await run(['users', 'list']);
     expect(list.out).toMatch(/eli@example.org\tEli\teli@example.org\t\+972501234567\ta,b\tadmin/);
     expect(list.out).toMatch(/rut@example.org\tRut Ben, David/);

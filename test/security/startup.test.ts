@@ -208,19 +208,25 @@ describe('Usernames on the command line', () => {
     expect(list.out).toBe('');
   }, 120_000);
 
-  it('`sspr users import` refuses the bad rows with a clear, printable line each and keeps the good ones', async () => {
+  it('`sspr users import` refuses a file with bad rows whole, with a clear, printable line per problem', async () => {
     const env = { ...base(), ...db('cli-import.db') };
     const csv = join(dir, 'users.csv');
     writeFileSync(csv, ['username,email', 'good@example.org,good@example.org', ',nameless@example.org', 'evil\u001b[2Jname,', 'ad\u202emin,', `${'\ufb00'.repeat(57)},`, ''].join('\r\n'));
     const r = await sspr(['users', 'import', csv], env);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/imported 1 of 5 users/);
-    expect(r.err).toMatch(/line 3 \(\): SSPR_BAD_REQUEST[^\n]*\n {2}The username is empty/);
-    expect(r.err).toMatch(/line 4 \(evil\\u\{1b\}\[2Jname\): SSPR_BAD_REQUEST[^\n]*\n {2}The username holds control characters/);
-    expect(r.err).toMatch(/line 5 \(ad\\u\{202e\}min\): SSPR_BAD_REQUEST/);
-    expect(r.err).toMatch(/line 6 \([^)]*\): SSPR_BAD_REQUEST[^\n]*\n {2}The username may have at most 113 characters/);
+    expect(r.out).toMatch(/imported no users: 4 problems in the file, nothing was changed/);
+    expect(r.err).toMatch(/^line 3, column username: The username is empty\.$/m);
+    expect(r.err).toMatch(/^line 4, column username: The username holds control characters/m);
+    expect(r.err).toMatch(/^line 5, column username: The username holds control characters/m);
+    expect(r.err).toMatch(/^line 6, column username: The username may have at most 113 characters/m);
     // no raw escape sequence reaches the terminal
     expect(r.err).not.toContain('\u001b');
+    // the good row was not added either: nothing is half-applied
+    expect((await sspr(['users', 'list'], env)).out).toBe('');
+    writeFileSync(csv, ['username,email', 'good@example.org,good@example.org', ''].join('\r\n'));
+    const ok = await sspr(['users', 'import', csv], env);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/imported 1 user\n/);
     expect((await sspr(['users', 'list'], env)).out).toMatch(/^good@example.org\t/);
   }, 60_000);
 });

@@ -13,7 +13,7 @@ import { createKit, pageError, type PagePath } from './kit.js';
 import { resetPages } from './reset-flow.js';
 import { forgotUsernamePages } from './forgot-username.js';
 import type { PageCtx } from './views/layout.js';
-import { errorPage, outboxPage } from './views/misc.js';
+import { docsNotePage, errorPage, outboxPage } from './views/misc.js';
 
 export interface PageDeps extends AppServices {
   auth: Auth;
@@ -92,6 +92,8 @@ export async function pageRoutes(app: FastifyInstance, deps: PageDeps): Promise<
   forgotUsernamePages(app, kit);
   accountPages(app, kit);
   adminPages(app, kit);
+
+  app.get('/docs-accessibility', hide, async (request, reply) => kit.send(reply, 200, docsNotePage(await kit.ctx(request, reply))));
 
   app.get<{ Querystring: { refresh?: string } }>('/dev/outbox', hide, async (request, reply) => {
     const c = await kit.ctx(request, reply);

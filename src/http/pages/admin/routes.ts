@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import multipart from '@fastify/multipart';
 import { stringify } from 'csv-stringify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AdminScope } from '../../../config.js';
@@ -10,6 +11,7 @@ import { INTERVAL_MS } from '../../../core/reports.js';
 import { AdminPortalSignIn, type PortalActor } from '../../../services/admin-portal-sign-in.js';
 import { AUDIT_EXPORT_COLUMNS, AuditQuery, parseAuditFilter, type AuditFilter } from '../../../services/audit-query.js';
 import { PeopleService, mayActOn } from '../../../services/people-service.js';
+import { describeProblem, IMPORT_MAX_BYTES, noFile, readUsersCsv, tooLarge } from '../../../services/people-import.js';
 import { reportCsv } from '../../../services/report-service.js';
 import { translator } from '../../../i18n.js';
 import { cookieOptions } from '../../auth.js';
@@ -17,7 +19,7 @@ import { toSsprError } from '../../errors.js';
 import { requestContext } from '../../request-context.js';
 import { pageError, type PageKit } from '../kit.js';
 import type { PageCtx } from '../views/layout.js';
-import { auditPage, codePage, confirmPolicyPage, dashboardPage, peoplePage, personPage, policyPage, reportsPage, settingId, settingLabel, signInPage } from './views.js';
+import { auditPage, codePage, confirmPolicyPage, dashboardPage, importPage, peoplePage, personPage, policyPage, reportsPage, settingId, settingLabel, signInPage } from './views.js';
 
 type Q = Record<string, string | undefined>;
 const text = (v: unknown, max = 256): string => (typeof v === 'string' ? v.slice(0, max) : '');
@@ -236,6 +238,35 @@ export function adminPages(app: FastifyInstance, kit: PageKit): void {
       return kit.send(reply, 200, peoplePage(c, actor, q, await people.search(q, pageNo)));
     }),
   );
+
+  /**
+   * The CSV upload, in a scope of its own so only this address takes multipart. The file is kept
+   * as bytes beside the request (not in the body, which the NUL guard walks); one over the limit
+   * is read to the end and dropped, so the answer is a page saying so rather than a reset socket.
+   */
+  const uploads = new WeakMap<FastifyRequest, Buffer | null>();
+  void app.register(async (upload) => {
+    await upload.register(multipart, {
+      attachFieldsToBody: 'keyValues',
+      throwFileSizeLimit: false,
+      limits: { fileSize: IMPORT_MAX_BYTES, files: 1, fields: 8, parts: 9, fieldSize: 1024 },
+      async onFile(part) {
+        const bytes = await part.toBuffer();
+        uploads.set(this, part.file.truncated ? null : bytes);
+        (part as { value?: unknown }).value = part.filename;
+      },
+    });
+    upload.post('/admin/people/import', hide, async (request, reply) =>
+      guarded(request, reply, 'admin', async (c, actor) => {
+        const bytes = uploads.get(request);
+        const file = bytes === undefined ? noFile() : bytes === null ? tooLarge() : readUsersCsv(bytes);
+        const outcome = await deps.admin.importUsers(file, actor, requestContext(request));
+        if (outcome.ok) return kit.send(reply, 200, importPage(c, actor, outcome));
+        const t = translator(c.locale);
+        return kit.send(reply, bytes === null ? 413 : 400, importPage(c, actor, { ok: false, problems: outcome.problems.map((p) => describeProblem(t, p)) }));
+      }),
+    );
+  });
 
   const personHref = (id: string) => `/admin/people/${encodeURIComponent(id)}`;
 

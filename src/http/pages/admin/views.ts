@@ -4,6 +4,7 @@ import type { AuditFilter, AuditRow } from '../../../services/audit-query.js';
 import type { PortalActor } from '../../../services/admin-portal-sign-in.js';
 import type { RegistrationReport, UsageReport } from '../../../services/report-service.js';
 import type { DirectoryUser } from '../../../ports.js';
+import { IMPORT_COLUMNS, IMPORT_MAX_BYTES, IMPORT_MAX_ROWS } from '../../../services/people-import.js';
 import { attr, html, raw, type Html, type SafeHtml } from '../html.js';
 import { actionForm, button, csrfField, fieldErrors, input, layout, type PageCtx, type PageError } from '../views/layout.js';
 
@@ -207,6 +208,58 @@ function status(ctx: PageCtx, u: DirectoryUser): string {
 
 const personHref = (u: DirectoryUser) => `/admin/people/${encodeURIComponent(u.id)}`;
 
+/** What an import did: who was added, or every problem (and nobody added). */
+export type ImportReport = { ok: true; added: { line: number; user: DirectoryUser }[] } | { ok: false; problems: { line: number | null; column: string | null; message: string }[] };
+
+/**
+ * The upload form (admins only). A plain multipart form, so it works without JavaScript; with it,
+ * app.js counts the rows of the chosen file and shows a busy bar while the server imports.
+ */
+function importForm(ctx: PageCtx, error: PageError | null): SafeHtml {
+  const { t } = ctx;
+  const errors = fieldErrors(error, 'file');
+  return html`<section class="card" aria-labelledby="import-title" id="import"><h2 id="import-title">${t('admin.import.title')}</h2>
+<p id="file-help">${t('admin.import.intro', { columns: IMPORT_COLUMNS.join(', '), mb: IMPORT_MAX_BYTES / (1024 * 1024), rows: IMPORT_MAX_ROWS })}</p>
+<p>${t('admin.import.allOrNone')}</p>
+<form method="post" action="/admin/people/import" enctype="multipart/form-data" class="stack" data-busy="${t('admin.import.busy')}" data-busy-count="${t('admin.import.busyCount')}">
+${csrfField(ctx)}
+<div class="field${errors.length ? ' field-invalid' : ''}">
+<label for="file">${t('admin.import.file')}</label>
+${errors.length ? html`<p class="field-error" id="file-error"><span class="visually-hidden">${t('pages.error.prefix')} </span>${errors.join(' ')}</p>` : ''}
+<input type="file" id="file" name="file" accept=".csv,text/csv" required aria-describedby="${errors.length ? 'file-help file-error' : 'file-help'}"${attr(errors.length > 0, 'aria-invalid="true"')} data-count-rows>
+</div>
+${button(t('admin.import.submit'), 'secondary')}
+<p role="status" class="busy" data-busy-status></p>
+</form>
+</section>`;
+}
+
+function importReport(ctx: PageCtx, r: ImportReport): SafeHtml {
+  const { t } = ctx;
+  if (r.ok)
+    return html`<section class="notice notice-success" aria-labelledby="report-title" id="import-report"><h2 id="report-title">${t('admin.import.reportTitle')}</h2><p role="status">${t('admin.import.added', { count: r.added.length })}</p></section>
+<div class="table-wrap" role="region" aria-labelledby="added-caption" tabindex="0"><table id="import-added">
+<caption id="added-caption">${t('admin.import.addedCaption')}</caption>
+<thead><tr><th scope="col">${t('admin.import.line')}</th><th scope="col">${t('admin.people.username')}</th><th scope="col">${t('admin.people.name')}</th><th scope="col">${t('admin.people.email')}</th></tr></thead>
+<tbody>${r.added.map((a) => html`<tr><td>${a.line}</td><td><a href="${personHref(a.user)}"><bdi dir="ltr">${a.user.username}</bdi></a></td><td dir="auto">${a.user.displayName}</td><td><bdi dir="ltr">${a.user.email ?? ''}</bdi></td></tr>`)}</tbody>
+</table></div>`;
+  return html`<div class="table-wrap" role="region" aria-labelledby="problems-caption" tabindex="0"><table id="import-problems">
+<caption id="problems-caption">${t('admin.import.problems')}</caption>
+<thead><tr><th scope="col">${t('admin.import.line')}</th><th scope="col">${t('admin.import.column')}</th><th scope="col">${t('admin.import.problem')}</th></tr></thead>
+<tbody>${r.problems.map((p) => html`<tr><td>${p.line ?? t('admin.import.wholeFile')}</td><td><bdi dir="ltr">${p.column ?? t('admin.import.anyColumn')}</bdi></td><td>${p.message}</td></tr>`)}</tbody>
+</table></div>`;
+}
+
+/** The answer to an upload: the report, then the form again for the next (or corrected) file. */
+export function importPage(ctx: PageCtx, actor: PortalActor, r: ImportReport): string {
+  const { t } = ctx;
+  const error: PageError | null = r.ok ? null : { code: 'SSPR_BAD_REQUEST', message: t('admin.import.refused', { count: r.problems.length }), details: [], field: 'file' };
+  const body = html`${importReport(ctx, r)}
+${importForm(ctx, error)}
+<p><a href="/admin/people">${t('admin.people.back')}</a></p>`;
+  return page(ctx, actor, 'people', { title: t('admin.import.reportTitle'), path: '/admin/people', body, error });
+}
+
 export function peoplePage(ctx: PageCtx, actor: PortalActor, q: string, r: { people: DirectoryUser[]; total: number; page: number; pages: number }): string {
   const { t } = ctx;
   const link = (p: number) => `/admin/people?${new URLSearchParams({ q, page: String(p) }).toString()}`;
@@ -231,7 +284,8 @@ ${r.page > 1 ? html`<li><a href="${link(r.page - 1)}" rel="prev">${t('admin.peop
 ${r.page < r.pages ? html`<li><a href="${link(r.page + 1)}" rel="next">${t('admin.people.next')}</a></li>` : ''}
 </ul></nav>`
     : ''
-}`;
+}
+${actor.scope === 'admin' ? importForm(ctx, null) : ''}`;
   return page(ctx, actor, 'people', { title: t('admin.people.title'), path: q ? `/admin/people?q=${encodeURIComponent(q)}` : '/admin/people', body });
 }
 

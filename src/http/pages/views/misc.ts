@@ -45,3 +45,12 @@ export function errorPage(ctx: PageCtx, e: PageError, back: string): string {
   const body = html`<p><a class="button button-secondary" href="${back}">${t('pages.error.back')}</a></p>${helpBox(ctx)}`;
   return layout(ctx, { title: t('pages.error.title'), path: back, body, error: e });
 }
+
+/** Where /docs points people for whom Swagger UI's markup does not work (see decision 0016). */
+export function docsNotePage(ctx: PageCtx): string {
+  const { t } = ctx;
+  const body = html`<p>${t('pages.docsNote.intro')}</p>
+<p>${t('pages.docsNote.use')}</p>
+<ul class="links"><li><a href="/openapi.json">${t('pages.docsNote.spec')}</a></li><li><a href="/docs/">${t('pages.docsNote.docs')}</a></li></ul>`;
+  return layout(ctx, { title: t('pages.docsNote.title'), path: '/docs-accessibility', body, error: null });
+}
