@@ -1,4 +1,6 @@
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 
@@ -50,4 +52,47 @@ export function freePort() {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** One JSON request over a keep-alive agent to 127.0.0.1; resolves `{status, json}`. */
+export function jsonRequest(agent, port, method, path, body, token) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const headers = {};
+    if (data !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = Buffer.byteLength(data);
+    }
+    if (token) headers.authorization = `Bearer ${token}`;
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        try {
+          resolve({ status: res.statusCode, json: text ? JSON.parse(text) : null });
+        } catch (e) {
+          reject(e);
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+/** `concurrency` hashes of random secrets in flight for `seconds` with `hash`; how many finished and when */
+export async function hashSlice(hash, seconds, concurrency) {
+  let done = 0;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < end) {
+      await hash(randomBytes(12).toString('base64'));
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { done, ms: performance.now() - t0 };
 }

@@ -26,7 +26,7 @@ import type { OutgoingMessage, Transport } from '../src/ports.js';
 import { createServer, type Server } from '../src/server.js';
 import { startOpenLdapServer } from '../test/support/directory-servers.js';
 // @ts-expect-error plain JavaScript module shared by the bench scripts
-import { fmt, machine, num, pct, record } from './common.js';
+import { fmt, hashSlice as sharedHashSlice, jsonRequest, machine, num, pct, record } from './common.js';
 
 const SECONDS = num('BENCH_SECONDS', 24);
 const VUS = num('BENCH_VUS', 8);
@@ -74,23 +74,7 @@ class CodeInbox implements Transport {
 
 function client(port: number) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: VUS });
-  return (method: string, path: string, body: unknown, token?: string) =>
-    new Promise<{ status: number; json: any }>((resolve, reject) => {
-      const data = JSON.stringify(body);
-      const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) };
-      if (token) headers.authorization = `Bearer ${token}`;
-      const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null });
-        });
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(data);
-    });
+  return (method: string, path: string, body: unknown, token?: string): Promise<{ status: number; json: any }> => jsonRequest(agent, port, method, path, body, token);
 }
 
 interface Rig {
@@ -157,19 +141,7 @@ async function resetSlice(r: Rig, seconds: number, count: boolean): Promise<void
   } else r.lastStep.length = 0;
 }
 
-async function hashSlice(seconds: number): Promise<{ done: number; ms: number }> {
-  let done = 0;
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  const worker = async () => {
-    while (performance.now() < end) {
-      await argon2Hasher.hash(randomBytes(12).toString('base64'));
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: VUS }, worker));
-  return { done, ms: performance.now() - t0 };
-}
+const hashSlice = (seconds: number): Promise<{ done: number; ms: number }> => sharedHashSlice((p: string) => argon2Hasher.hash(p), seconds, VUS);
 
 async function main() {
   const tmp = mkdtempSync(join(os.tmpdir(), 'opensspr-bench-dir-'));

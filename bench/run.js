@@ -32,7 +32,7 @@ import autocannon from 'autocannon';
 import { argon2Hasher, ARGON2_PARAMS } from '../dist/adapters/crypto.js';
 import { loadConfig } from '../dist/config.js';
 import { createServer } from '../dist/server.js';
-import { fmt, freePort, machine, num, pct, record, sleep } from './common.js';
+import { fmt, freePort, hashSlice as sharedHashSlice, jsonRequest, machine, num, pct, record, sleep } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -45,7 +45,7 @@ const HASH_SECONDS = num('BENCH_HASH_SECONDS', 12);
 const VUS = num('BENCH_VUS', 16);
 const USERS = num('BENCH_USERS', 4000);
 const SLICES = 3;
-const HIGH_LIMITS = { SSPR_SOURCE_CODES_PER_HOUR: '10000000', SSPR_SOURCE_FAILURES_PER_HOUR: '10000000', SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR: '10000000' };
+const HIGH_LIMITS = { SSPR_SOURCE_CODES_PER_HOUR: '10000000', SSPR_SOURCE_FAILURES_PER_HOUR: '10000000', SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR: '10000000', SSPR_SOURCE_STARTS_PER_HOUR: '10000000' };
 const NEW_PASSWORD = 'Correct-Horse-42!';
 
 const tmp = mkdtempSync(join(os.tmpdir(), 'opensspr-bench-'));
@@ -194,47 +194,11 @@ class CodeInbox {
 /** A lean JSON client (keep-alive), so the load generator costs the shared CPU little. */
 function client(port, maxSockets) {
   const agent = new http.Agent({ keepAlive: true, maxSockets });
-  return (method, path, body, token) =>
-    new Promise((resolve, reject) => {
-      const data = body === undefined ? undefined : JSON.stringify(body);
-      const headers = {};
-      if (data !== undefined) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = Buffer.byteLength(data);
-      }
-      if (token) headers.authorization = `Bearer ${token}`;
-      const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          try {
-            resolve({ status: res.statusCode, json: text ? JSON.parse(text) : null });
-          } catch (e) {
-            reject(e);
-          }
-        });
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(data);
-    });
+  return (method, path, body, token) => jsonRequest(agent, port, method, path, body, token);
 }
 
 /** `concurrency` Argon2id hashes in flight for `seconds`; returns how many finished and when. */
-async function hashSlice(seconds, concurrency) {
-  let done = 0;
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  const worker = async () => {
-    while (performance.now() < end) {
-      await argon2Hasher.hash(randomBytes(12).toString('base64'));
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return { done, ms: performance.now() - t0 };
-}
+const hashSlice = (seconds, concurrency) => sharedHashSlice((s) => argon2Hasher.hash(s), seconds, concurrency);
 
 async function benchResetsAndHashes() {
   const inbox = new CodeInbox();

@@ -30,7 +30,7 @@ import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import pgClient from 'pg';
 import { SMTPServer } from 'smtp-server';
-import { fmt, freePort, machine, num, pct, record, sleep } from './common.js';
+import { fmt, freePort, jsonRequest, machine, num, pct, record, sleep } from './common.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -210,29 +210,7 @@ function client(instances, maxSockets) {
   let turn = 0;
   return (method, path, body, token) => {
     const k = turn++ % instances.length;
-    return new Promise((resolve, reject) => {
-      const data = body === undefined ? undefined : JSON.stringify(body);
-      const headers = {};
-      if (data !== undefined) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = Buffer.byteLength(data);
-      }
-      if (token) headers.authorization = `Bearer ${token}`;
-      const req = http.request({ host: '127.0.0.1', port: instances[k].port, method, path, headers, agent: agents[k] }, (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          try {
-            resolve({ status: res.statusCode, json: text ? JSON.parse(text) : null });
-          } catch (e) {
-            reject(e);
-          }
-        });
-      });
-      req.on('error', reject);
-      req.end(data);
-    });
+    return jsonRequest(agents[k], instances[k].port, method, path, body, token);
   };
 }
 
