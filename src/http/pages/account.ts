@@ -4,7 +4,7 @@ import { SESSION_LIFETIME_MS, type Session } from '../../services/account-servic
 import { cookieOptions } from '../auth.js';
 import { toSsprError } from '../errors.js';
 import { requestContext } from '../request-context.js';
-import { pageError, type PageKit } from './kit.js';
+import { pageError, signInFields, type PageKit } from './kit.js';
 import QRCode from 'qrcode';
 import { questionsFor } from '../../methods/questions-method.js';
 import { ADD_CHOICES, CONTACT_METHOD, addMethodPage, authenticatorStepPage, contactStepPage, passkeyStepPage, isAddChoice, isContactChoice, reviewPage, type AddChoice, type ContactChoice } from './views/add-method.js';
@@ -279,15 +279,10 @@ ${offered.has('questions') ? html`<section class="card" aria-labelledby="add-que
 
   app.post('/account/sign-in', hide, async (request, reply) => {
     const c = await kit.ctx(request, reply);
-    const field = kit.form(request);
-    const username = field('username').slice(0, 256);
-    const password = field('password');
-    if (!username.trim() || !password) {
-      const details = [...(!username.trim() ? [{ code: 'username.required', field: 'username' }] : []), ...(!password ? [{ code: 'password.required', field: 'password' }] : [])];
-      return kit.send(reply, 400, signInPage(c, { username, error: pageError(new SsprError('SSPR_BAD_REQUEST', details), c.locale) }));
-    }
+    const { username, password, missing } = signInFields(kit.form(request));
+    if (missing) return kit.send(reply, 400, signInPage(c, { username, error: pageError(missing, c.locale) }));
     try {
-      const { token } = await deps.accounts.signIn(username, password.slice(0, 1024), requestContext(request));
+      const { token } = await deps.accounts.signIn(username, password, requestContext(request));
       deps.auth.setSessionCookie(reply, token, deps.https, SESSION_LIFETIME_MS / 1000);
       return kit.redirect(reply, '/account');
     } catch (err) {

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SsprError } from '../../core/errors.js';
+import { SsprError } from '../../core/errors.js';
 import { isLocale, translator } from '../../i18n.js';
 import { errorBody } from '../errors.js';
 import type { Brand } from './brand.js';
@@ -65,4 +65,15 @@ export function pageError(err: SsprError, locale: string, field?: string, fields
     details: b.details.map((d) => ({ code: d.code, message: d.message, ...(d.field ? { field: fields[d.field] ?? d.field } : field ? { field } : {}) })),
     field,
   };
+}
+
+/**
+ * The username and password of a sign-in form, bounded; `missing` names each empty field, so
+ * both sign-in pages refuse them alike before any check runs.
+ */
+export function signInFields(field: (name: string) => string): { username: string; password: string; missing: SsprError | null } {
+  const username = field('username').slice(0, 256);
+  const password = field('password').slice(0, 1024);
+  const details = [...(!username.trim() ? [{ code: 'username.required', field: 'username' }] : []), ...(!password ? [{ code: 'password.required', field: 'password' }] : [])];
+  return { username, password, missing: details.length ? new SsprError('SSPR_BAD_REQUEST', details) : null };
 }

@@ -17,7 +17,7 @@ import { translator } from '../../../i18n.js';
 import { cookieOptions } from '../../auth.js';
 import { toSsprError } from '../../errors.js';
 import { requestContext } from '../../request-context.js';
-import { pageError, type PageKit } from '../kit.js';
+import { pageError, signInFields, type PageKit } from '../kit.js';
 import type { PageCtx } from '../views/layout.js';
 import { auditPage, codePage, confirmPolicyPage, dashboardPage, importPage, peoplePage, personPage, policyPage, reportsPage, settingId, settingLabel, signInPage } from './views.js';
 
@@ -71,15 +71,10 @@ export function adminPages(app: FastifyInstance, kit: PageKit): void {
 
   app.post('/admin/sign-in', hide, async (request, reply) => {
     const c = await kit.ctx(request, reply);
-    const field = kit.form(request);
-    const username = field('username').slice(0, 256);
-    const password = field('password');
-    if (!username.trim() || !password) {
-      const details = [...(!username.trim() ? [{ code: 'username.required', field: 'username' }] : []), ...(!password ? [{ code: 'password.required', field: 'password' }] : [])];
-      return kit.send(reply, 400, signInPage(c, { username, error: pageError(new SsprError('SSPR_BAD_REQUEST', details), c.locale) }));
-    }
+    const { username, password, missing } = signInFields(kit.form(request));
+    if (missing) return kit.send(reply, 400, signInPage(c, { username, error: pageError(missing, c.locale) }));
     try {
-      const s = await portal.signIn(username, password.slice(0, 1024), requestContext(request));
+      const s = await portal.signIn(username, password, requestContext(request));
       reply.setCookie(cookie, s.token, cookieOptions(deps.https));
       return go(reply, '/admin');
     } catch (err) {
