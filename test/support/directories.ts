@@ -7,8 +7,12 @@ import { inject } from 'vitest';
 import { unicodePwd } from '../../src/adapters/directory/ad.js';
 import type { AdTestServer, LdapTestServer } from './directory-servers.js';
 
-export const ldapServer = (): LdapTestServer => inject('ldapServer');
-export const adServer = (): AdTestServer => inject('adServer');
+function started<T>(server: T | undefined, name: string): T {
+  if (!server) throw new Error(`${name} was not started: this run set SSPR_TEST_DIRECTORIES=off`);
+  return server;
+}
+export const ldapServer = (): LdapTestServer => started(inject('ldapServer'), 'OpenLDAP');
+export const adServer = (): AdTestServer => started(inject('adServer'), 'Samba AD');
 
 export const uniqueName = (prefix: string): string => `${prefix}${randomBytes(4).toString('hex')}`;
 

@@ -52,8 +52,8 @@ export interface AdTestServer {
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    ldapServer: LdapTestServer;
-    adServer: AdTestServer;
+    ldapServer: LdapTestServer | undefined;
+    adServer: AdTestServer | undefined;
   }
 }
 

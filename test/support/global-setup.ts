@@ -46,9 +46,18 @@ async function pgRun(dir: string, bin: string, args: string[]): Promise<void> {
 
 
 
-/** PostgreSQL, OpenLDAP and Samba AD start side by side; any failure stops the others and fails the run */
+/**
+ * PostgreSQL, OpenLDAP and Samba AD start side by side; any failure stops the others and fails
+ * the run. SSPR_TEST_DIRECTORIES=off leaves out the two directory servers for a quick run of
+ * tests that do not use them; a test that does then fails, it is never skipped.
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [pg, dirs] = await Promise.allSettled([startPostgres(project), startDirectoryServers()]);
+  const withDirectories = process.env.SSPR_TEST_DIRECTORIES !== 'off';
+  const noDirectories = { ldap: undefined, ad: undefined, stop: async () => undefined };
+  const [pg, dirs] = await Promise.allSettled([
+    startPostgres(project),
+    withDirectories ? startDirectoryServers() : Promise.resolve(noDirectories),
+  ]);
   if (pg.status === 'rejected' || dirs.status === 'rejected') {
     if (pg.status === 'fulfilled') await pg.value();
     if (dirs.status === 'fulfilled') await dirs.value.stop();
