@@ -48,6 +48,27 @@ export function darker(hex: string, amount = 0.25): string {
     .join('')}`;
 }
 
+/** `https://host[:port]` exactly as the URL parser writes an origin: no path, query or credentials. */
+export function isHttpsOrigin(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return u.protocol === 'https:' && u.origin === text;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Where a `?return=` deep link may send the person back to at the end: an https address on one
+ * of the allowed origins, else null. Anything else is ignored, so the link cannot redirect to
+ * a site of an attacker's choosing.
+ */
+export function returnHref(url: string, allowedOrigins: readonly string[]): string | null {
+  if (url.length > 2048) return null;
+  const href = signInHref(url);
+  return href !== null && allowedOrigins.includes(new URL(href).origin) ? href : null;
+}
+
 /**
  * Where the finish page's button leads: the organisation's sign-in page, or else this
  * service's own portal. Only an https address with no credentials in it is taken.

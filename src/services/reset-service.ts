@@ -427,6 +427,29 @@ export class ResetService {
   }
 
   /**
+   * After a real unlock, "also set a new password": the same verified flow goes on to the
+   * password step without a second proof, in one audited step like the switch above. Only a
+   * completed unlock within the flow's life qualifies, and only once: the reopened flow has the
+   * reset intent, so it can neither unlock again nor be reopened after its password is set.
+   */
+  async alsoSetPassword(id: string, token: string, ctx: RequestContext): Promise<FlowView> {
+    const { d } = this;
+    const flow = await this.load(id, token);
+    const now = d.clock.now();
+    if (flow.state !== 'completed' || flow.intent !== 'unlock' || flow.userId === null) throw new SsprError('SSPR_FLOW_STATE', [{ code: 'flow.state', params: { state: flow.state } }]);
+    if (now >= flow.expiresAt) throw new SsprError('SSPR_FLOW_EXPIRED');
+    const policy = await d.policy.get();
+    const user = await this.present(await d.directory.findById(flow.userId), flow.username);
+    if (!user || !user.enabled) throw new SsprError('SSPR_FLOW_STATE');
+    const next: Flow = { ...flow, state: 'set_password', intent: 'reset' };
+    await d.store.transaction(async (r) => {
+      if (!(await r.flows.reopenForPassword(flow))) throw new SsprError('SSPR_FLOW_STATE');
+      await r.audit.append(this.audit(flow, ctx, now, { step: 'intent', result: 'success', details: { from: 'unlock', to: 'reset', after: 'unlocked' } }));
+    });
+    return { ...this.view(next, policy, user, now), passwordRules: await d.passwords.rulesFor(flow.userId, policy) };
+  }
+
+  /**
    * The last step: `completing` is claimed and committed, the directory is written (outside any
    * transaction when it is not in our database), then the flow completes with everything that
    * goes with it. A directory refusal puts the flow back to `set_password`, audited, so the

@@ -77,6 +77,21 @@ export function flowsRepo(db: Kysely<Database>) {
       const r = await db.updateTable('flows').set({ intent }).where('id', '=', prev.id).where('state', '=', 'set_password').where('intent', '=', prev.intent).executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
+    /**
+     * A completed unlock goes on to a new password: back to `set_password` with the reset
+     * intent. Only from a completed unlock, so of racing callers exactly one gets true, and a
+     * flow that already set its password can never be reopened.
+     */
+    async reopenForPassword(prev: Flow): Promise<boolean> {
+      const r = await db
+        .updateTable('flows')
+        .set({ state: 'set_password', intent: 'reset', completed_at: null })
+        .where('id', '=', prev.id)
+        .where('state', '=', 'completed')
+        .where('intent', '=', 'unlock')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
     /** the method state kept in the flow's slot, read inside the caller's transaction */
     async methodState(id: string): Promise<string | null> {
       const r = await db.selectFrom('flows').select('method_state').where('id', '=', id).executeTakeFirst();

@@ -27,6 +27,8 @@ export const POLICY_SETTINGS = [
   { key: 'signInText', group: 'branding', type: 'text', maxLength: 300, default: '' },
   // where the finish page sends people to sign in; '' = this service's portal
   { key: 'signInUrl', group: 'branding', type: 'url', default: '' },
+  // origins (https://host[:port]) a `?return=` deep link may send people back to; empty = none
+  { key: 'returnUrls', group: 'branding', type: 'list', maxItems: 20, itemMinLength: 9, itemMaxLength: 300, default: [] },
   { key: 'enabledFor', group: 'access', type: 'enum', values: ['none', 'selected', 'all'], default: 'all' },
   { key: 'enabledGroups', group: 'access', type: 'list', maxItems: 100, itemMinLength: 1, itemMaxLength: 256, default: [] },
   { key: 'methods', group: 'methods', type: 'set', values: METHOD_IDS, minItems: 1, default: ['email', 'sms', 'authenticator'] },

@@ -1,4 +1,4 @@
-import { MIN_CONTRAST, contrastOnWhite, parseHexColour, signInHref } from '../branding.js';
+import { MIN_CONTRAST, contrastOnWhite, isHttpsOrigin, parseHexColour, signInHref } from '../branding.js';
 import { SsprError, type ErrorDetail } from '../errors.js';
 import { normalizeEmail } from '../contacts.js';
 import { helpdeskLink } from './helpdesk-link.js';
@@ -68,6 +68,7 @@ function crossChecks(p: Policy): ErrorDetail[] {
   if (p.auditRetentionDays > 0 && p.auditRetentionDays < MIN_AUDIT_RETENTION_DAYS)
     out.push({ code: 'policy.auditRetention', field: 'auditRetentionDays', params: { min: MIN_AUDIT_RETENTION_DAYS } });
   if (p.expiryReminderDays.some((d) => !/^[1-9]\d{0,2}$/.test(d) || Number(d) > 365)) out.push({ code: 'policy.reminderDays', field: 'expiryReminderDays' });
+  if (p.returnUrls.some((o) => !isHttpsOrigin(o))) out.push({ code: 'policy.returnUrls', field: 'returnUrls' });
   if (p.expiryDigestRecipients.some((r) => normalizeEmail(r) === null)) out.push({ code: 'policy.digestRecipients', field: 'expiryDigestRecipients' });
   return out;
 }

@@ -27,8 +27,9 @@ function backFor(request: FastifyRequest): PagePath {
   if (url.startsWith('/account')) return '/account';
   if (url.startsWith('/admin/people')) return '/admin/people';
   if (url.startsWith('/admin')) return '/admin';
-  if (url === '/reset/code' || url === '/reset/resend') return '/reset/method';
+  if (url === '/reset/code' || url === '/reset/resend' || url === '/reset/questions') return '/reset/method';
   if (url === '/reset/instead') return '/reset/unlock';
+  if (url === '/reset/also') return '/reset/done';
   if (url === '/reset/username') return '/reset';
   if (url === '/reset/method' || url === '/reset/password' || url === '/reset/unlock') return url;
   return '/reset';

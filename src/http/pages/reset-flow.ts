@@ -7,6 +7,7 @@ import type { FlowView } from '../../services/reset-service.js';
 import { cookieOptions } from '../auth.js';
 import { toSsprError } from '../errors.js';
 import { requestContext } from '../request-context.js';
+import { returnHref } from '../../core/branding.js';
 import { raw } from './html.js';
 import { parseJsonObject } from './account.js';
 import { pageError, type PageKit, type PagePath } from './kit.js';
@@ -28,6 +29,8 @@ interface Typed {
   contact?: string;
   /** the ids of the questions drawn for this try (the flow keeps the same draw) */
   questions?: string[];
+  /** the allow-listed `?return=` address the finish page's button goes back to */
+  returnTo?: string;
 }
 const TYPED_LIFETIME_S = 3600;
 
@@ -45,7 +48,7 @@ function stepOf(v: FlowView): PagePath | null {
   }
 }
 
-/** The pages of the "verify" step besides the choice of method: where a gate's proof is given. */
+/** The actions of the "verify" step besides the choice of method: where a gate's proof is given. */
 const VERIFY_PAGES: ReadonlySet<PagePath> = new Set(['/reset/code', '/reset/questions']);
 
 /** Errors after which the flow cannot go on: the person must start over. */
@@ -68,6 +71,9 @@ interface Flow {
  * is a GET page (rendered from the flow's state) and a POST that acts and redirects (303) to
  * the page for the new state; the server decides which step is allowed, the pages only follow.
  */
+/** a `?return=` address on an allowed origin, else null */
+const allowedReturn = (url: unknown, policy: { returnUrls: readonly string[] }): string | null => (typeof url === 'string' ? returnHref(url, policy.returnUrls) : null);
+
 export function resetPages(app: FastifyInstance, kit: PageKit): void {
   const { deps } = kit;
   const { names, https } = deps;
@@ -188,12 +194,16 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
 
   // `?username=` prefills (an identity provider's "Forgot password?" link can pass it); else the
   // name typed for the last flow in this browser, so "start again" never means typing it again
-  app.get<{ Querystring: { username?: string } }>('/reset', hide, async (request, reply) => {
+  // `?return=` is taken only on an allowed origin (policy `returnUrls`) and is otherwise ignored,
+  // so the link cannot send anyone on to another site; "start again" keeps the one taken before
+  app.get<{ Querystring: { username?: string; return?: string } }>('/reset', hide, async (request, reply) => {
     const c = await kit.ctx(request, reply);
     const policy = await deps.policy.get();
+    const typed = readTyped(request);
     const q = typeof request.query.username === 'string' && request.query.username.length <= 256 ? request.query.username.trim() : '';
-    const username = q || readTyped(request)?.username || '';
-    return kit.send(reply, 200, startPage(c, { allowUnlock: policy.allowUnlock, widget: widget(c), form: { username } }));
+    const username = q || typed?.username || '';
+    const returnTo = allowedReturn(request.query.return, policy) ?? allowedReturn(typed?.returnTo, policy);
+    return kit.send(reply, 200, startPage(c, { allowUnlock: policy.allowUnlock, widget: widget(c), form: { username, returnTo } }));
   });
 
   app.post('/reset', hide, async (request, reply) => {
@@ -203,14 +213,15 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
     const username = field('username').slice(0, 1024);
     const intent = field('intent') === 'unlock' ? 'unlock' : 'reset';
     const captcha = field('altcha');
+    const returnTo = allowedReturn(field('return'), policy);
     const again = (e: SsprError, where?: string) =>
-      kit.send(reply, e.status, startPage(c, { allowUnlock: policy.allowUnlock, widget: widget(c), form: { username, intent }, error: pageError(e, c.locale, where) }));
+      kit.send(reply, e.status, startPage(c, { allowUnlock: policy.allowUnlock, widget: widget(c), form: { username, intent, returnTo }, error: pageError(e, c.locale, where) }));
     if (!username.trim() || username.length > 256) return again(new SsprError('SSPR_BAD_REQUEST', [{ code: 'username.required', field: 'username' }]), 'username');
     try {
       const { view, token } = await deps.reset.start({ username, captcha: captcha || undefined, intent }, requestContext(request));
       reply.setCookie(names.flow, token, cookieOptions(https, 900));
       reply.setCookie(idCookie, view.id, cookieOptions(https, 900));
-      writeTyped(reply, { id: view.id, username });
+      writeTyped(reply, { id: view.id, username, ...(returnTo ? { returnTo } : {}) });
       return kit.redirect(reply, stepOf(view) ?? '/reset/method');
     } catch (err) {
       const e = toSsprError(err);
@@ -225,12 +236,20 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
   /** the username, when it is itself an e-mail address, to offer as the address to send to */
   const usernameAddress = (typed: Typed | null): string | null => (typed ? normalizeEmail(typed.username) : null);
 
+  /**
+   * The gate screen (Entra's layout): the choice of method, and once a code was asked for, the
+   * code box on the same address; security questions once drawn, likewise. "Wrong address?" and
+   * "another method" come back to the choice with what was typed, to correct rather than retype.
+   */
   app.get<{ Querystring: { method?: string } }>('/reset/method', hide, async (request, reply) =>
-    withFlow(request, reply, '/reset/method', async ({ c, v, id }) => {
-      const m = request.query.method;
+    withFlow(request, reply, '/reset/method', async (f) => {
+      const { c, v, id } = f;
       const typed = typedFor(request, id);
-      // "wrong address?" comes back here with what was typed, to correct rather than retype
-      const form: MethodForm | undefined = isMethodId(m) ? { method: m, ...(typed?.method === m && typed.contact ? { contact: typed.contact } : {}) } : undefined;
+      const m = codeMethod(v, request.query.method);
+      if (m === 'questions' && typed?.questions?.length) return kit.send(reply, 200, await renderQuestions(f, typed.questions));
+      if (m && m !== 'questions' && m !== 'passkey' && typed?.method === m) return kit.send(reply, 200, await renderCode(request, f, m));
+      const last = codeMethod(v, m ?? typed?.method);
+      const form: MethodForm | undefined = last ? { method: last, ...(typed?.method === last && typed.contact ? { contact: typed.contact } : {}) } : undefined;
       return kit.send(reply, 200, methodPage(c, v, { ...(form ? { form } : {}), usernameAddress: usernameAddress(typed) }));
     }),
   );
@@ -242,7 +261,7 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
     const { contact: _old, ...rest } = typed;
     void _old;
     writeTyped(reply, { ...rest, method, ...(contact ? { contact } : {}) });
-    return kit.redirect(reply, '/reset/code', { method });
+    return kit.redirect(reply, '/reset/method', { method });
   }
 
   app.post('/reset/method', hide, async (request, reply) =>
@@ -283,7 +302,7 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
       const show = (e: SsprError) => askPasskey(request, reply, f, pageError(e, f.c.locale), e.status).catch((again) => failed(request, reply, f.c, '/reset/method', again, () => kit.redirect(reply, '/reset/method')));
       try {
         const next = await deps.reset.verify(f.id, f.token, { method: 'passkey', response: response ?? {} }, requestContext(request));
-        return kit.redirect(reply, stepOf(next) ?? '/reset/method');
+        return await onward(request, reply, f, next);
       } catch (err) {
         return failed(request, reply, f.c, '/reset/method', err, show);
       }
@@ -305,13 +324,11 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
     });
   }
 
-  app.get<{ Querystring: { method?: string } }>('/reset/code', hide, async (request, reply) =>
-    withFlow(request, reply, '/reset/code', async (f) => {
-      const method = codeMethod(f.v, request.query.method);
-      if (!method) return kit.redirect(reply, '/reset/method');
-      return kit.send(reply, 200, await renderCode(request, f, method));
-    }),
-  );
+  // the code box lives on the gate screen now; an old address still finds it
+  app.get<{ Querystring: { method?: string } }>('/reset/code', hide, async (request, reply) => {
+    const method = isMethodId(request.query.method) ? request.query.method : null;
+    return kit.redirect(reply, '/reset/method', method ? { method } : undefined);
+  });
 
   app.post('/reset/code', hide, async (request, reply) =>
     withFlow(request, reply, '/reset/code', async (f) => {
@@ -323,7 +340,7 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
       if (!code) return show(new SsprError('SSPR_BAD_REQUEST', [{ code: 'code.required', field: 'code' }]));
       try {
         const next = await deps.reset.verify(f.id, f.token, { method, code: code.slice(0, 32) }, requestContext(request));
-        return kit.redirect(reply, stepOf(next) ?? '/reset/method');
+        return await onward(request, reply, f, next);
       } catch (err) {
         return failed(request, reply, f.c, '/reset/code', err, show);
       }
@@ -360,7 +377,7 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
 
   async function askQuestions(request: FastifyRequest, reply: FastifyReply, f: Flow): Promise<FastifyReply> {
     await drawQuestions(request, reply, f);
-    return kit.redirect(reply, '/reset/questions');
+    return kit.redirect(reply, '/reset/method', { method: 'questions' });
   }
 
   const offersQuestions = (v: FlowView) => v.methods.some((m) => m.method === 'questions');
@@ -373,13 +390,8 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
     return questionsGatePage(f.c, f.v, { questions: ids.map((id) => ({ id, text: texts.get(id) ?? id })), proofsLeft, error: error ?? null });
   }
 
-  app.get('/reset/questions', hide, async (request, reply) =>
-    withFlow(request, reply, '/reset/questions', async (f) => {
-      const ids = typedFor(request, f.id)?.questions;
-      if (!offersQuestions(f.v) || !ids?.length) return kit.redirect(reply, '/reset/method');
-      return kit.send(reply, 200, await renderQuestions(f, ids));
-    }),
-  );
+  // the questions live on the gate screen now; an old address still finds them
+  app.get('/reset/questions', hide, async (_request, reply) => kit.redirect(reply, '/reset/method', { method: 'questions' }));
 
   app.post('/reset/questions', hide, async (request, reply) =>
     withFlow(request, reply, '/reset/questions', async (f) => {
@@ -395,7 +407,7 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
       }
       try {
         const next = await deps.reset.verify(f.id, f.token, { method: 'questions', answers: answers.filter((a) => a.id) }, requestContext(request));
-        return kit.redirect(reply, stepOf(next) ?? '/reset/method');
+        return await onward(request, reply, f, next);
       } catch (err) {
         return failed(request, reply, f.c, '/reset/questions', err, async (e) => {
           if (e.code !== 'SSPR_CODE_INVALID') return kit.send(reply, e.status, await renderQuestions(f, ids, pageError(e, f.c.locale)));
@@ -452,21 +464,34 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
     }),
   );
 
-  app.get('/reset/unlock', hide, async (request, reply) => withFlow(request, reply, '/reset/unlock', async ({ c }) => kit.send(reply, 200, unlockPage(c))));
+  /**
+   * Where a passed gate leads. An unlock needs no confirmation screen: the last gate unlocks
+   * and the finish page shows the result. Nothing to unlock, or a refusal, shows the unlock
+   * screen with the way on.
+   */
+  async function onward(request: FastifyRequest, reply: FastifyReply, f: Flow, next: FlowView): Promise<FastifyReply> {
+    if (next.state !== 'set_password' || next.intent !== 'unlock') return kit.redirect(reply, stepOf(next) ?? '/reset/method');
+    return unlockNow(request, reply, { ...f, v: next });
+  }
 
-  app.post('/reset/unlock', hide, async (request, reply) =>
-    withFlow(request, reply, '/reset/unlock', async (f) => {
-      try {
-        await deps.reset.unlock(f.id, f.token, requestContext(request));
-        return kit.redirect(reply, '/reset/done');
-      } catch (err) {
-        return failed(request, reply, f.c, '/reset/unlock', err, (e) =>
-          // nothing to unlock: no dead end, the person already proved who they are
-          e.code === 'SSPR_ACCOUNT_NOT_LOCKED' ? kit.send(reply, 409, unlockPage(f.c, { notLocked: true })) : kit.send(reply, e.status, unlockPage(f.c, { error: pageError(e, f.c.locale) })),
-        );
-      }
-    }),
+  async function unlockNow(request: FastifyRequest, reply: FastifyReply, f: Flow): Promise<FastifyReply> {
+    try {
+      await deps.reset.unlock(f.id, f.token, requestContext(request));
+      return kit.redirect(reply, '/reset/done');
+    } catch (err) {
+      return failed(request, reply, f.c, '/reset/unlock', err, (e) =>
+        // nothing to unlock: no dead end, the person already proved who they are
+        e.code === 'SSPR_ACCOUNT_NOT_LOCKED' ? kit.redirect(reply, '/reset/unlock', { result: 'not-locked' }) : kit.send(reply, e.status, unlockPage(f.c, { error: pageError(e, f.c.locale) })),
+      );
+    }
+  }
+
+  // reached only when the unlock after the last gate did not happen: a retry, or the way on when nothing was locked
+  app.get<{ Querystring: { result?: string } }>('/reset/unlock', hide, async (request, reply) =>
+    withFlow(request, reply, '/reset/unlock', async ({ c }) => kit.send(reply, 200, unlockPage(c, { notLocked: request.query.result === 'not-locked' }))),
   );
+
+  app.post('/reset/unlock', hide, async (request, reply) => withFlow(request, reply, '/reset/unlock', (f) => unlockNow(request, reply, f)));
 
   // "Set a new password instead": the flow's intent changes on the server, audited, then the password step
   app.post('/reset/instead', hide, async (request, reply) =>
@@ -480,5 +505,22 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
     }),
   );
 
-  app.get('/reset/done', hide, async (request, reply) => withFlow(request, reply, '/reset/done', async ({ c, v }) => kit.send(reply, 200, donePage(c, v))));
+  /** the finish page's button: the allow-listed return address, else the organisation's sign-in page, else our portal */
+  async function signInFor(request: FastifyRequest, f: Flow): Promise<string> {
+    return allowedReturn(typedFor(request, f.id)?.returnTo, await deps.policy.get()) ?? f.c.brand.signInUrl ?? '/account';
+  }
+
+  app.get('/reset/done', hide, async (request, reply) => withFlow(request, reply, '/reset/done', async (f) => kit.send(reply, 200, donePage(f.c, f.v, { signIn: await signInFor(request, f) }))));
+
+  // "Also set a new password" after an unlock: the same verified flow goes on, audited, once
+  app.post('/reset/also', hide, async (request, reply) =>
+    withFlow(request, reply, '/reset/done', async (f) => {
+      try {
+        await deps.reset.alsoSetPassword(f.id, f.token, requestContext(request));
+        return kit.redirect(reply, '/reset/password');
+      } catch (err) {
+        return failed(request, reply, f.c, '/reset/done', err, async (e) => kit.send(reply, e.status, donePage(f.c, f.v, { signIn: await signInFor(request, f), error: pageError(e, f.c.locale) })));
+      }
+    }),
+  );
 }

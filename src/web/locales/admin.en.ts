@@ -45,6 +45,7 @@ export const adminEn = {
     brandColour: { label: 'Brand colour', help: 'Links, buttons and the page header, written #rrggbb. It must have at least 4.5:1 contrast on white (WCAG AA). Empty: the default blue. The logo is a file the operator names in SSPR_LOGO_FILE.' },
     signInText: { label: 'Sign-in page text', help: 'An optional line under the introduction of the first reset step, such as who to call.' },
     signInUrl: { label: 'Your sign-in page', help: 'The https address the last step sends people to, to sign in with the new password. Empty: this service’s own portal.' },
+    returnUrls: { label: 'Return addresses', help: 'One https origin a line, such as https://login.example.org. A link to /reset?return=… on one of them sends people back there at the end; any other return address is ignored.' },
     enabledFor: { label: 'Self-service password reset enabled for', help: 'Admins can always reset.' },
     enabledGroups: { label: 'Enabled groups', help: 'One group name a line; used when reset is enabled for selected groups.' },
     methods: { label: 'Methods available', help: 'Admins never use security questions.' },

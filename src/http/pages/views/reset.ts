@@ -7,14 +7,19 @@ import { button, csrfField, helpBox, input, layout, passkeyScript, passwordRules
 
 const PHONE_METHODS: ReadonlySet<MethodId> = new Set(['sms', 'voice', 'office']);
 
-const gateLine = (ctx: PageCtx, v: FlowView): SafeHtml =>
-  html`<p class="step">${ctx.t('pages.reset.gate', { n: Math.min(v.gatesPassed + 1, v.gatesRequired), total: v.gatesRequired })}</p>`;
+/** Which check this is; with two required, the first says that one more follows, so the second is no surprise. */
+const gateLine = (ctx: PageCtx, v: FlowView): SafeHtml => {
+  const n = Math.min(v.gatesPassed + 1, v.gatesRequired);
+  return html`<p class="step">${ctx.t('pages.reset.gate', { n, total: v.gatesRequired })}${n === 1 && v.gatesRequired > 1 ? html` ${ctx.t('pages.reset.gateSecond')}` : ''}</p>`;
+};
 
 const startOver = (ctx: PageCtx, kind: 'primary' | 'secondary' = 'secondary'): SafeHtml => html`<p><a class="button button-${kind}" href="/reset">${ctx.t('pages.reset.startAgain')}</a></p>`;
 
 export interface StartForm {
   username?: string;
   intent?: 'reset' | 'unlock';
+  /** an allow-listed `?return=` address, carried into the flow */
+  returnTo?: string | null;
 }
 
 /** Step 1: the username, why, and the CAPTCHA widget when it is on. */
@@ -25,6 +30,7 @@ export function startPage(ctx: PageCtx, o: { allowUnlock: boolean; widget: { hea
 ${ctx.brand.signInText ? html`<p class="org-text" dir="auto">${ctx.brand.signInText}</p>` : ''}
 <form method="post" action="/reset" class="stack">
 ${csrfField(ctx)}
+${o.form?.returnTo ? html`<input type="hidden" name="return" value="${o.form.returnTo}">` : ''}
 ${input(ctx, { id: 'username', label: t('pages.reset.username'), type: 'text', autocomplete: 'username', value: o.form?.username, required: true, ltr: true, spellcheck: false, autocapitalize: false, maxlength: 256 }, o.error)}
 ${
   o.allowUnlock
@@ -82,7 +88,10 @@ export function methodPage(ctx: PageCtx, v: FlowView, o: { form?: MethodForm; us
           o.error,
         )}</div>`
       : '';
-    return html`<div class="choice method-choice"><input type="radio" id="${id}" name="method" value="${m.method}"${attr(m.method === chosen, 'checked')}><label for="${id}">${t(`methods.${m.method}`)}${m.hint ? html` <bdi dir="ltr" class="hint">${m.hint}</bdi>` : ''}</label>${contact}</div>`;
+    return {
+      html: html`<div class="choice method-choice"><input type="radio" id="${id}" name="method" value="${m.method}"${attr(m.method === chosen, 'checked')}><label for="${id}">${t(`methods.${m.method}`)}${m.hint ? html` <bdi dir="ltr" class="hint">${m.hint}</bdi>` : ''}</label>${contact}</div>`,
+      children: contact,
+    };
   };
   const quick = own
     ? html`<form method="post" action="/reset/method" class="quick-send">
@@ -91,19 +100,26 @@ ${csrfField(ctx)}<input type="hidden" name="method" value="email"><input type="h
 </form>
 <p class="or">${t('pages.reset.orChoose')}</p>`
     : '';
+  // one method: nothing to choose, only where to send (Entra's layout)
+  const only = v.methods.length === 1 ? v.methods[0]! : null;
+  const choice = only
+    ? html`<input type="hidden" name="method" value="${only.method}">
+<p class="label-text" id="method">${t(`methods.${only.method}`)}${only.hint ? html` <bdi dir="ltr" class="hint">${only.hint}</bdi>` : ''}</p>
+${only.needsContact ? option(only).children : ''}`
+    : html`<fieldset class="field" id="method">
+<legend>${t('pages.reset.chooseMethod')}</legend>
+${v.methods.map((m) => option(m).html)}
+</fieldset>`;
   const body = v.methods.length
     ? html`${gateLine(ctx, v)}
 ${quick}
 <form method="post" action="/reset/method" class="stack">
 ${csrfField(ctx)}
-<fieldset class="field" id="method">
-<legend>${t('pages.reset.chooseMethod')}</legend>
-${v.methods.map(option)}
-</fieldset>
+${choice}
 ${button(t('pages.reset.send'), own ? 'secondary' : 'primary')}
 </form>`
     : html`<p>${t('errors.SSPR_METHOD_UNAVAILABLE')}</p>${startOver(ctx, 'primary')}${helpBox(ctx)}`;
-  return layout(ctx, { title: t('pages.reset.verifyTitle'), path: o.form?.method ? `/reset/method?method=${o.form.method}` : '/reset/method', body, error: o.error ?? null, flow: true });
+  return layout(ctx, { title: t('pages.reset.verifyTitle'), path: '/reset/method', body, error: o.error ?? null, flow: true });
 }
 
 const CODE_TIPS: Partial<Record<MethodId, 'email' | 'phone' | 'voice'>> = { email: 'email', sms: 'phone', voice: 'voice', office: 'voice' };
@@ -116,10 +132,10 @@ function sentLine(ctx: PageCtx, v: FlowView, method: MethodId, o: { minutes: num
   if (!o.typedContact) return html`${t('pages.reset.sentProtected', { minutes: o.minutes })}`;
   const phone = PHONE_METHODS.has(method);
   const echo = withMarkup((m) => t(phone ? 'pages.reset.sentIfOnRecordPhone' : 'pages.reset.sentIfOnRecord', { to: m, minutes: o.minutes }), html`<bdi dir="ltr" class="typed">${o.typedContact}</bdi>`);
-  return html`${echo} <a href="${`/reset/method?method=${method}`}">${phone ? t('pages.reset.wrongNumber') : t('pages.reset.wrongAddress')}</a>`;
+  return html`${echo} <a href="/reset/method">${phone ? t('pages.reset.wrongNumber') : t('pages.reset.wrongAddress')}</a>`;
 }
 
-/** A gate: type the code that was sent. */
+/** The gate screen once a code was asked for: the code box, where the choice was (the same address). */
 export function codePage(ctx: PageCtx, v: FlowView, method: MethodId, o: { minutes: number; protection: boolean; typedContact?: string | null; proofsLeft?: number; error?: PageError | null }): string {
   const { t } = ctx;
   const left = o.proofsLeft ?? PROOF_FAILURES_PER_DAY;
@@ -151,7 +167,7 @@ ${
 <ul class="links">
 <li><a href="/reset/method">${t('pages.reset.otherMethod')}</a></li>
 </ul>`;
-  return layout(ctx, { title: t('pages.reset.codeTitle'), path: `/reset/code?method=${method}`, body, error: o.error ?? null, flow: true });
+  return layout(ctx, { title: t('pages.reset.codeTitle'), path: `/reset/method?method=${method}`, body, error: o.error ?? null, flow: true });
 }
 
 /** After every gate: the new password, twice. */
@@ -184,12 +200,25 @@ ${button(t('pages.reset.unlock'))}
   return layout(ctx, { title: o.notLocked ? t('pages.reset.notLockedTitle') : t('pages.reset.unlockTitle'), path: '/reset/unlock', body, error: o.error ?? null, flow: true });
 }
 
-export function donePage(ctx: PageCtx, v: FlowView): string {
+/**
+ * The last screen: what happened and one button to sign in (`signIn`: the allow-listed return
+ * address, else the organisation's sign-in page, else our portal). After an unlock the same
+ * verified flow may go on to a new password.
+ */
+export function donePage(ctx: PageCtx, v: FlowView, o: { signIn: string; error?: PageError | null }): string {
   const { t } = ctx;
   const reset = v.intent !== 'unlock';
+  const also = reset
+    ? ''
+    : html`<form method="post" action="/reset/also" class="stack">
+${csrfField(ctx)}
+<p class="help" id="also-help">${t('pages.reset.alsoSetPasswordHelp')}</p>
+<button type="submit" class="button button-secondary" aria-describedby="also-help">${t('pages.reset.alsoSetPassword')}</button>
+</form>`;
   const body = html`<div class="notice notice-success" role="status"><p>${reset ? t('pages.reset.doneReset') : t('pages.reset.doneUnlock')}</p></div>
-<p><a class="button button-primary" href="${ctx.brand.signInUrl ?? '/account'}">${t('pages.reset.signIn')}</a></p>`;
-  return layout(ctx, { title: reset ? t('pages.reset.doneResetTitle') : t('pages.reset.doneUnlockTitle'), path: '/reset/done', body, flow: true });
+<p><a class="button button-primary" href="${o.signIn}">${t('pages.reset.signIn')}</a></p>
+${also}`;
+  return layout(ctx, { title: reset ? t('pages.reset.doneResetTitle') : t('pages.reset.doneUnlockTitle'), path: '/reset/done', body, error: o.error ?? null, flow: true });
 }
 
 /** How a flow ended without success, and what the page can say about it. */
@@ -257,7 +286,7 @@ ${button(t('pages.resetQuestions.verify'))}
 <ul class="links">
 <li><a href="/reset/method">${t('pages.reset.otherMethod')}</a></li>
 </ul>`;
-  return layout(ctx, { title: t('pages.resetQuestions.title'), path: '/reset/questions', body, error: o.error ?? null, flow: true });
+  return layout(ctx, { title: t('pages.resetQuestions.title'), path: '/reset/method?method=questions', body, error: o.error ?? null, flow: true });
 }
 
 /** A passkey gate: the challenge's options ride on the form; the button runs the browser's ceremony. */
