@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ACTIVITIES } from '../../src/core/audit.js';
 import { api, bearer, startTestServer, type TestServer } from '../support/app.js';
 import { DATABASES, freshDatabaseUrl } from '../support/databases.js';
 
@@ -102,6 +103,52 @@ describe.each(DATABASES)('reset and unlock journey on %s', (kind) => {
     expect(u.json.state).toBe('completed');
     expect((await s.directory.findByUsername('locked@example.org'))!.locked).toBe(false);
     expect((await api(s.url, 'POST', '/api/v1/session', { username: 'locked@example.org', password: 'Kept-Password-1!' })).status).toBe(200);
+  });
+
+  it('after a real unlock, the same flow also sets a new password once, audited, and is spent afterwards', async () => {
+    await s.directory.add({ username: 'also@example.org', password: 'Kept-Password-1!', email: 'also@example.org', locked: true });
+    const ctx = { ip: '127.0.0.1', userAgent: 'test', locale: 'en' };
+    const f = (await start('also@example.org', { intent: 'unlock' })).json;
+    // nothing to go on from before the unlock: a flow that has not unlocked cannot switch this way
+    await passEmailGate(f, 'also@example.org');
+    await expect(s.reset.alsoSetPassword(f.id, f.token, ctx)).rejects.toMatchObject({ code: 'SSPR_FLOW_STATE' });
+    expect((await api(s.url, 'POST', `/api/v1/reset/${f.id}/unlock`, {}, bearer(f.token))).json.state).toBe('completed');
+    await expect(s.reset.alsoSetPassword(f.id, 'x'.repeat(43), ctx)).rejects.toMatchObject({ code: 'SSPR_FLOW_NOT_FOUND' });
+    const next = await s.reset.alsoSetPassword(f.id, f.token, ctx);
+    expect(next).toMatchObject({ state: 'set_password', intent: 'reset' });
+    // only once: a racing or repeated switch is refused
+    await expect(s.reset.alsoSetPassword(f.id, f.token, ctx)).rejects.toMatchObject({ code: 'SSPR_FLOW_STATE' });
+    // no second unlock from the reopened flow
+    expect((await api(s.url, 'POST', `/api/v1/reset/${f.id}/unlock`, {}, bearer(f.token))).status).toBe(409);
+    const done = await api(s.url, 'POST', `/api/v1/reset/${f.id}/password`, { newPassword: NEW_PASSWORD }, bearer(f.token));
+    expect(done.json.state).toBe('completed');
+    expect((await api(s.url, 'POST', '/api/v1/session', { username: 'also@example.org', password: NEW_PASSWORD })).status).toBe(200);
+    // spent: neither reopened nor used for another password
+    await expect(s.reset.alsoSetPassword(f.id, f.token, ctx)).rejects.toMatchObject({ code: 'SSPR_FLOW_STATE' });
+    expect((await api(s.url, 'POST', `/api/v1/reset/${f.id}/password`, { newPassword: 'Another-Pass-99!' }, bearer(f.token))).status).toBe(409);
+    const audit = await s.store.db.selectFrom('audit').select(['activity', 'step', 'result', 'details']).where('flow_id', '=', f.id).execute();
+    const intent = audit.filter((e) => e.step === 'intent');
+    expect(intent).toHaveLength(1);
+    expect(JSON.parse(String(intent[0]!.details))).toEqual({ from: 'unlock', to: 'reset', after: 'unlocked' });
+    const finished = audit.filter((e) => e.step === null && e.result === 'success').map((e) => e.activity);
+    expect(finished).toEqual(expect.arrayContaining([ACTIVITIES.unlockSelf, ACTIVITIES.resetSelf]));
+  });
+
+  it('after an unlock, "also set a new password" is refused once the flow\'s life is over', async () => {
+    let offset = 0;
+    const timed = await startTestServer(dbUrl, {}, { clock: { now: () => Date.now() + offset } });
+    try {
+      await timed.directory.add({ username: 'late@example.org', password: 'Kept-Password-1!', email: 'late@example.org', locked: true });
+      const f = (await api(timed.url, 'POST', '/api/v1/reset', { username: 'late@example.org', intent: 'unlock' })).json;
+      expect((await api(timed.url, 'POST', `/api/v1/reset/${f.id}/challenge`, { method: 'email', contact: 'late@example.org' }, bearer(f.token))).status).toBe(202);
+      const msg = await timed.transport.next('late@example.org');
+      await api(timed.url, 'POST', `/api/v1/reset/${f.id}/verify`, { method: 'email', code: msg.code }, bearer(f.token));
+      expect((await api(timed.url, 'POST', `/api/v1/reset/${f.id}/unlock`, {}, bearer(f.token))).json.state).toBe('completed');
+      offset = 16 * 60_000;
+      await expect(timed.reset.alsoSetPassword(f.id, f.token, { ip: '127.0.0.1', userAgent: 'test', locale: 'en' })).rejects.toMatchObject({ code: 'SSPR_FLOW_EXPIRED' });
+    } finally {
+      await timed.close();
+    }
   });
 
   it('refuses to unlock an account that is not locked, after the gates', async () => {

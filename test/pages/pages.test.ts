@@ -116,15 +116,22 @@ describe('pages over HTTP', () => {
     let since = server.transport.sent.length;
     r = await c.post('/reset/method', { method: 'email', contact_email: CAROL.email }, page);
     expect(r.status).toBe(303);
-    expect(r.location).toBe('/reset/code?method=email');
+    // the code box is on the gate screen itself (Entra's layout)
+    expect(r.location).toBe('/reset/method?method=email');
     const code = await codeSince(server, CAROL.email, since);
 
-    page = await expectBothLanguages(c, '/reset/code?method=email');
+    page = await expectBothLanguages(c, '/reset/method?method=email');
     expect(page.text).toMatch(/inputmode="numeric"/);
     expect(page.text).toMatch(/autocomplete="one-time-code"/);
     // protection is on: what was typed is echoed as typed, never what is on record
     expect(page.text).toContain('If <bdi dir="ltr" class="typed">carol@example.org</bdi> is on record for this account, we sent a code to it.');
-    expect(page.text).toContain('href="/reset/method?method=email">Wrong address?</a>');
+    expect(page.text).toContain('href="/reset/method">Wrong address?</a>');
+    // …which comes back to the choice with the typed address, to correct
+    const again = await c.get('/reset/method');
+    expect(again.text).toMatch(/<input id="contact_email" name="contact_email" type="email"[^>]*value="carol@example.org"/);
+    expect(again.text).toMatch(/id="method-email" name="method" value="email" checked/);
+    // an old address of the code page finds the gate screen
+    expect((await c.get('/reset/code?method=email')).location).toBe('/reset/method?method=email');
 
     r = await c.post('/reset/code', { method: 'email', code: code === '00000000' ? '11111111' : '00000000' }, page);
     expect(r.status).toBe(400);
@@ -165,20 +172,19 @@ describe('pages over HTTP', () => {
     for (const res of c.responses) expect(res.text).not.toContain(token);
   });
 
-  it('walks an unlock for a locked account', async () => {
+  it('walks an unlock for a locked account: the last gate unlocks, no confirmation screen', async () => {
     const c = new FormClient(server.url);
     let page = await c.get('/reset');
     expect((await c.post('/reset', { username: DAN.username, intent: 'unlock' }, page)).location).toBe('/reset/method');
     page = await c.get('/reset/method');
     const since = server.transport.sent.length;
-    expect((await c.post('/reset/method', { method: 'email', contact_email: DAN.email }, page)).location).toBe('/reset/code?method=email');
+    expect((await c.post('/reset/method', { method: 'email', contact_email: DAN.email }, page)).location).toBe('/reset/method?method=email');
     const code = await codeSince(server, DAN.email, since);
-    page = await c.get('/reset/code?method=email');
-    expect((await c.post('/reset/code', { method: 'email', code }, page)).location).toBe('/reset/unlock');
-    page = await expectBothLanguages(c, '/reset/unlock');
-    expect((await c.post('/reset/unlock', {}, page)).location).toBe('/reset/done');
-    page = await c.get('/reset/done');
+    page = await c.get('/reset/method?method=email');
+    expect((await c.post('/reset/code', { method: 'email', code }, page)).location).toBe('/reset/done');
+    page = await expectBothLanguages(c, '/reset/done');
     expect(page.text).toContain('<h1>Your account has been unlocked</h1>');
+    expect(page.text).toContain('action="/reset/also"');
     expect((await api(server.url, 'POST', '/api/v1/session', { username: DAN.username, password: DAN.password })).status).toBe(200);
   });
 
@@ -333,7 +339,7 @@ describe('pages over HTTP', () => {
   });
 
   it('refuses every form post without the CSRF field with a 403 page', async () => {
-    const posts = ['/reset', '/reset/method', '/reset/code', '/reset/password', '/reset/unlock', '/account/sign-in', '/account/sign-out', '/account/reconfirm', '/account/methods', '/account/methods/remove', '/account/confirm', '/account/password'];
+    const posts = ['/reset', '/reset/method', '/reset/code', '/reset/password', '/reset/unlock', '/reset/also', '/account/sign-in', '/account/sign-out', '/account/reconfirm', '/account/methods', '/account/methods/remove', '/account/confirm', '/account/password'];
     const fresh = new FormClient(server.url);
     const withCookie = new FormClient(server.url);
     const page = await withCookie.get('/reset');
@@ -375,7 +381,7 @@ describe('pages over HTTP', () => {
     expect(dup.status).toBe(400);
     expect(dup.text).toContain('Enter your username.');
     // no flow: the step pages say so and offer a new start
-    const none = await new FormClient(server.url).get('/reset/code?method=email');
+    const none = await new FormClient(server.url).get('/reset/method?method=email');
     expect(none.status).toBe(200);
     expect(none.text).toContain('href="/reset"');
   });
@@ -415,13 +421,13 @@ describe('pages over HTTP', () => {
         const page = await c.get('/reset');
         expect((await c.post('/reset', { username: CAROL.username }, page)).location).toBe('/reset/method');
         const m = await c.get('/reset/method');
-        expect((await c.post('/reset/method', { method: 'email', contact_email: CAROL.email }, m)).location).toBe('/reset/code?method=email');
+        expect((await c.post('/reset/method', { method: 'email', contact_email: CAROL.email }, m)).location).toBe('/reset/method?method=email');
         return c;
       };
 
       // five wrong codes block the account; the fifth answer says so
       const c = await start();
-      const page = await c.get('/reset/code?method=email');
+      const page = await c.get('/reset/method?method=email');
       let r: PageResponse | null = null;
       for (let i = 0; i < 5; i++) r = await c.post('/reset/code', { method: 'email', code: '0000000' }, page);
       expect(r!.status).toBe(429);
@@ -432,9 +438,9 @@ describe('pages over HTTP', () => {
       // a flow older than 15 minutes is expired, by GET and by POST
       await timed.store.r.throttle.prune(Number.MAX_SAFE_INTEGER);
       const d = await start();
-      const codePage = await d.get('/reset/code?method=email');
+      const codePage = await d.get('/reset/method?method=email');
       offset = 16 * 60_000;
-      const gone = await d.get('/reset/code?method=email');
+      const gone = await d.get('/reset/method?method=email');
       expect(gone.status).toBe(200);
       expect(gone.text).toContain('This reset has expired. Start again.');
       expect((await d.post('/reset/code', { method: 'email', code: '12345678' }, codePage)).status).toBe(410);

@@ -323,7 +323,7 @@ describe('SECURITY 21: the password step is unreachable before every gate is pas
       expect(res.headers.location, path).toBe('/reset/method');
     }
     await b.get('/reset/method');
-    for (const path of ['/reset/password', '/reset/unlock']) {
+    for (const path of ['/reset/password', '/reset/unlock', '/reset/also']) {
       const res = await b.post(path, { newPassword: NEW_PASSWORD, confirmPassword: NEW_PASSWORD });
       expect(res.status, path).not.toBe(200);
       expect(res.headers.location ?? '', path).not.toBe('/reset/done');
