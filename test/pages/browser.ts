@@ -57,7 +57,7 @@ export async function expectDir(page: Page, lang: 'en' | 'he') {
   expect(await page.getAttribute('html', 'dir')).toBe(lang === 'he' ? 'rtl' : 'ltr');
 }
 
-/** A reset up to the new-password step: username → e-mail → full address → code. */
+/** A reset up to the new-password step: username → e-mail and full address → the code box on the same screen → code. */
 export async function walkToNewPassword(server: TestServer, page: Page, who: Person, lang: 'en' | 'he', o: { captcha?: boolean } = {}) {
   await page.goto(`${server.url}/reset${lang === 'he' ? '?lang=he' : ''}`);
   await expectDir(page, lang);
@@ -74,7 +74,7 @@ export async function walkToNewPassword(server: TestServer, page: Page, who: Per
   await page.fill('#contact_email', who.email);
   const since = server.transport.sent.length;
   await submit(page);
-  expect(new URL(page.url()).pathname).toBe('/reset/code');
+  expect(new URL(page.url()).pathname).toBe('/reset/method');
   await expectDir(page, lang);
   const code = await codeSince(server, who.email, since);
   await page.fill('#code', code);
