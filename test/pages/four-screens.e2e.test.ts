@@ -189,6 +189,7 @@ describe('four screens in Chromium on a phone', () => {
     await server.directory.add(who);
     const { page, problems, walk, step, close } = await phonePage();
     await page.goto(`${server.url}/reset?lang=he`);
+    await step('he', 'username');
     await page.fill('#username', who.username);
     await solveCaptcha(page);
     await click(page, 'main form[action="/reset"] button[type="submit"]');
