@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { errorBody } from '../http/errors.js';
 import { SsprError } from './errors.js';
-import { brandName, contrastOnWhite, darker, parseHexColour } from './branding.js';
+import { brandName, contrastOnWhite, darker, isHttpsOrigin, parseHexColour, returnHref } from './branding.js';
 import { defaultPolicy } from './policy/settings.js';
 import { applyPolicyChange } from './policy/validate.js';
 
@@ -49,5 +49,19 @@ describe('branding settings', () => {
     expect(refusal({ orgName: 'x'.repeat(81) }).details[0]!.code).toBe('policy.text');
     for (const bad of ['http://login.example', 'javascript:alert(1)', '/account', 'https://user:pw@login.example']) expect(refusal({ signInUrl: bad }).details[0]!.code, bad).toBe('policy.url');
     expect(applyPolicyChange(defaultPolicy(), { signInUrl: 'https://login.example/' }).policy.signInUrl).toBe('https://login.example/');
+  });
+
+  it('follows a return address only to an allowed https origin', () => {
+    const allowed = ['https://idp.example.org', 'https://sso.example.org:8443'];
+    expect(returnHref('https://idp.example.org/login?x=1#y', allowed)).toBe('https://idp.example.org/login?x=1#y');
+    expect(returnHref('https://IDP.example.org/', allowed)).toBe('https://idp.example.org/');
+    expect(returnHref('https://sso.example.org:8443/a', allowed)).toBe('https://sso.example.org:8443/a');
+    for (const bad of ['https://evil.example/', 'http://idp.example.org/', 'https://idp.example.org.evil.example/', 'https://idp.example.org:444/', 'https://sso.example.org/', 'https://u:p@idp.example.org/', 'https://u@idp.example.org/', '//idp.example.org/', '/reset', 'javascript:alert(1)', `https://idp.example.org/${'x'.repeat(2100)}`, ''])
+      expect(returnHref(bad, allowed), bad).toBeNull();
+    expect(returnHref('https://idp.example.org/', [])).toBeNull();
+    expect(isHttpsOrigin('https://idp.example.org')).toBe(true);
+    for (const bad of ['https://idp.example.org/', 'https://idp.example.org/x', 'http://idp.example.org', 'idp.example.org', 'https://u@idp.example.org', 'https://IDP.example.org']) expect(isHttpsOrigin(bad), bad).toBe(false);
+    expect(refusal({ returnUrls: ['https://idp.example.org/'] }).details[0]!.code).toBe('policy.returnUrls');
+    expect(applyPolicyChange(defaultPolicy(), { returnUrls: allowed }).policy.returnUrls).toEqual(allowed);
   });
 });

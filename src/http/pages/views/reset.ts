@@ -89,8 +89,8 @@ export function methodPage(ctx: PageCtx, v: FlowView, o: { form?: MethodForm; us
         )}</div>`
       : '';
     return {
-      html: html`<div class="choice method-choice"><input type="radio" id="${id}" name="method" value="${m.method}"${attr(m.method === chosen, 'checked')}><label for="${id}">${t(`methods.${m.method}`)}${m.hint ? html` <bdi dir="ltr" class="hint">${m.hint}</bdi>` : ''}</label>${contact}</div>`,
-      children: contact,
+      choice: html`<div class="choice method-choice"><input type="radio" id="${id}" name="method" value="${m.method}"${attr(m.method === chosen, 'checked')}><label for="${id}">${t(`methods.${m.method}`)}${m.hint ? html` <bdi dir="ltr" class="hint">${m.hint}</bdi>` : ''}</label>${contact}</div>`,
+      contact,
     };
   };
   const quick = own
@@ -105,10 +105,10 @@ ${csrfField(ctx)}<input type="hidden" name="method" value="email"><input type="h
   const choice = only
     ? html`<input type="hidden" name="method" value="${only.method}">
 <p class="label-text" id="method">${t(`methods.${only.method}`)}${only.hint ? html` <bdi dir="ltr" class="hint">${only.hint}</bdi>` : ''}</p>
-${only.needsContact ? option(only).children : ''}`
+${option(only).contact}`
     : html`<fieldset class="field" id="method">
 <legend>${t('pages.reset.chooseMethod')}</legend>
-${v.methods.map((m) => option(m).html)}
+${v.methods.map((m) => option(m).choice)}
 </fieldset>`;
   const body = v.methods.length
     ? html`${gateLine(ctx, v)}
