@@ -184,7 +184,7 @@ describe('four screens in Chromium on a phone', () => {
     }, 120_000);
   }
 
-  it('he: an admin needs two checks; both happen on the gate screen, the first says a second follows, still four screens', async () => {
+  it('he: an admin\'s second check (revealed after the first) is on the gate screen too: still four screens', async () => {
     const who = { ...person('twogates'), isAdmin: true, mobile: '+972501234567' };
     await server.directory.add(who);
     const { page, problems, walk, step, close } = await phonePage();
@@ -332,6 +332,34 @@ describe('?return= and open redirects, form by form', () => {
       expect((await c.get('/reset/done')).text).toContain(`href="${SIGN_IN}"`);
     } finally {
       await server.policy.update({ returnUrls: [IDP] }, 'test', null);
+    }
+  });
+
+  it('where the policy asks two checks of everyone, the first check says a second one follows, in both languages', async () => {
+    await server.policy.update({ gatesRequired: 2 }, 'test', null);
+    try {
+      for (const [lang, first, second] of [
+        ['en', '<p class="step">Verification step 1 of 2</p>\n<p>Your organisation asks for two checks: after this one, one more with a different method.</p>', 'Verification step 2 of 2'],
+        ['he', '<p class="step">שלב אימות 1 מתוך 2</p>\n<p>הארגון שלכם מבקש שתי בדיקות', 'שלב אימות 2 מתוך 2'],
+      ] as const) {
+        const who = person(`twice${lang}`);
+        await server.directory.add({ ...who, mobile: '+972507654321' });
+        const c = new FormClient(server.url);
+        const start = await c.get(`/reset?lang=${lang}`);
+        await c.post('/reset', { username: who.username }, start);
+        const gate = await c.get('/reset/method');
+        expect(gate.text).toContain(first);
+        const since = server.transport.sent.length;
+        await c.post('/reset/method', { method: 'email', use_username: '1' }, gate);
+        const box = await c.get('/reset/method?method=email');
+        expect(box.text).toContain(first);
+        expect((await c.post('/reset/code', { method: 'email', code: await codeSince(server, who.email, since) }, box)).location).toBe('/reset/method');
+        const next = await c.get('/reset/method');
+        expect(next.text).toContain(second);
+        expect(next.text).not.toContain(lang === 'en' ? 'asks for two checks' : 'מבקש שתי בדיקות');
+      }
+    } finally {
+      await server.policy.update({ gatesRequired: 1 }, 'test', null);
     }
   });
 

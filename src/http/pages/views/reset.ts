@@ -10,7 +10,8 @@ const PHONE_METHODS: ReadonlySet<MethodId> = new Set(['sms', 'voice', 'office'])
 /** Which check this is; with two required, the first says that one more follows, so the second is no surprise. */
 const gateLine = (ctx: PageCtx, v: FlowView): SafeHtml => {
   const n = Math.min(v.gatesPassed + 1, v.gatesRequired);
-  return html`<p class="step">${ctx.t('pages.reset.gate', { n, total: v.gatesRequired })}${n === 1 && v.gatesRequired > 1 ? html` ${ctx.t('pages.reset.gateSecond')}` : ''}</p>`;
+  return html`<p class="step">${ctx.t('pages.reset.gate', { n, total: v.gatesRequired })}</p>${n === 1 && v.gatesRequired > 1 ? html`
+<p>${ctx.t('pages.reset.gateSecond')}</p>` : ''}`;
 };
 
 const startOver = (ctx: PageCtx, kind: 'primary' | 'secondary' = 'secondary'): SafeHtml => html`<p><a class="button button-${kind}" href="/reset">${ctx.t('pages.reset.startAgain')}</a></p>`;
