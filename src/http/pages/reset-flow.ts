@@ -65,15 +65,15 @@ interface Flow {
   token: string;
 }
 
+/** a `?return=` address on an allowed origin, else null */
+const allowedReturn = (url: unknown, policy: { returnUrls: readonly string[] }): string | null => (typeof url === 'string' ? returnHref(url, policy.returnUrls) : null);
+
 /**
  * The reset and unlock journey as pages. The flow token lives only in an HttpOnly,
  * SameSite=Strict cookie and the flow id in a second one: neither is ever in a URL. Every step
  * is a GET page (rendered from the flow's state) and a POST that acts and redirects (303) to
  * the page for the new state; the server decides which step is allowed, the pages only follow.
  */
-/** a `?return=` address on an allowed origin, else null */
-const allowedReturn = (url: unknown, policy: { returnUrls: readonly string[] }): string | null => (typeof url === 'string' ? returnHref(url, policy.returnUrls) : null);
-
 export function resetPages(app: FastifyInstance, kit: PageKit): void {
   const { deps } = kit;
   const { names, https } = deps;
