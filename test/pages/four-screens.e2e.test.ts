@@ -217,6 +217,34 @@ describe('four screens in Chromium on a phone', () => {
     await close();
   }, 120_000);
 
+  it('he: with one method offered there is nothing to choose: the gate screen asks only where to send, then shows the code box', async () => {
+    const who = person('onlyemail');
+    await server.directory.add(who);
+    await server.policy.update({ methods: ['email'] }, 'test', null);
+    const { page, problems, walk, step, close } = await phonePage();
+    try {
+      await page.goto(`${server.url}/reset?lang=he&username=${encodeURIComponent(who.username)}`);
+      await step('he', 'username');
+      await solveCaptcha(page);
+      await click(page, 'main form[action="/reset"] button[type="submit"]');
+      await step('he', 'gate: one method');
+      expect(await page.locator('input[type="radio"][name="method"]').count()).toBe(0);
+      expect(await page.locator('main form:not(.quick-send) input[type="hidden"][name="method"]').getAttribute('value')).toBe('email');
+      await page.fill('#contact_email', who.email);
+      const since = server.transport.sent.length;
+      await click(page, 'main form[action="/reset/method"]:not(.quick-send) button[type="submit"]');
+      await step('he', 'gate: code box');
+      await page.fill('#code', await codeSince(server, who.email, since));
+      await click(page, 'main form[action="/reset/code"] button');
+      await step('he', 'new password');
+      expect(screensIn(walk)).toEqual(['/reset', '/reset/method', '/reset/password']);
+    } finally {
+      await server.policy.update({ methods: ['email', 'sms', 'authenticator'] }, 'test', null);
+    }
+    expect(problems).toEqual([]);
+    await close();
+  }, 120_000);
+
   for (const lang of ['en', 'he'] as const) {
     it(`${lang}: ?username= prefills and an allowed ?return= is where the finish button goes back to`, async () => {
       const who = person(`deeplink${lang}`);
