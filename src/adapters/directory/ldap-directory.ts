@@ -53,7 +53,7 @@ export abstract class LdapDirectory implements Directory {
 
   protected get attributes(): string[] {
     const a = this.s.attrs;
-    return [...new Set([this.usernameAttr, a.email, a.mobile, a.office, a.given, a.surname, a.display, 'cn', 'memberOf', ...this.stateAttrs])];
+    return [...new Set([this.usernameAttr, a.email, a.mobile, a.office, a.given, a.surname, a.display, a.language, 'cn', 'memberOf', ...this.stateAttrs])];
   }
 
   /** null when the name cannot be a user name, so odd input never reaches the directory */
@@ -165,6 +165,7 @@ export abstract class LdapDirectory implements Directory {
       email: first(entry, a.email),
       mobile: first(entry, a.mobile),
       office: first(entry, a.office),
+      preferredLanguage: first(entry, a.language),
       groups: LdapDirectory.groupNames(groupDns),
       isAdmin: inAdminGroup || st.protectedAdmin,
       enabled: st.enabled,
