@@ -106,8 +106,7 @@ export abstract class LdapDirectory implements Directory {
    * hyphens) and checked again here in canonical form.
    */
   async findByContact(c: ContactLookup): Promise<DirectoryUser[]> {
-    const attr = c.kind === 'email' ? this.s.attrs.email : this.s.attrs.mobile;
-    const filter = `(&(objectClass=person)(${attr}=${Filter.escape(c.value)}))`;
+    const filter = c.kind === 'email' ? `(&(objectClass=person)(${this.s.attrs.email}=${Filter.escape(c.value)}))` : `(&(objectClass=person)${this.phoneFilter(this.s.attrs.mobile, c.value)})`;
     try {
       const entries = await this.pool.search(this.s.baseDn, { scope: 'sub', filter, attributes: this.attributes, explicitBufferAttributes: this.binaryAttrs, sizeLimit: 20 });
       const found = (await Promise.all(entries.map((e) => this.map(e)))).filter((f): f is FoundUser => f !== null);
@@ -116,6 +115,14 @@ export abstract class LdapDirectory implements Directory {
     } catch (err) {
       return asServiceError(err);
     }
+  }
+
+  /**
+   * Entries whose `attr` may hold this E.164 number. OpenLDAP's telephoneNumber syntax matches
+   * with telephoneNumberMatch, which ignores spaces and hyphens, so equality is enough.
+   */
+  protected phoneFilter(attr: string, e164: string): string {
+    return `(${attr}=${Filter.escape(e164)})`;
   }
 
   async findByUsername(username: string): Promise<DirectoryUser | null> {
