@@ -97,6 +97,13 @@ describe.each(DATABASES)('language and time zone of messages (%s)', (kind) => {
     }
     expect((await api(s.url, 'PATCH', '/api/v1/me', { language: 'he' })).status).toBe(401);
     expect(await s.store.r.preferences.get(ann.id)).toBeNull();
+
+    // the deployment's default zone is a policy setting, checked against the same list
+    await s.policy.update({ defaultTimeZone: 'Asia/Jerusalem' }, 'test', null);
+    expect((await s.policy.get()).defaultTimeZone).toBe('Asia/Jerusalem');
+    await expect(s.policy.update({ defaultTimeZone: 'Mars/Olympus_Mons' } as never, 'test', null)).rejects.toMatchObject({ code: 'SSPR_POLICY_INVALID', details: [expect.objectContaining({ code: 'policy.choice', field: 'defaultTimeZone' })] });
+    const me = await api(s.url, 'GET', '/api/v1/me', undefined, bearer(tok));
+    expect(me.json.preferences).toMatchObject({ timeZone: 'Asia/Jerusalem', timeZoneSource: 'default' });
   });
 
   it('the username reminder and the admins’ digest speak their reader’s language', async () => {
