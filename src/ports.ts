@@ -46,6 +46,8 @@ export interface DirectoryUser {
   email: string | null;
   mobile: string | null;
   office: string | null;
+  /** the directory's language tag or list for the person (LDAP `preferredLanguage`); absent when it keeps none */
+  preferredLanguage?: string | null;
   groups: string[];
   isAdmin: boolean;
   enabled: boolean;

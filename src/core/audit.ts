@@ -25,6 +25,7 @@ export const ACTIVITIES = {
   usernameReminder: 'Send username reminder (self-service)',
   expiryReminder: 'Send password expiry reminder',
   expiryDigest: 'Send password expiry digest',
+  preferencesChanged: 'Update language and time zone',
 } as const;
 
 export type Activity = (typeof ACTIVITIES)[keyof typeof ACTIVITIES];

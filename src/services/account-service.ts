@@ -16,6 +16,8 @@ import type { RequestContext, ServiceDeps } from './context.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { commitAroundDirectory } from './directory-write.js';
 import { notifyUser } from './notify.js';
+import { checkedChoice, preferencesOf } from './preferences.js';
+import { isLocale } from '../i18n.js';
 import { signInKey } from './throttle.js';
 
 export const SESSION_LIFETIME_MS = 60 * 60_000;
@@ -36,7 +38,11 @@ export type AccountDeps = ServiceDeps;
 export class AccountService {
   constructor(private readonly d: AccountDeps) {}
 
-  async signIn(username: string, password: string, ctx: RequestContext): Promise<{ token: string; session: Session }> {
+  /**
+   * `fromPage`: signed in on a page (the account or admin portal), whose language then becomes
+   * the person's language for messages until they choose one (decision 0026).
+   */
+  async signIn(username: string, password: string, ctx: RequestContext, opts: { fromPage?: boolean } = {}): Promise<{ token: string; session: Session }> {
     const { d } = this;
     const name = normalizeUsername(username);
     const audit = { activity: ACTIVITIES.signIn, actor: name, target: name, source_ip: ctx.ip, user_agent: ctx.userAgent };
@@ -56,6 +62,7 @@ export class AccountService {
         expires_at: now + SESSION_LIFETIME_MS,
         revoked_at: null,
       });
+      if (opts.fromPage && isLocale(ctx.locale)) await r.preferences.seen(user.id, ctx.locale, now);
       await r.audit.append({ ...audit, at: now, result: 'success' });
     });
     return { token, session };
@@ -151,6 +158,7 @@ export class AccountService {
       ? (['email', 'mobile', 'office'] as const).filter((k) => user[k]).map((k) => ({ method: k === 'mobile' ? 'sms' : k, value: k === 'email' ? maskEmail(user[k]!) : maskPhone(user[k]!) }))
       : [];
     const expiresAt = await passwordExpiresAt(d.directory, policy, user.id).catch(() => null);
+    const prefs = await preferencesOf(d.store.r, user, policy);
     return {
       user: { id: user.id, username: user.username, displayName: user.displayName, isAdmin: user.isAdmin, mustChangePassword: user.mustChange },
       passwordExpiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
@@ -162,7 +170,27 @@ export class AccountService {
       reviewNeeded: reconfirmDue !== null && Date.parse(reconfirmDue) <= d.clock.now(),
       methods: info.map((i) => ({ id: i.id, method: i.method, state: i.state, value: this.mask(i) })),
       prefilled,
+      preferences: prefs,
     };
+  }
+
+  /** the language and time zone messages to this person use; audited with the old and new values */
+  async setPreferences(session: Session, input: { language?: unknown; timeZone?: unknown }, ctx: RequestContext) {
+    const { d } = this;
+    const choice = checkedChoice(input);
+    const user = await this.user(session, { allowMustChange: true });
+    const policy = await d.policy.get();
+    const now = d.clock.now();
+    return d.store.transaction(async (r) => {
+      const before = await preferencesOf(r, user, policy);
+      await r.preferences.choose(user.id, choice, now);
+      const after = await preferencesOf(r, user, policy);
+      const changed: Record<string, { old: string; new: string }> = {};
+      if (choice.language !== undefined) changed.language = { old: before.language, new: after.language };
+      if (choice.timeZone !== undefined) changed.timeZone = { old: before.timeZone, new: after.timeZone };
+      await r.audit.append({ at: now, activity: ACTIVITIES.preferencesChanged, actor: user.username, target: user.username, result: 'success', source_ip: ctx.ip, user_agent: ctx.userAgent, details: changed });
+      return after;
+    });
   }
 
   private mask(i: SecurityInfoRow): string | null {

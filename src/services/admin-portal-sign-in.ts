@@ -56,7 +56,7 @@ export class AdminPortalSignIn {
 
   async signIn(username: string, password: string, ctx: RequestContext): Promise<{ token: string; stage: 'code' | 'active'; codeTo: string | null }> {
     const { d } = this;
-    const { session } = await d.accounts.signIn(username, password, ctx);
+    const { session } = await d.accounts.signIn(username, password, ctx, { fromPage: true });
     // the account session only proved the password; the portal keeps its own
     await d.accounts.signOut(session);
     const user = await d.directory.findById(session.userId);

@@ -1,10 +1,13 @@
 import { ACTIVITIES } from '../core/audit.js';
 import { brandName } from '../core/branding.js';
 import { normalizeEmail } from '../core/contacts.js';
+import { isoDay } from '../core/preferences.js';
+import type { Preferences } from '../core/preferences.js';
 import { translator } from '../i18n.js';
 import type { ExpiringPassword } from '../ports.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { reminderDays, type ExpiryReminderDeps } from './expiry-reminders.js';
+import { preferenceDefaults, preferencesOf } from './preferences.js';
 
 const DAY = 86_400_000;
 /** how far back "already expired" looks: older expiries are accounts nobody uses */
@@ -32,8 +35,6 @@ export interface ExpiryDigestResult {
   expiring: number;
   expired: number;
 }
-
-const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /**
  * The admins' weekly digest: who expires within the largest reminder threshold and who
@@ -63,30 +64,34 @@ export async function runExpiryDigest(d: ExpiryReminderDeps): Promise<ExpiryDige
   out.expiring = expiring.length;
   out.expired = expired.length;
 
-  const locale = policy.expiryReminderLocale;
-  const t = translator(locale);
   const org = brandName(policy);
-  const lines = (list: ExpiringPassword[]) => {
-    if (list.length === 0) return t('messages.expiryDigest.nobody');
-    const shown = list.slice(0, DIGEST_MAX_NAMES).map((e) => t('messages.expiryDigest.line', { username: e.user.username, name: e.user.displayName, date: day(e.expiresAt) }));
-    if (list.length > shown.length) shown.push(t('messages.expiryDigest.more', { count: list.length - shown.length }));
-    return shown.join('\n');
+  /** the digest in one language, with its dates in one time zone */
+  const render = ({ language, timeZone }: Pick<Preferences, 'language' | 'timeZone'>) => {
+    const t = translator(language);
+    const lines = (list: ExpiringPassword[]) => {
+      if (list.length === 0) return t('messages.expiryDigest.nobody');
+      const shown = list.slice(0, DIGEST_MAX_NAMES).map((e) => t('messages.expiryDigest.line', { username: e.user.username, name: e.user.displayName, date: isoDay(e.expiresAt, timeZone) }));
+      if (list.length > shown.length) shown.push(t('messages.expiryDigest.more', { count: list.length - shown.length }));
+      return shown.join('\n');
+    };
+    const vars = { organisation: org, week: week.key, days: days[0]!, expiringCount: expiring.length, expiredCount: expired.length, lookback: EXPIRED_LOOKBACK_DAYS, zone: timeZone };
+    const subject = t('messages.branded', { org, subject: t('messages.expiryDigest.subject', vars) });
+    const text = [
+      t('messages.expiryDigest.intro', vars),
+      '',
+      t('messages.expiryDigest.expiringHeading', vars),
+      lines(expiring),
+      '',
+      t('messages.expiryDigest.expiredHeading', vars),
+      lines(expired),
+      '',
+      t('messages.expiryDigest.footer', { link: new URL('/admin', d.publicUrl).href }),
+    ].join('\n');
+    return { locale: language, subject, text };
   };
-  const vars = { organisation: org, week: week.key, days: days[0]!, expiringCount: expiring.length, expiredCount: expired.length, lookback: EXPIRED_LOOKBACK_DAYS };
-  const subject = t('messages.branded', { org, subject: t('messages.expiryDigest.subject', vars) });
-  const text = [
-    t('messages.expiryDigest.intro', vars),
-    '',
-    t('messages.expiryDigest.expiringHeading', vars),
-    lines(expiring),
-    '',
-    t('messages.expiryDigest.expiredHeading', vars),
-    lines(expired),
-    '',
-    t('messages.expiryDigest.footer', { link: new URL('/admin', d.publicUrl).href }),
-  ].join('\n');
 
   for (const to of pending) {
+    const { locale, subject, text } = render(await recipientPreferences(d, to, policy));
     const claimed = await d.store.transaction(async (r) => {
       // the reminders' claim table, with the week and the recipient as the key: no person's id starts "digest:"
       if (!(await r.reminders.claim(claimKey(to), 0, week.start, now))) return false;
@@ -107,4 +112,19 @@ export async function runExpiryDigest(d: ExpiryReminderDeps): Promise<ExpiryDige
   }
   if (out.sent) d.nudge();
   return out;
+}
+
+/**
+ * A recipient's language and time zone: those of the person the address belongs to (in the
+ * directory, or confirmed as their security info). An address nobody has, or several people
+ * who disagree, gets the deployment's defaults.
+ */
+async function recipientPreferences(d: ExpiryReminderDeps, to: string, policy: Parameters<typeof preferenceDefaults>[0]): Promise<Pick<Preferences, 'language' | 'timeZone'>> {
+  const ids = await d.store.r.securityInfo.usersWithContact(['email'], to, 5);
+  const registered = await Promise.all(ids.map((id) => d.directory.findById(id).catch(() => null)));
+  const listed = d.directory.findByContact ? await d.directory.findByContact({ kind: 'email', value: to }).catch(() => []) : [];
+  const people = new Map([...registered, ...listed].filter((u) => u !== null).map((u) => [u.id, u]));
+  const prefs = await Promise.all([...people.values()].map((u) => preferencesOf(d.store.r, u, policy)));
+  const kinds = new Set(prefs.map((p) => `${p.language} ${p.timeZone}`));
+  return kinds.size === 1 ? prefs[0]! : preferenceDefaults(policy);
 }

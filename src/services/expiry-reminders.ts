@@ -2,11 +2,13 @@ import { ACTIVITIES } from '../core/audit.js';
 import { brandName } from '../core/branding.js';
 import { normalizeEmail, normalizePhone } from '../core/contacts.js';
 import type { Policy } from '../core/policy/settings.js';
+import { isoDay, longDate } from '../core/preferences.js';
 import { translator } from '../i18n.js';
 import type { Clock, Directory, Keyring, Random } from '../ports.js';
 import type { Store } from '../adapters/store/store.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import type { PolicyService } from './policy-service.js';
+import { preferencesOf } from './preferences.js';
 
 const DAY = 86_400_000;
 /** reminder rows are kept this long after the expiry they were about */
@@ -48,7 +50,8 @@ export async function passwordExpiresAt(directory: Directory, policy: Pick<Polic
  * configured day count gets one reminder per threshold (14, 7, 1 days by default), claimed by
  * a unique row inserted in the transaction that queues the message and its audit entry: with
  * several instances running this at once, exactly one sends each. A reminder says when the
- * password expires and where to change it; it carries nothing secret and nothing that signs in.
+ * password expires and where to change it, in the person's language and time zone; it carries
+ * nothing secret and nothing that signs in.
  */
 export async function runExpiryReminders(d: ExpiryReminderDeps): Promise<ExpiryReminderResult> {
   const out: ExpiryReminderResult = { sent: 0, skipped: { noContact: 0, disabled: 0, alreadySent: 0 } };
@@ -58,8 +61,6 @@ export async function runExpiryReminders(d: ExpiryReminderDeps): Promise<ExpiryR
   const now = d.clock.now();
   const expiring = await d.directory.expiringPasswords(now, now + days[0]! * DAY, policy.maxPasswordAgeDays);
   const link = new URL('/account', d.publicUrl).href;
-  const locale = policy.expiryReminderLocale;
-  const t = translator(locale);
   for (const { user, expiresAt } of expiring) {
     const threshold = thresholdFor(days, expiresAt - now);
     if (threshold === null) continue;
@@ -82,8 +83,10 @@ export async function runExpiryReminders(d: ExpiryReminderDeps): Promise<ExpiryR
       out.skipped.noContact++;
       continue;
     }
-    const date = new Date(expiresAt).toISOString().slice(0, 10);
-    const vars = { username: user.username, date, link, organisation: brandName(policy) };
+    // in the person's language, the date as it falls in their time zone (decision 0026)
+    const { language: locale, timeZone } = await preferencesOf(d.store.r, user, policy);
+    const t = translator(locale);
+    const vars = { username: user.username, date: longDate(expiresAt, locale, timeZone), isoDate: isoDay(expiresAt, timeZone), zone: timeZone, link, organisation: brandName(policy) };
     const claimed = await d.store.transaction(async (r) => {
       if (!(await r.reminders.claim(user.id, threshold, expiresAt, now))) return false;
       for (const target of targets) {
@@ -97,7 +100,7 @@ export async function runExpiryReminders(d: ExpiryReminderDeps): Promise<ExpiryR
         target: user.username,
         method: [...new Set(targets.map((x) => x.channel))].join('+'),
         result: 'success',
-        details: { thresholdDays: threshold, expiresAt: new Date(expiresAt).toISOString(), messages: targets.length },
+        details: { thresholdDays: threshold, expiresAt: new Date(expiresAt).toISOString(), messages: targets.length, language: locale, timeZone },
       });
       return true;
     });

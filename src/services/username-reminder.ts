@@ -5,6 +5,7 @@ import { translator } from '../i18n.js';
 import type { Captcha, ContactLookup, DirectoryUser, OutgoingMessage } from '../ports.js';
 import type { RequestContext, ServiceDeps } from './context.js';
 import { DeliveryQueue } from './delivery-queue.js';
+import { preferencesOf } from './preferences.js';
 
 const HOUR = 3_600_000;
 /** reminders one contact may receive per hour: enough for a typo and a retry, too few to flood it */
@@ -49,11 +50,12 @@ export class UsernameReminder {
 
     const users = await this.usersWith(contact);
     const names = [...new Set(users.map((u) => u.username))].sort().slice(0, MAX_NAMES);
-    const t = translator(ctx.locale);
+    const locale = await this.languageOf(users, ctx.locale);
+    const t = translator(locale);
     const message: OutgoingMessage = {
       channel: contact.kind === 'email' ? 'email' : 'sms',
       to: names.length ? contact.value : '',
-      locale: ctx.locale,
+      locale,
       subject: t('messages.usernameReminder.subject'),
       text: t(names.length === 1 ? 'messages.usernameReminder.one' : 'messages.usernameReminder.many', { usernames: names.join(', '), count: names.length }),
       ...(names.length ? {} : { decoy: true as const }),
@@ -80,6 +82,26 @@ export class UsernameReminder {
     });
     if (!accepted) throw new SsprError('SSPR_THROTTLED');
     d.nudge();
+  }
+
+  /**
+   * The language of the people the message goes to (decision 0026); when they have none of
+   * their own, are several and disagree, or nobody has the contact, the page's. It changes only
+   * what the contact reads, never the answer on the page.
+   */
+  private async languageOf(users: DirectoryUser[], pageLocale: string): Promise<string> {
+    if (users.length === 0) return pageLocale;
+    const policy = await this.d.policy.get();
+    // someone with no language of their own reads the language of the page they asked on
+    const langs = new Set(
+      await Promise.all(
+        users.map(async (u) => {
+          const p = await preferencesOf(this.d.store.r, u, policy);
+          return p.languageSource === 'default' ? pageLocale : p.language;
+        }),
+      ),
+    );
+    return langs.size === 1 ? [...langs][0]! : pageLocale;
   }
 
   /**

@@ -32,6 +32,15 @@ describe('OpenLDAP: username reminder and expiry lookups', () => {
     }
   });
 
+  it('reads inetOrgPerson preferredLanguage as the person’s language where they chose none', async () => {
+    const name = uniqueName('lng');
+    await admin.addUser({ name, password: PW, mail: `${name}@example.org` }, { preferredLanguage: 'he-IL, en;q=0.5' });
+    const user = (await dir.findByUsername(name))!;
+    expect(user.preferredLanguage).toBe('he-IL, en;q=0.5');
+    const { resolvePreferences } = await import('../../src/core/preferences.js');
+    expect(resolvePreferences(null, user.preferredLanguage, { language: 'en', timeZone: 'UTC' })).toMatchObject({ language: 'he', languageSource: 'directory' });
+  });
+
   it('lists passwords that expire in the window from pwdChangedTime + pwdMaxAge', async () => {
     const name = uniqueName('exp');
     const dn = await admin.addUser({ name, password: PW, mail: `${name}@example.org` });

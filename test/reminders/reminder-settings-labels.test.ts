@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { translator } from '../../src/i18n.js';
 
-const KEYS = ['expiryRemindersEnabled', 'expiryReminderDays', 'expiryReminderChannels', 'expiryReminderLocale', 'expiryDigestRecipients', 'maxPasswordAgeDays'];
+const KEYS = ['expiryRemindersEnabled', 'expiryReminderDays', 'expiryReminderChannels', 'expiryReminderLocale', 'defaultTimeZone', 'expiryDigestRecipients', 'maxPasswordAgeDays'];
 
 describe('reminder settings in the admin portal', () => {
   it('have a label and help in English and Hebrew, and the language choices are named', () => {

@@ -1,4 +1,4 @@
-import { Attribute, BerWriter, Change, Control, EqualityFilter, InsufficientAccessError, ResultCodeError, type Entry } from 'ldapts';
+import { Attribute, BerWriter, Change, Control, EqualityFilter, Filter, InsufficientAccessError, ResultCodeError, type Entry } from 'ldapts';
 import { SsprError, type ErrorDetail } from '../../core/errors.js';
 import type { DirectoryPasswordRules, ExpiringPassword, SetPasswordOptions } from '../../ports.js';
 import { fileTimeMs, intervalMs, toFileTime } from './ad-time.js';
@@ -75,6 +75,18 @@ export class ActiveDirectory extends LdapDirectory {
   protected readonly stateAttrs = ['objectGUID', 'userAccountControl', 'lockoutTime', 'pwdLastSet', 'adminCount', 'msDS-User-Account-Control-Computed', 'msDS-ResultantPSO'];
   protected readonly binaryAttrs = ['objectGUID'];
   private domainDn: string | null = null;
+
+  /**
+   * AD keeps mobile and telephoneNumber as plain strings compared whole, so "+972 50-123 4567"
+   * does not equal "+972501234567". The digits in order with anything between them find every
+   * way an administrator typed the number (with + or 00, spaces, hyphens, brackets); the
+   * canonical comparison after the search drops the rest. Such a filter cannot use an index,
+   * which a lookup limited per contact and per source can afford.
+   */
+  protected override phoneFilter(attr: string, e164: string): string {
+    const digits = e164.replace(/\D/g, '');
+    return `(|(${attr}=${Filter.escape(e164)})(${attr}=*${[...digits].join('*')}))`;
+  }
 
   protected idFilter(id: string) {
     return GUID.test(id) ? new EqualityFilter({ attribute: 'objectGUID', value: guidBytes(id) }) : null;

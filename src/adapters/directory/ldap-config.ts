@@ -12,7 +12,7 @@ export interface LdapSettings {
   /** null: the flavour's default */
   userFilter: string | null;
   adminGroup: string | null;
-  attrs: { username: string | null; email: string; mobile: string; office: string; given: string; surname: string; display: string };
+  attrs: { username: string | null; email: string; mobile: string; office: string; given: string; surname: string; display: string; language: string };
   /** PEM text of the CA bundle; null = the system CAs */
   ca: string | null;
   startTls: boolean;
@@ -42,6 +42,7 @@ export const LDAP_CONFIG_KEYS: Record<string, string> = {
   SSPR_LDAP_ATTR_GIVEN: 'given name attribute (default givenName)',
   SSPR_LDAP_ATTR_SURNAME: 'surname attribute (default sn)',
   SSPR_LDAP_ATTR_DISPLAY: 'display name attribute (default displayName)',
+  SSPR_LDAP_ATTR_LANGUAGE: 'attribute read as the person’s language when they chose none in OpenSSPR (default preferredLanguage)',
   SSPR_LDAP_CA_FILE: 'PEM file of the CA that signed the directory certificate (default: system CAs)',
   SSPR_LDAP_STARTTLS: '1 upgrades ldap:// with StartTLS',
   SSPR_LDAP_ALLOW_PLAIN: '1 allows ldap:// without TLS (a warning at start)',
@@ -145,6 +146,7 @@ export function ldapSettingsFrom(directoryUrl: string, get: (k: string) => strin
       given: attr('SSPR_LDAP_ATTR_GIVEN', 'givenName'),
       surname: attr('SSPR_LDAP_ATTR_SURNAME', 'sn'),
       display: attr('SSPR_LDAP_ATTR_DISPLAY', 'displayName'),
+      language: attr('SSPR_LDAP_ATTR_LANGUAGE', 'preferredLanguage'),
     },
     ca,
     startTls,

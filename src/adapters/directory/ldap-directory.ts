@@ -53,7 +53,7 @@ export abstract class LdapDirectory implements Directory {
 
   protected get attributes(): string[] {
     const a = this.s.attrs;
-    return [...new Set([this.usernameAttr, a.email, a.mobile, a.office, a.given, a.surname, a.display, 'cn', 'memberOf', ...this.stateAttrs])];
+    return [...new Set([this.usernameAttr, a.email, a.mobile, a.office, a.given, a.surname, a.display, a.language, 'cn', 'memberOf', ...this.stateAttrs])];
   }
 
   /** null when the name cannot be a user name, so odd input never reaches the directory */
@@ -106,8 +106,7 @@ export abstract class LdapDirectory implements Directory {
    * hyphens) and checked again here in canonical form.
    */
   async findByContact(c: ContactLookup): Promise<DirectoryUser[]> {
-    const attr = c.kind === 'email' ? this.s.attrs.email : this.s.attrs.mobile;
-    const filter = `(&(objectClass=person)(${attr}=${Filter.escape(c.value)}))`;
+    const filter = c.kind === 'email' ? `(&(objectClass=person)(${this.s.attrs.email}=${Filter.escape(c.value)}))` : `(&(objectClass=person)${this.phoneFilter(this.s.attrs.mobile, c.value)})`;
     try {
       const entries = await this.pool.search(this.s.baseDn, { scope: 'sub', filter, attributes: this.attributes, explicitBufferAttributes: this.binaryAttrs, sizeLimit: 20 });
       const found = (await Promise.all(entries.map((e) => this.map(e)))).filter((f): f is FoundUser => f !== null);
@@ -116,6 +115,14 @@ export abstract class LdapDirectory implements Directory {
     } catch (err) {
       return asServiceError(err);
     }
+  }
+
+  /**
+   * Entries whose `attr` may hold this E.164 number. OpenLDAP's telephoneNumber syntax matches
+   * with telephoneNumberMatch, which ignores spaces and hyphens, so equality is enough.
+   */
+  protected phoneFilter(attr: string, e164: string): string {
+    return `(${attr}=${Filter.escape(e164)})`;
   }
 
   async findByUsername(username: string): Promise<DirectoryUser | null> {
@@ -165,6 +172,7 @@ export abstract class LdapDirectory implements Directory {
       email: first(entry, a.email),
       mobile: first(entry, a.mobile),
       office: first(entry, a.office),
+      preferredLanguage: first(entry, a.language),
       groups: LdapDirectory.groupNames(groupDns),
       isAdmin: inAdminGroup || st.protectedAdmin,
       enabled: st.enabled,

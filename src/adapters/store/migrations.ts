@@ -277,6 +277,20 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('expiry_reminders_expires').on('expiry_reminders').column('expires_at').execute();
       },
     },
+    '0008_preferences': {
+      async up(db: Kysely<any>) {
+        // a person's language and time zone for what is sent to them, keyed by the directory's stable id:
+        // what they chose, and apart from it the language of the last page they signed in with
+        await db.schema
+          .createTable('preferences')
+          .addColumn('user_id', 'text', (c) => c.primaryKey())
+          .addColumn('language', 'text')
+          .addColumn('time_zone', 'text')
+          .addColumn('page_language', 'text')
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -184,8 +184,18 @@ export interface ExpiryRemindersTable {
   sent_at: number;
 }
 
+/** a person's chosen language and time zone, and the language of the last page they signed in with */
+export interface PreferencesTable {
+  user_id: string;
+  language: string | null;
+  time_zone: string | null;
+  page_language: string | null;
+  updated_at: number;
+}
+
 export interface Database {
   expiry_reminders: ExpiryRemindersTable;
+  preferences: PreferencesTable;
   password_history: PasswordHistoryTable;
   banned_terms: BannedTermsTable;
   users: UsersTable;

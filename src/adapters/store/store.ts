@@ -9,6 +9,7 @@ import { migrateToLatest } from './migrations.js';
 import { bannedTermsRepo, passwordHistoryRepo } from './password-history.js';
 import { captchaSpentRepo, kvRepo, policyRepo } from './policy-store.js';
 import type { Database } from './schema.js';
+import { preferencesRepo } from './preferences.js';
 import { remindersRepo } from './reminders.js';
 import { securityInfoRepo } from './security-info.js';
 import { sessionsRepo } from './sessions.js';
@@ -33,6 +34,7 @@ function repos(db: Kysely<Database>, dialect: Dialect, auditChain: AuditChainSta
     bannedTerms: bannedTermsRepo(db),
     totpUsed: totpUsedRepo(db),
     reminders: remindersRepo(db),
+    preferences: preferencesRepo(db),
   };
 }
 

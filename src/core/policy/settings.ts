@@ -1,4 +1,5 @@
 import { METHOD_IDS, type MethodId } from '../methods.js';
+import { TIME_ZONES } from '../preferences.js';
 
 /**
  * The one declared table of reset-policy settings. Validation, the CLI, the admin API and the
@@ -67,7 +68,9 @@ export const POLICY_SETTINGS = [
   { key: 'expiryRemindersEnabled', group: 'notifications', type: 'boolean', default: false },
   { key: 'expiryReminderDays', group: 'notifications', type: 'list', maxItems: 10, itemMinLength: 1, itemMaxLength: 3, default: ['14', '7', '1'] },
   { key: 'expiryReminderChannels', group: 'notifications', type: 'set', values: ['email', 'sms'], minItems: 1, default: ['email'] },
+  // for people with no language or time zone of their own (decision 0026)
   { key: 'expiryReminderLocale', group: 'notifications', type: 'enum', values: ['en', 'he'], default: 'en' },
+  { key: 'defaultTimeZone', group: 'notifications', type: 'enum', values: TIME_ZONES, default: 'UTC' },
   // e-mail addresses that get the weekly digest of who expires and who already expired
   { key: 'expiryDigestRecipients', group: 'notifications', type: 'list', maxItems: 20, itemMinLength: 3, itemMaxLength: 320, default: [] },
   // the built-in directory's maximum password age; 0 = passwords never expire

@@ -13,7 +13,9 @@ function checkValue(spec: SettingSpec, value: unknown): ErrorDetail | null {
       if (typeof value !== 'number' || !Number.isInteger(value)) return bad('policy.integer');
       return value < spec.min || value > spec.max ? bad('policy.range', { min: spec.min, max: spec.max }) : null;
     case 'enum':
-      return typeof value === 'string' && spec.values.includes(value) ? null : bad('policy.enum', { values: spec.values.join(', ') });
+      if (typeof value === 'string' && spec.values.includes(value)) return null;
+      // hundreds of time zones make no readable message: the form offers them as a list
+      return spec.values.length > 12 ? bad('policy.choice') : bad('policy.enum', { values: spec.values.join(', ') });
     case 'set': {
       if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && spec.values.includes(v)))
         return bad('policy.set', { values: spec.values.join(', ') });

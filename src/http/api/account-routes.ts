@@ -9,6 +9,16 @@ import { methodEnum, noContent, nullable, stringEnum } from './schemas.js';
 const idParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{32}$' }) }, { additionalProperties: false });
 const methodState = (state: 'pending' | 'active') => Type.Object({ id: Type.String(), state: stringEnum([state]) });
 
+const preferences = Type.Object(
+  {
+    language: stringEnum(['en', 'he']),
+    timeZone: Type.String({ description: 'IANA time zone, e.g. Asia/Jerusalem' }),
+    languageSource: stringEnum(['chosen', 'page', 'directory', 'default']),
+    timeZoneSource: stringEnum(['chosen', 'default']),
+  },
+  { description: 'the language and time zone of the messages sent to this person (expiry reminders, username reminders), and where each comes from' },
+);
+
 const me = Type.Object({
   user: Type.Object({ id: Type.String(), username: Type.String(), displayName: Type.String(), isAdmin: Type.Boolean(), mustChangePassword: Type.Boolean() }),
   passwordExpiresAt: nullable(Type.String({ format: 'date-time', description: 'when the password expires; null when it never does' })),
@@ -20,6 +30,7 @@ const me = Type.Object({
   reviewNeeded: Type.Boolean(),
   methods: Type.Array(Type.Object({ id: Type.String(), method: Type.String(), state: Type.String(), value: nullable(Type.String({ description: 'masked' })) })),
   prefilled: Type.Array(Type.Object({ method: Type.String(), value: Type.String({ description: 'masked' }) })),
+  preferences,
 });
 
 /** Sign-in and the signed-in person's own security info. */
@@ -62,6 +73,26 @@ export function accountRoutes(app: Api, accounts: AccountService, auth: Auth, na
     '/api/v1/me',
     { config: session, schema: { tags, summary: 'The signed-in user, registration status and methods', response: { 200: me } } },
     async (request) => accounts.me(request.session),
+  );
+
+  app.patch(
+    '/api/v1/me',
+    {
+      config: session,
+      schema: {
+        tags,
+        summary: 'Choose the language and time zone of the messages sent to you; an unknown one is refused',
+        body: Type.Object(
+          {
+            language: Type.Optional(Type.String({ maxLength: 16, description: 'en or he' })),
+            timeZone: Type.Optional(Type.String({ maxLength: 64, description: 'an IANA time zone, e.g. Asia/Jerusalem, or UTC' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ preferences }) },
+      },
+    },
+    async (request) => ({ preferences: await accounts.setPreferences(request.session, request.body, requestContext(request)) }),
   );
 
   app.post(

@@ -127,7 +127,7 @@ export function accountPages(app: FastifyInstance, kit: PageKit): void {
     return null;
   }
 
-  app.get<{ Querystring: { changed?: string; added?: string; reviewed?: string; change?: string } }>('/account', hide, async (request, reply) => {
+  app.get<{ Querystring: { changed?: string; added?: string; reviewed?: string; change?: string; preferences?: string } }>('/account', hide, async (request, reply) => {
     const c = await kit.ctx(request, reply);
     const who = await signedIn(request, reply);
     if (!who) return kit.send(reply, 200, signInPage(c));
@@ -137,7 +137,7 @@ export function accountPages(app: FastifyInstance, kit: PageKit): void {
     // the re-confirm period has passed: the review comes first, unless the person chose to change
     if (who.me.reviewNeeded && request.query.change !== '1' && !added) return kit.redirect(reply, '/account/review');
     const me = await inFull(who.s, who.me);
-    return kit.send(reply, 200, dashboardPage(c, me, { changed: request.query.changed === '1', added, reviewed: request.query.reviewed === '1', choices: await choicesFor(me) }));
+    return kit.send(reply, 200, dashboardPage(c, me, { changed: request.query.changed === '1', added, reviewed: request.query.reviewed === '1', preferencesSaved: request.query.preferences === 'saved', choices: await choicesFor(me) }));
   });
 
   app.get<{ Querystring: { method?: string; added?: string } }>('/account/add', hide, async (request, reply) => {
@@ -282,7 +282,7 @@ ${offered.has('questions') ? html`<section class="card" aria-labelledby="add-que
     const { username, password, missing } = signInFields(kit.form(request));
     if (missing) return kit.send(reply, 400, signInPage(c, { username, error: pageError(missing, c.locale) }));
     try {
-      const { token } = await deps.accounts.signIn(username, password, requestContext(request));
+      const { token } = await deps.accounts.signIn(username, password, requestContext(request), { fromPage: true });
       deps.auth.setSessionCookie(reply, token, deps.https, SESSION_LIFETIME_MS / 1000);
       return kit.redirect(reply, '/account');
     } catch (err) {
@@ -290,6 +290,20 @@ ${offered.has('questions') ? html`<section class="card" aria-labelledby="add-que
       if (e.code === 'SSPR_INTERNAL') throw err;
       return kit.send(reply, e.status, signInPage(c, { username, error: pageError(e, c.locale, 'username') }));
     }
+  });
+
+  app.post('/account/preferences', hide, async (request, reply) => {
+    const field = kit.form(request);
+    const choice = { language: field('language').slice(0, 16), timeZone: field('timeZone').slice(0, 64) };
+    return action(
+      request,
+      reply,
+      async (_c, s) => {
+        await deps.accounts.setPreferences(s, choice, requestContext(request));
+        return kit.redirect(reply, '/account', { preferences: 'saved' });
+      },
+      async (c, me, e, s) => dashboardPage(c, await inFull(s, me), { preferencesError: pageError(e, c.locale), choices: await choicesFor(me) }),
+    );
   });
 
   app.post('/account/sign-out', hide, async (request, reply) => {

@@ -102,6 +102,8 @@ const valueLabel = (ctx: PageCtx, spec: SettingSpec, v: string): string => {
   return s === k ? v : s;
 };
 export const settingId = (key: string) => `setting-${key}`;
+/** enum settings with more choices than this are drawn as a select */
+export const LONG_ENUM = 12;
 
 /** A value as people read it in the confirm step. */
 export function showValue(ctx: PageCtx, spec: SettingSpec, v: unknown): string {
@@ -141,6 +143,9 @@ function settingControl(ctx: PageCtx, spec: SettingSpec, value: unknown, error: 
     case 'enum':
     case 'set': {
       const values = spec.values;
+      // a long list (time zones) reads better as one select than as hundreds of radio buttons
+      if (spec.type === 'enum' && values.length > LONG_ENUM)
+        return html`<div class="${cls}"><label for="${id}">${label(ctx, spec.key)}</label>${helpP}${errP}<select id="${id}" name="${spec.key}" dir="ltr"${aria}>${values.map((v) => html`<option value="${v}"${attr(v === value, 'selected')}>${valueLabel(ctx, spec, v)}</option>`)}</select></div>`;
       const chosen = new Set(Array.isArray(value) ? (value as string[]) : [String(value)]);
       const type = spec.type === 'enum' ? 'radio' : 'checkbox';
       return html`<fieldset class="${cls}" id="${id}"${aria}><legend>${label(ctx, spec.key)}</legend>${helpP}${errP}

@@ -1,6 +1,7 @@
 import type { AccountService } from '../../../services/account-service.js';
-import { html, raw, type SafeHtml } from '../html.js';
-import { actionForm, button, csrfField, input, layout, passkeyScript, passwordRules, strengthScript, userInputsAttr, type PageCtx, type PageError } from './layout.js';
+import { attr, html, raw, type SafeHtml } from '../html.js';
+import { TIME_ZONES } from '../../../core/preferences.js';
+import { actionForm, button, csrfField, fieldErrors, input, layout, passkeyScript, passwordRules, strengthScript, userInputsAttr, type PageCtx, type PageError } from './layout.js';
 import { addChooser, addedNotice, methodList, type AddChoice } from './add-method.js';
 
 export type Me = Awaited<ReturnType<AccountService['me']>>;
@@ -17,15 +18,46 @@ ${button(t('pages.account.signIn'))}
   return layout(ctx, { title: t('pages.account.signInTitle'), path: '/account', body, error: o.error ?? null });
 }
 
-/** when the password expires, as a date in the page's language (the directory's times are UTC); nothing when it never does */
-export function passwordExpiry(ctx: PageCtx, at: string | null): SafeHtml | '' {
+/** when the password expires, as a date in the page's language and the person's time zone; nothing when it never does */
+export function passwordExpiry(ctx: PageCtx, at: string | null, timeZone = 'UTC'): SafeHtml | '' {
   if (!at) return '';
-  const date = new Intl.DateTimeFormat(ctx.locale, { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(at));
-  return html`<p class="password-expiry"><time datetime="${at}">${ctx.t('pages.account.passwordExpires', { date })}</time></p>`;
+  const date = new Intl.DateTimeFormat(ctx.locale, { dateStyle: 'long', timeZone }).format(new Date(at));
+  return html`<p class="password-expiry"><time datetime="${at}">${ctx.t('pages.account.passwordExpires', { date, zone: timeZone })}</time></p>`;
+}
+
+/** a labelled select with its help and errors tied to it, as `input` does for text */
+function select(ctx: PageCtx, o: { id: string; label: string; help?: string; options: { value: string; text: string; lang?: string }[]; value: string; ltr?: boolean }, error?: PageError | null): SafeHtml {
+  const errors = fieldErrors(error, o.id);
+  const helpId = `${o.id}-help`;
+  const errorId = `${o.id}-error`;
+  const describedBy = [o.help ? helpId : '', errors.length ? errorId : ''].filter(Boolean).join(' ');
+  return html`<div class="field${errors.length ? ' field-invalid' : ''}">
+<label for="${o.id}">${o.label}</label>
+${o.help ? html`<p class="help" id="${helpId}">${o.help}</p>` : ''}
+${errors.length ? html`<p class="field-error" id="${errorId}"><span class="visually-hidden">${ctx.t('pages.error.prefix')} </span>${errors.join(' ')}</p>` : ''}
+<select id="${o.id}" name="${o.id}"${describedBy ? html` aria-describedby="${describedBy}"` : ''}${attr(errors.length > 0, 'aria-invalid="true"')}${attr(Boolean(o.ltr), 'dir="ltr"')}>${o.options.map((x) => html`<option value="${x.value}"${x.lang ? html` lang="${x.lang}"` : ''}${attr(x.value === o.value, 'selected')}>${x.text}</option>`)}</select>
+</div>`;
+}
+
+/** "Language and time zone": what reminders and other messages to the person are written in */
+export function preferencesSection(ctx: PageCtx, me: Me, o: { error?: PageError | null; saved?: boolean } = {}): SafeHtml {
+  const { t } = ctx;
+  const p = me.preferences;
+  return html`<section aria-labelledby="preferences-title">
+<h2 id="preferences-title">${t('pages.account.preferencesTitle')}</h2>
+${o.saved ? html`<div class="notice notice-success" role="status"><p>${t('pages.account.preferencesSaved')}</p></div>` : ''}
+<p>${t('pages.account.preferencesIntro')}</p>
+<form method="post" action="/account/preferences" class="stack">
+${csrfField(ctx)}
+${select(ctx, { id: 'language', label: t('pages.account.language'), value: p.language, options: [{ value: 'en', text: 'English', lang: 'en' }, { value: 'he', text: 'עברית', lang: 'he' }] }, o.error)}
+${select(ctx, { id: 'timeZone', label: t('pages.account.timeZone'), help: t('pages.account.timeZoneHelp'), value: p.timeZone, ltr: true, options: TIME_ZONES.map((z) => ({ value: z, text: z })) }, o.error)}
+${button(t('pages.account.savePreferences'), 'secondary')}
+</form>
+</section>`;
 }
 
 /** The signed-in person's security info, with the single "Add a method" choice. */
-export function dashboardPage(ctx: PageCtx, me: Me, o: { choices?: readonly AddChoice[]; error?: PageError | null; changed?: boolean; added?: string | null; reviewed?: boolean; extra?: SafeHtml } = {}): string {
+export function dashboardPage(ctx: PageCtx, me: Me, o: { choices?: readonly AddChoice[]; error?: PageError | null; changed?: boolean; added?: string | null; reviewed?: boolean; extra?: SafeHtml; preferencesError?: PageError | null; preferencesSaved?: boolean } = {}): string {
   const { t } = ctx;
   const status = me.registered
     ? html`<div class="notice notice-success"><p>${t('pages.account.registered')}</p></div>`
@@ -49,11 +81,12 @@ ${addChooser(ctx, o.choices ?? [])}
 ${o.extra ?? ''}
 <section aria-labelledby="password-title">
 <h2 id="password-title">${t('pages.account.passwordTitle')}</h2>
-${passwordExpiry(ctx, me.passwordExpiresAt)}
+${passwordExpiry(ctx, me.passwordExpiresAt, me.preferences.timeZone)}
 <p><a href="/account/password">${t('pages.account.changePassword')}</a></p>
 </section>
+${preferencesSection(ctx, me, { error: o.preferencesError ?? null, saved: o.preferencesSaved ?? false })}
 ${actionForm(ctx, '/account/sign-out', t('pages.account.signOut'))}`;
-  return layout(ctx, { title: t('pages.account.title'), path: '/account', body, error: o.error ?? null });
+  return layout(ctx, { title: t('pages.account.title'), path: '/account', body, error: o.error ?? o.preferencesError ?? null });
 }
 
 export interface ChangePasswordOptions {
