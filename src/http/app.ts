@@ -16,6 +16,7 @@ import type { PolicyService } from '../services/policy-service.js';
 import type { ResetService } from '../services/reset-service.js';
 import type { ReportService } from '../services/report-service.js';
 import type { ServiceDeps } from '../services/context.js';
+import type { DirectoryHealth } from '../services/directory-health.js';
 import type { Store } from '../adapters/store/store.js';
 import { accountRoutes } from './api/account-routes.js';
 import { methodRoutes } from './api/method-routes.js';
@@ -51,6 +52,8 @@ export interface AppServices {
   metrics: Metrics;
   /** readiness asks it whether it can be used now */
   directory?: Pick<Directory, 'health'>;
+  /** the dashboard's cached, time-limited look at the directory */
+  directoryHealth: DirectoryHealth;
   /** the password rules shown on new-password pages (ours merged with the directory's) */
   passwords?: Pick<PasswordPolicy, 'rulesFor'>;
   /** seals cookie-bound CSRF tokens */

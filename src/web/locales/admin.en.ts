@@ -28,6 +28,16 @@ export const adminEn = {
     deliveryFailures: 'Messages that could not be delivered',
     directory: 'Directory',
     directoryOk: 'Reachable ({{kind}})',
+    directoryDown: 'Not answering ({{kind}})',
+    directoryUnknown: 'Not checked ({{kind}} offers no health check)',
+    directoryLatency: 'answered in {{ms}} ms',
+    directoryChecked: 'checked at {{time}} UTC',
+    directoryWhy: {
+      timeout: 'The directory did not answer within {{seconds}} seconds.',
+      SSPR_0030: 'The directory cannot be reached.',
+      error: 'The directory answered the check with an error.',
+    },
+    directoryFix: 'Resets, unlocks and sign-in need it: check that the directory server runs and that this server can reach it (address, port, TLS certificate, service account).',
     open: 'Open',
   },
   groups: {

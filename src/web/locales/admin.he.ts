@@ -32,6 +32,16 @@ export const adminHe: Widen<typeof adminEn> = {
     deliveryFailures: 'הודעות שלא נמסרו',
     directory: 'ספריית המשתמשים',
     directoryOk: 'זמינה ({{kind}})',
+    directoryDown: 'לא עונה ({{kind}})',
+    directoryUnknown: 'לא נבדקה ({{kind}} אינה מציעה בדיקת תקינות)',
+    directoryLatency: 'ענתה תוך {{ms}} אלפיות שנייה',
+    directoryChecked: 'נבדקה בשעה {{time}} UTC',
+    directoryWhy: {
+      timeout: 'ספריית המשתמשים לא ענתה תוך {{seconds}} שניות.',
+      SSPR_0030: 'אין חיבור לספריית המשתמשים.',
+      error: 'ספריית המשתמשים ענתה לבדיקה בשגיאה.',
+    },
+    directoryFix: 'איפוסים, שחרור נעילות וכניסה תלויים בה: בדקו ששרת הספרייה פועל ושהשרת הזה מגיע אליו (כתובת, פורט, תעודת TLS, חשבון השירות).',
     open: 'פתיחה',
   },
   groups: {

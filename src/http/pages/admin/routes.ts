@@ -110,8 +110,8 @@ export function adminPages(app: FastifyInstance, kit: PageKit): void {
 
   app.get('/admin', hide, async (request, reply) =>
     guarded(request, reply, 'read', async (c, actor) => {
-      const o = await deps.reports.overview(Date.now());
-      return kit.send(reply, 200, dashboardPage(c, actor, { ...o, directory: deps.config.directoryUrl === 'builtin' ? 'builtin' : 'ldap' }));
+      const [o, health] = await Promise.all([deps.reports.overview(Date.now()), deps.directoryHealth.check()]);
+      return kit.send(reply, 200, dashboardPage(c, actor, { ...o, health, directory: deps.config.directoryUrl === 'builtin' ? 'builtin' : 'ldap' }));
     }),
   );
 

@@ -2,6 +2,7 @@ import { METHOD_IDS } from '../../../core/methods.js';
 import { POLICY_SETTINGS, type Policy, type SettingSpec } from '../../../core/policy/settings.js';
 import type { AuditFilter, AuditRow } from '../../../services/audit-query.js';
 import type { PortalActor } from '../../../services/admin-portal-sign-in.js';
+import { HEALTH_TIMEOUT_MS, type DirectoryHealthReport } from '../../../services/directory-health.js';
 import type { RegistrationReport, UsageReport } from '../../../services/report-service.js';
 import type { DirectoryUser } from '../../../ports.js';
 import { IMPORT_COLUMNS, IMPORT_MAX_BYTES, IMPORT_MAX_ROWS } from '../../../services/people-import.js';
@@ -66,6 +67,18 @@ export interface Overview {
   blocked: number;
   deliveryFailures: number;
   directory: string;
+  health: DirectoryHealthReport;
+}
+
+/** the directory tile: its state, how fast it answered, and what to do when it did not */
+function directoryTile(ctx: PageCtx, o: Overview): SafeHtml {
+  const { t } = ctx;
+  const h = o.health;
+  const value = h.status === 'up' ? t('admin.dashboard.directoryOk', { kind: o.directory }) : h.status === 'down' ? t('admin.dashboard.directoryDown', { kind: o.directory }) : t('admin.dashboard.directoryUnknown', { kind: o.directory });
+  const latency = h.latencyMs === null ? '' : t('admin.dashboard.directoryLatency', { ms: h.latencyMs });
+  const checked = t('admin.dashboard.directoryChecked', { time: new Date(h.checkedAt).toISOString().slice(11, 19) });
+  const why = h.status === 'down' ? html`<p class="field-error" id="directory-down">${t(`admin.dashboard.directoryWhy.${h.reason ?? 'error'}`, { seconds: HEALTH_TIMEOUT_MS / 1000 })} ${t('admin.dashboard.directoryFix')}</p>` : '';
+  return html`<section class="card tile" aria-labelledby="tile-directory"><h2 id="tile-directory">${t('admin.dashboard.directory')}</h2><p class="tile-value" data-health="${h.status}">${value}</p><p>${[latency, checked].filter(Boolean).join(' · ')}</p>${why}</section>`;
 }
 
 export function dashboardPage(ctx: PageCtx, actor: PortalActor, o: Overview): string {
@@ -77,7 +90,7 @@ ${tile(t('admin.dashboard.coverage'), t('admin.dashboard.coverageValue', { capab
 ${tile(t('admin.dashboard.resetsWeek'), t('admin.dashboard.resetsValue', o.resets), '/admin/reports', 'tile-resets')}
 ${tile(t('admin.dashboard.blocked'), String(o.blocked), '/admin/audit?activity=Blocked+from+self-service+password+reset', 'tile-blocked')}
 ${tile(t('admin.dashboard.deliveryFailures'), String(o.deliveryFailures), '/admin/audit?activity=Self-service+password+reset+flow+activity+progress&result=failure', 'tile-delivery')}
-${tile(t('admin.dashboard.directory'), t('admin.dashboard.directoryOk', { kind: o.directory }), '/admin/people', 'tile-directory')}
+${directoryTile(ctx, o)}
 </div>`;
   return page(ctx, actor, 'dashboard', { title: t('admin.dashboard.title'), path: '/admin', body });
 }
