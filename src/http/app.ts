@@ -76,6 +76,14 @@ export const REDACT = [
   '*.captcha',
 ];
 
+/** a token in a query string (a helpdesk's reset link) is a credential: never logged */
+export const redactUrl = (url: string): string => url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+
+/** Fastify's request line for the log, with its URL's tokens redacted */
+function requestForLog(req: { method: string; url: string; host?: string; ip?: string; socket?: { remotePort?: number } }) {
+  return { method: req.method, url: redactUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+}
+
 /**
  * A stalled body, a trickle of headers or an idle keep-alive connection is closed instead of
  * holding a socket for minutes. Node checks the request and header deadlines on an interval,
@@ -94,7 +102,7 @@ export function serverTimeouts(t: Config['timeouts']) {
 export async function buildApp(s: AppServices): Promise<FastifyInstance> {
   const https = s.config.publicUrl.protocol === 'https:';
   const app = Fastify({
-    logger: s.logger ?? { level: s.config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+    logger: s.logger === false ? false : { level: s.config.logLevel, redact: { paths: REDACT, censor: '[redacted]' }, ...(typeof s.logger === 'object' ? s.logger : {}), serializers: { req: requestForLog } },
     // proxy-addr matches each hop against these addresses/CIDRs; nothing else is believed
     trustProxy: s.config.trustProxy.length ? s.config.trustProxy : false,
     ...serverTimeouts(s.config.timeouts),

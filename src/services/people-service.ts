@@ -3,7 +3,7 @@ import type { Store } from '../adapters/store/store.js';
 import { maskEmail, maskPhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
 import type { DirectoryUser } from '../ports.js';
-import type { AdminService } from './admin-service.js';
+import { linkContacts, type AdminService, type LinkChannel } from './admin-service.js';
 import type { PortalActor } from './admin-portal-sign-in.js';
 import type { RequestContext } from './context.js';
 import type { ResetService } from './reset-service.js';
@@ -69,7 +69,7 @@ export class PeopleService {
       .orderBy('seq', 'desc')
       .limit(20)
       .execute();
-    return { user, methods, activity: activity.map((a) => ({ ...a, seq: Number(a.seq), at: Number(a.at) })) };
+    return { user, methods, linkContacts: linkContacts(user, info), activity: activity.map((a) => ({ ...a, seq: Number(a.seq), at: Number(a.at) })) };
   }
 
   async diagnose(user: DirectoryUser) {
@@ -82,6 +82,10 @@ export class PeopleService {
 
   async resetPassword(actor: PortalActor, idOrName: string, ctx: RequestContext) {
     return this.admin.resetPassword(idOrName, actor, ctx);
+  }
+
+  async sendResetLink(actor: PortalActor, idOrName: string, opts: { channel: LinkChannel; trustContact: boolean }, ctx: RequestContext) {
+    return this.admin.sendResetLink(idOrName, opts, actor, ctx);
   }
 
   async clearMethods(actor: PortalActor, idOrName: string, ctx: RequestContext) {

@@ -277,6 +277,26 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('expiry_reminders_expires').on('expiry_reminders').column('expires_at').execute();
       },
     },
+    '0008_reset_links': {
+      async up(db: Kysely<any>) {
+        // a helpdesk's reset link: only its MAC is kept, and it ends used, revoked or expired
+        await db.schema
+          .createTable('reset_links')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('channel', 'text', (c) => c.notNull())
+          .addColumn('trusted', 'integer', (c) => c.notNull())
+          .addColumn('requested_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('used_at', 'bigint')
+          .addColumn('revoked_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('reset_links_user').on('reset_links').column('user_id').execute();
+        await db.schema.createIndex('reset_links_expires').on('reset_links').column('expires_at').execute();
+      },
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import { bannedTermsRepo, passwordHistoryRepo } from './password-history.js';
 import { captchaSpentRepo, kvRepo, policyRepo } from './policy-store.js';
 import type { Database } from './schema.js';
 import { remindersRepo } from './reminders.js';
+import { resetLinksRepo } from './reset-links.js';
 import { securityInfoRepo } from './security-info.js';
 import { sessionsRepo } from './sessions.js';
 import { throttleRepo } from './throttle.js';
@@ -33,6 +34,7 @@ function repos(db: Kysely<Database>, dialect: Dialect, auditChain: AuditChainSta
     bannedTerms: bannedTermsRepo(db),
     totpUsed: totpUsedRepo(db),
     reminders: remindersRepo(db),
+    resetLinks: resetLinksRepo(db),
   };
 }
 

@@ -305,6 +305,7 @@ ${actor.scope === 'admin' ? importForm(ctx, null) : ''}`;
 export interface PersonView {
   user: DirectoryUser;
   methods: { method: string; state: string; value: string | null; since: number }[];
+  linkContacts: { channel: string; masked: string }[];
   activity: { seq: number; at: number; activity: string; step: string | null; actor: string | null; method: string | null; result: string; reason: string | null }[];
 }
 export interface Diagnosis {
@@ -313,6 +314,22 @@ export interface Diagnosis {
   gatesRequired: number;
   methodsUsable: string[];
   blockedUntil: string | null;
+}
+
+/** "send a reset link": the channels with a contact on record, and whether the sender vouches for it */
+function linkForm(ctx: PageCtx, base: string, p: PersonView, error: PageError | null | undefined): SafeHtml {
+  const { t } = ctx;
+  if (!p.linkContacts.length) return html`<p>${t('admin.people.linkNoContact')}</p>`;
+  const errors = fieldErrors(error, 'link-channel');
+  return html`<form method="post" action="${base}/reset-link" class="link-form">${csrfField(ctx)}
+<fieldset${attr(errors.length > 0, 'aria-invalid="true"')}><legend>${t('admin.people.linkTitle')}</legend>
+<p class="help" id="link-help">${t('admin.people.linkIntro')}</p>
+${errors.length ? html`<p class="field-error" id="link-channel-error">${errors.join(' ')}</p>` : ''}
+${p.linkContacts.map((c, i) => html`<div class="choice"><input type="radio" id="link-${c.channel}" name="channel" value="${c.channel}"${attr(i === 0, 'checked')}${i === 0 ? html` aria-describedby="link-help"` : ''}><label for="link-${c.channel}">${t(`methodNames.${c.channel}`)} <bdi dir="ltr">${c.masked}</bdi></label></div>`)}
+<div class="choice"><input type="checkbox" id="link-trust" name="trust" value="1" aria-describedby="link-trust-help"><label for="link-trust">${t('admin.people.linkTrust')}</label><p class="help" id="link-trust-help">${t('admin.people.linkTrustHelp')}</p></div>
+</fieldset>
+${button(t('admin.people.linkSend'), 'secondary')}
+</form>`;
 }
 
 export function personPage(ctx: PageCtx, actor: PortalActor, p: PersonView, o: { mayAct: boolean; diagnosis?: Diagnosis; temporaryPassword?: string; done?: string; error?: PageError | null }): string {
@@ -338,7 +355,8 @@ ${o.diagnosis.blockedUntil ? html`<p>${t('admin.people.blockedUntil', { at: o.di
 ${u.locked ? html`<li>${actionForm(ctx, `${base}/unlock`, t('admin.people.unlock'))}</li>` : ''}
 <li>${actionForm(ctx, `${base}/reset-password`, t('admin.people.reset'))}</li>
 <li>${actionForm(ctx, `${base}/clear-methods`, t('admin.people.clear'))}</li>
-</ul>`
+</ul>
+${linkForm(ctx, base, p, o.error)}`
     : html`<p>${t('admin.people.notAllowed')}</p>`;
   const body = html`${notice(o.done)}${temp}
 <section class="card" aria-labelledby="facts-title"><h2 id="facts-title">${t('admin.people.facts')}</h2>
