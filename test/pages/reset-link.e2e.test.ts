@@ -6,7 +6,7 @@ import { freshDatabaseUrl } from '../support/databases.js';
 import { axeViolations, expectDir, launchChromium, openPage, person } from './browser.js';
 
 const DESK = person('desk', { groups: ['helpdesk'] });
-const NOA = person('noa', { mobile: '+972501234567' });
+const NOA = { ...person('noa'), mobile: '+972501234567' };
 const BOSS = person('boss');
 const NEW_PASSWORD = 'Quiet-Meadow-Copper-58';
 

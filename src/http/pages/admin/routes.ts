@@ -230,7 +230,9 @@ export function adminPages(app: FastifyInstance, kit: PageKit): void {
     guarded(request, reply, 'read', async (c, actor) => {
       const q = text(request.query.q);
       const pageNo = /^\d{1,6}$/.test(request.query.page ?? '') ? Number(request.query.page) : 1;
-      return kit.send(reply, 200, peoplePage(c, actor, q, await people.search(q, pageNo)));
+      const after = request.query.after ? text(request.query.after) : undefined;
+      const before = !after && request.query.before ? text(request.query.before) : undefined;
+      return kit.send(reply, 200, peoplePage(c, actor, q, await people.search(q, { page: pageNo, after, before })));
     }),
   );
 

@@ -275,7 +275,10 @@ ${importForm(ctx, error)}
 
 export function peoplePage(ctx: PageCtx, actor: PortalActor, q: string, r: { people: DirectoryUser[]; total: number; page: number; pages: number }): string {
   const { t } = ctx;
-  const link = (p: number) => `/admin/people?${new URLSearchParams({ q, page: String(p) }).toString()}`;
+  // the neighbours continue from this page's first or last username (keyset), the number is for showing
+  const link = (p: number, from: Record<string, string>) => `/admin/people?${new URLSearchParams({ q, page: String(p), ...from }).toString()}`;
+  const first = r.people[0]?.username;
+  const last = r.people[r.people.length - 1]?.username;
   const body = html`<form method="get" action="/admin/people" class="stack search-form" role="search">
 ${input(ctx, { id: 'q', label: t('admin.people.search'), value: q, maxlength: 256, spellcheck: false, autocapitalize: false })}
 ${button(t('admin.people.searchButton'), 'secondary')}
@@ -293,8 +296,8 @@ ${
 ${
   r.pages > 1
     ? html`<nav aria-label="${t('admin.people.pagination')}"><ul class="links">
-${r.page > 1 ? html`<li><a href="${link(r.page - 1)}" rel="prev">${t('admin.people.previous')}</a></li>` : ''}
-${r.page < r.pages ? html`<li><a href="${link(r.page + 1)}" rel="next">${t('admin.people.next')}</a></li>` : ''}
+${r.page > 1 && first ? html`<li><a href="${link(r.page - 1, { before: first })}" rel="prev">${t('admin.people.previous')}</a></li>` : ''}
+${r.page < r.pages && last ? html`<li><a href="${link(r.page + 1, { after: last })}" rel="next">${t('admin.people.next')}</a></li>` : ''}
 </ul></nav>`
     : ''
 }
