@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { api, type TestServer } from '../support/app.js';
-import { Browser, FakeClock, memoryLog, PASSWORD, seedUser, setPolicy, startServer } from '../security/helpers.js';
+import { Browser, FakeClock, memoryLog, seedUser, setPolicy, startServer } from '../security/helpers.js';
+import { DATABASES } from '../support/databases.js';
 
 const ADMIN_KEY = 'a'.repeat(40);
 const DESK_KEY = 'd'.repeat(40);
@@ -83,8 +84,8 @@ describe('helpdesk reset link', () => {
     expect(JSON.stringify(rows)).not.toContain(token);
   });
 
-  it('lands on the new-password step when the contact is vouched for, and a completed reset ends every open link', async () => {
-    const s = await startServer('sqlite', keys);
+  it.each(DATABASES)('lands on the new-password step when the contact is vouched for, and a completed reset ends every open link (%s)', async (kind) => {
+    const s = await startServer(kind, keys);
     await seedUser(s, { username: 'bob' });
     const first = await sendLink(s, 'bob', { channel: 'email', trustContact: true });
     expect(first.r.json.trusted).toBe(true);
@@ -104,6 +105,17 @@ describe('helpdesk reset link', () => {
     expect((await open(s, third.token)).answer.status).toBe(410);
     const entries = (await api(s.url, 'GET', '/api/v1/admin/audit', undefined, { 'x-api-key': ADMIN_KEY })).json.entries;
     expect(entries.find((e: { step: string }) => e.step === 'link')).toMatchObject({ method: 'email', target: 'bob', details: { trusted: true, requestedBy: 'api-key:desk' } });
+  });
+
+  it.each(DATABASES)('gives one flow for two opens of one link at once (%s)', async (kind) => {
+    const s = await startServer(kind, keys);
+    await seedUser(s, { username: 'fay' });
+    const { token } = await sendLink(s, 'fay', { channel: 'email' });
+    const [a, b] = [new Browser(s.url), new Browser(s.url)];
+    await Promise.all([a.get(`/reset/link?token=${token}`), b.get(`/reset/link?token=${token}`)]);
+    const answers = await Promise.all([a.post('/reset/link', { token }), b.post('/reset/link', { token })]);
+    expect(answers.map((r) => r.status).sort()).toEqual([303, 410]);
+    expect(await s.store.db.selectFrom('flows').selectAll().execute()).toHaveLength(1);
   });
 
   it('expires after the policy’s minutes, whose bounds are enforced', async () => {
@@ -144,6 +156,5 @@ describe('helpdesk reset link', () => {
     expect(failures.map((e: { target: string }) => e.target).sort()).toEqual(['dan', 'eve', 'root', 'root']);
     // a made-up token is refused like a spent one
     expect((await open(s, 'x'.repeat(43))).answer.status).toBe(410);
-    void PASSWORD;
   });
 });
