@@ -73,6 +73,25 @@ describe('directory health on the dashboard', () => {
     expect((await api(s.url, 'GET', '/readyz')).status).toBe(503);
   });
 
+  it('shows the overview with the directory down, in both languages, rather than failing', async () => {
+    // people answer from the built-in directory; its health is asked of an LDAP server that is gone
+    const gone = new OpenLdapDirectory(ldapSettingsFrom(`ldap://127.0.0.1:${await closedPort()}`, (k) => (ldapEnv('') as Record<string, string>)[k]));
+    onTestFinished(() => gone.close());
+    const s = await startServer('sqlite', {}, { wrapDirectory: (b) => Object.assign(Object.create(b) as typeof b, { health: () => gone.health() }) });
+    await seedUser(s, { username: 'desk', groups: ['helpdesk'] });
+    const b = new Browser(s.url);
+    await b.get('/admin');
+    expect((await b.post('/admin/sign-in', { username: 'desk', password: PASSWORD })).status).toBe(303);
+    const page = await b.get('/admin');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('data-health="down"');
+    expect(page.text).toContain('The directory cannot be reached.');
+    expect(page.text).toMatch(/check that the directory server runs/);
+    const he = await b.get('/admin?lang=he');
+    expect(he.status).toBe(200);
+    expect(he.text).toContain('אין חיבור לספריית המשתמשים.');
+  });
+
   it('calls a directory that accepts but never answers down once its timeout passes, and asks it once for many callers', async () => {
     const silent = await silentServer();
     onTestFinished(() => silent.close());
