@@ -36,6 +36,7 @@ import { sealAfterUpgrade } from './services/audit-chain.js';
 import { PhoneCost } from './services/phone-cost.js';
 import { StartLimit } from './services/start-limit.js';
 import { ReportService } from './services/report-service.js';
+import { DirectoryHealth } from './services/directory-health.js';
 import { Throttle } from './services/throttle.js';
 import { UsernameReminder } from './services/username-reminder.js';
 import { runExpiryReminders, type ExpiryReminderResult } from './services/expiry-reminders.js';
@@ -159,15 +160,16 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const reset = new ResetService({ ...journey, captcha, metrics });
   const usernames = new UsernameReminder({ ...journey, captcha, perSourcePerHour: config.sourceLimits.codesPerHour });
   const accounts = new AccountService(journey);
-  const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, nudge });
+  const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, nudge, publicUrl: config.publicUrl, resetCauses: (username) => reset.diagnose(username) });
   const reports = new ReportService({ store, methods, policy });
-  return { clock, random, hasher, store, keyring, directory, builtin, metrics, queue, captcha, policy, passwords, breached, reset, usernames, accounts, admin, reports, journey, nudge, log };
+  const directoryHealth = new DirectoryHealth(directory, clock);
+  return { directoryHealth, clock, random, hasher, store, keyring, directory, builtin, metrics, queue, captcha, policy, passwords, breached, reset, usernames, accounts, admin, reports, journey, nudge, log };
 }
 export type Services = Awaited<ReturnType<typeof composeServices>>;
 
 export async function createServer(config: Config, o: Overrides = {}): Promise<Server> {
   assertDeployable(config, o);
-  const { store, keyring, directory, builtin, metrics, queue, captcha, policy, reset, usernames, accounts, admin, reports, journey, breached, log, clock } = await composeServices(config, o);
+  const { directoryHealth, store, keyring, directory, builtin, metrics, queue, captcha, policy, reset, usernames, accounts, admin, reports, journey, breached, log, clock } = await composeServices(config, o);
   const seeded = config.demo && directory === builtin ? await seedDemo(store, builtin) : false;
   const app = await buildApp({
     config,
@@ -182,6 +184,7 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
     captcha,
     metrics,
     directory,
+    directoryHealth,
     passwords: journey.passwords,
     csrfKey: (v) => keyring.mac('csrf', v),
     ...(o.logger !== undefined ? { logger: o.logger } : {}),

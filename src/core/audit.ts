@@ -9,6 +9,7 @@ export const ACTIVITIES = {
   blocked: 'Blocked from self-service password reset',
   changeSelf: 'Change password (self-service)',
   resetByAdmin: 'Reset password (by admin)',
+  resetLinkSent: 'Send password reset link (by admin)',
   unlockByAdmin: 'Unlock user account (by admin)',
   registered: 'User registered security info',
   reviewed: 'User reviewed security info',

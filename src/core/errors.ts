@@ -27,6 +27,7 @@ export const errorCatalog = {
   SSPR_METHOD_ALREADY_USED: { status: 409, key: 'errors.SSPR_METHOD_ALREADY_USED' },
   SSPR_FLOW_NOT_FOUND: { status: 404, key: 'errors.SSPR_FLOW_NOT_FOUND' },
   SSPR_FLOW_EXPIRED: { status: 410, key: 'errors.SSPR_FLOW_EXPIRED' },
+  SSPR_LINK_INVALID: { status: 410, key: 'errors.SSPR_LINK_INVALID' }, // a reset link used, replaced or expired
   SSPR_FLOW_STATE: { status: 409, key: 'errors.SSPR_FLOW_STATE' },
   SSPR_PASSWORD_POLICY: { status: 422, key: 'errors.SSPR_PASSWORD_POLICY' },
   SSPR_PASSWORD_MISMATCH: { status: 422, key: 'errors.SSPR_PASSWORD_MISMATCH' },

@@ -16,6 +16,7 @@ import type { PolicyService } from '../services/policy-service.js';
 import type { ResetService } from '../services/reset-service.js';
 import type { ReportService } from '../services/report-service.js';
 import type { ServiceDeps } from '../services/context.js';
+import type { DirectoryHealth } from '../services/directory-health.js';
 import type { Store } from '../adapters/store/store.js';
 import { accountRoutes } from './api/account-routes.js';
 import { methodRoutes } from './api/method-routes.js';
@@ -51,6 +52,8 @@ export interface AppServices {
   metrics: Metrics;
   /** readiness asks it whether it can be used now */
   directory?: Pick<Directory, 'health'>;
+  /** the dashboard's cached, time-limited look at the directory */
+  directoryHealth: DirectoryHealth;
   /** the password rules shown on new-password pages (ours merged with the directory's) */
   passwords?: Pick<PasswordPolicy, 'rulesFor'>;
   /** seals cookie-bound CSRF tokens */
@@ -73,6 +76,14 @@ export const REDACT = [
   '*.captcha',
 ];
 
+/** a token in a query string (a helpdesk's reset link) is a credential: never logged */
+export const redactUrl = (url: string): string => url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+
+/** Fastify's request line for the log, with its URL's tokens redacted */
+function requestForLog(req: { method: string; url: string; host?: string; ip?: string; socket?: { remotePort?: number } }) {
+  return { method: req.method, url: redactUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+}
+
 /**
  * A stalled body, a trickle of headers or an idle keep-alive connection is closed instead of
  * holding a socket for minutes. Node checks the request and header deadlines on an interval,
@@ -91,7 +102,7 @@ export function serverTimeouts(t: Config['timeouts']) {
 export async function buildApp(s: AppServices): Promise<FastifyInstance> {
   const https = s.config.publicUrl.protocol === 'https:';
   const app = Fastify({
-    logger: s.logger ?? { level: s.config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+    logger: s.logger === false ? false : { level: s.config.logLevel, redact: { paths: REDACT, censor: '[redacted]' }, ...(typeof s.logger === 'object' ? s.logger : {}), serializers: { req: requestForLog } },
     // proxy-addr matches each hop against these addresses/CIDRs; nothing else is believed
     trustProxy: s.config.trustProxy.length ? s.config.trustProxy : false,
     ...serverTimeouts(s.config.timeouts),

@@ -1,8 +1,11 @@
 import { ACTIVITIES, type Activity } from '../core/audit.js';
 import type { Store } from '../adapters/store/store.js';
 import { BuiltinDirectory, toUser, type NewUser } from '../adapters/directory/builtin.js';
-import { normalizeEmail, normalizePhone } from '../core/contacts.js';
-import { SsprError } from '../core/errors.js';
+import { maskEmail, maskPhone, normalizeEmail, normalizePhone } from '../core/contacts.js';
+import { SsprError, type ErrorCode } from '../core/errors.js';
+import { translator } from '../i18n.js';
+import { brandName } from '../core/branding.js';
+import { DeliveryQueue } from './delivery-queue.js';
 import type { Actor } from '../core/scopes.js';
 import { assertUsername, normalizeUsername } from '../core/username.js';
 import type { ImportProblem, ReadImport } from './people-import.js';
@@ -52,6 +55,19 @@ export interface AdminDeps {
   policy: PolicyService;
   passwords: PasswordPolicy;
   nudge(): void;
+  /** where the person opens a reset link: the public address of these pages */
+  publicUrl: URL;
+  /** why a person cannot reset now (the troubleshooter's causes), for refusing a link that would not work */
+  resetCauses(username: string): Promise<{ causes: ErrorCode[]; gatesRequired: number }>;
+}
+
+export type LinkChannel = 'email' | 'sms';
+export interface SentLink {
+  channel: LinkChannel;
+  /** the address the link went to, masked */
+  sentTo: string;
+  trusted: boolean;
+  expiresAt: number;
 }
 
 export type UserPatch = Parameters<BuiltinDirectory['update']>[1];
@@ -59,6 +75,20 @@ export type UserPatch = Parameters<BuiltinDirectory['update']>[1];
 const PATCH_FIELDS = { displayName: 'displayName', givenName: 'givenName', surname: 'surname', email: 'email', mobile: 'mobile', office: 'office', groups: 'groups', isAdmin: 'isAdmin', enabled: 'enabled', locked: 'locked', mustChange: 'mustChange' } as const satisfies Record<keyof UserPatch, keyof DirectoryUser>;
 
 export type ImportOutcome = { ok: true; added: { line: number; user: DirectoryUser }[] } | { ok: false; problems: ImportProblem[] };
+
+/** Where a reset link goes: the contact the person registered for the channel, else the directory's. */
+export function linkContact(user: DirectoryUser, info: { method: string; state: string; value: string | null }[], channel: LinkChannel): string | null {
+  const registered = info.find((i) => i.method === channel && i.state === 'active' && i.value)?.value ?? null;
+  return registered ?? (channel === 'email' ? normalizeEmail(user.email) : normalizePhone(user.mobile));
+}
+
+/** the channels a reset link can go by for this person, each with its contact masked */
+export function linkContacts(user: DirectoryUser, info: { method: string; state: string; value: string | null }[]): { channel: LinkChannel; masked: string }[] {
+  return (['email', 'sms'] as const).flatMap((channel) => {
+    const to = linkContact(user, info, channel);
+    return to ? [{ channel, masked: channel === 'email' ? maskEmail(to) : maskPhone(to) }] : [];
+  });
+}
 
 export const MAX_CUSTOM_BANNED = 1000;
 /** readable characters only: no 0/O, 1/l/I */
@@ -112,6 +142,7 @@ export class AdminService {
       then: async (r) => {
         await d.passwords.remember(r, user.id, hash, policy);
         await r.sessions.revokeAllFor(user.id, now);
+        await r.resetLinks.revokeFor(user.id, now);
         await r.audit.append({ ...entry, result: 'success' });
         if (policy.notifyUserOnReset) await notifyUser(r, d, user, info, ctx?.locale ?? 'en', 'adminReset', null);
         await tellAdmins(r, actor, 'adminResetOfAdmin', ctx);
@@ -119,6 +150,63 @@ export class AdminService {
     });
     d.nudge();
     return { temporaryPassword };
+  }
+
+  /**
+   * Helpdesk reset by link: a single-use link to the reset journey, sent to one contact on
+   * record (the one the person registered for that channel, else the directory's). The link is
+   * a bearer credential: 256 random bits, kept only as a MAC, valid `resetLinkMinutes`, ending
+   * at first use, at a newer link and at a completed reset. Opening it still asks for every gate
+   * the policy requires, unless the sender vouches for the contact (`trustContact`): then the
+   * link counts as that channel's one gate, never more. The token is in the message only.
+   */
+  async sendResetLink(idOrName: string, opts: { channel: LinkChannel; trustContact: boolean }, actor: Actor, ctx: RequestContext | null): Promise<SentLink> {
+    const { d } = this;
+    const user = await this.findUser(idOrName);
+    await this.mayActOn(user, actor, ACTIVITIES.resetLinkSent, ctx);
+    const policy = await d.policy.get();
+    const now = this.clock.now();
+    const entry = { at: now, activity: ACTIVITIES.resetLinkSent, actor: actor.name, target: user.username, source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null };
+    const info = await this.store.r.securityInfo.listFor(user.id);
+    const to = linkContact(user, info, opts.channel);
+    const refuse = async (err: SsprError): Promise<never> => {
+      await this.store.transaction((r) => r.audit.append({ ...entry, result: 'failure', reason: err.code, details: { channel: opts.channel } }));
+      throw err;
+    };
+    if (!to) return refuse(new SsprError('SSPR_BAD_REQUEST', [{ code: 'link.noContact', field: 'channel' }]));
+    // a link that could not finish a reset is refused now rather than found useless later
+    const { causes, gatesRequired } = await d.resetCauses(user.username);
+    const blocking = causes.filter((c) => !(c === 'SSPR_0014' && opts.trustContact && gatesRequired === 1));
+    if (blocking.length) return refuse(new SsprError(blocking[0]!));
+    const draw = d.random.bytes(48);
+    const id = draw.subarray(0, 16).toString('hex');
+    const token = draw.subarray(16).toString('base64url');
+    const expiresAt = now + policy.resetLinkMinutes * 60_000;
+    const url = new URL('/reset/link', d.publicUrl);
+    url.searchParams.set('token', token);
+    const locale = ctx?.locale ?? 'en';
+    const t = translator(locale);
+    const org = brandName(policy);
+    const masked = opts.channel === 'email' ? maskEmail(to) : maskPhone(to);
+    const tellAdmins = await this.adminsToTell(user);
+    await this.store.transaction(async (r) => {
+      const replaced = await r.resetLinks.revokeFor(user.id, now);
+      await r.resetLinks.insert({ id, token_hash: d.keyring.mac('reset-link', token), user_id: user.id, channel: opts.channel, trusted: opts.trustContact ? 1 : 0, requested_by: actor.name, created_at: now, expires_at: expiresAt, used_at: null, revoked_at: null });
+      await DeliveryQueue.enqueueIn(r, d.keyring, d.random, this.clock, {
+        channel: opts.channel,
+        to,
+        locale,
+        fromName: org,
+        subject: t('messages.branded', { org, subject: t('messages.resetLink.subject') }),
+        text: t('messages.resetLink.text', { actor: actor.name, username: user.username, until: new Date(expiresAt).toISOString().slice(0, 16).replace('T', ' '), url: url.toString() }),
+      }, null);
+      await r.audit.append({ ...entry, result: 'success', details: { link: id, channel: opts.channel, to: masked, trusted: opts.trustContact, expiresAt: new Date(expiresAt).toISOString(), replaced } });
+      // every other contact hears of it, so a link sent to a contact that is no longer theirs is noticed
+      await notifyUser(r, d, user, info, locale, 'resetLinkSent', null, { actor: actor.name, to: masked }, to);
+      await tellAdmins(r, actor, 'adminLinkForAdmin', ctx);
+    });
+    d.nudge();
+    return { channel: opts.channel, sentTo: masked, trusted: opts.trustContact, expiresAt };
   }
 
   /**
@@ -137,7 +225,7 @@ export class AdminService {
    * Every other admin hears when an admin account is reset, unlocked or cleared (policy
    * notifyAdminsOnAdminReset). Read before the transaction opens: the directory may not join it.
    */
-  private async adminsToTell(user: DirectoryUser): Promise<(r: Repos, actor: Actor, notice: 'adminResetOfAdmin' | 'adminUnlockOfAdmin' | 'adminClearOfAdmin', ctx: RequestContext | null) => Promise<void>> {
+  private async adminsToTell(user: DirectoryUser): Promise<(r: Repos, actor: Actor, notice: 'adminResetOfAdmin' | 'adminLinkForAdmin' | 'adminUnlockOfAdmin' | 'adminClearOfAdmin', ctx: RequestContext | null) => Promise<void>> {
     const policy = await this.d.policy.get();
     const admins = user.isAdmin && policy.notifyAdminsOnAdminReset && this.directory.listAdmins ? (await this.directory.listAdmins()).filter((a) => a.id !== user.id) : [];
     const infos = await Promise.all(admins.map((a) => this.store.r.securityInfo.listFor(a.id)));

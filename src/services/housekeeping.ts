@@ -61,6 +61,7 @@ export async function runHousekeeping(d: HousekeepingDeps): Promise<Housekeeping
   };
   await step('flows', () => r.flows.prune(now - KEEP.flowsAndCodes));
   await step('codes', () => r.codes.prune(now - KEEP.flowsAndCodes));
+  await step('reset links', () => r.resetLinks.prune(now - KEEP.flowsAndCodes));
   await step('authenticator steps', () => r.totpUsed.prune(now - KEEP.flowsAndCodes));
   await step('throttle', () => r.throttle.prune(now - KEEP.throttle));
   await step('sessions', () => r.sessions.prune(now));

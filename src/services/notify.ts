@@ -14,8 +14,10 @@ export type Notice =
   | 'methodsCleared'
   | 'passwordChanged'
   | 'adminReset'
+  | 'resetLinkSent'
   | 'adminUnlock'
   | 'adminResetOfAdmin'
+  | 'adminLinkForAdmin'
   | 'adminUnlockOfAdmin'
   | 'adminClearOfAdmin';
 
@@ -35,6 +37,8 @@ export async function notifyUser(
   notice: Notice,
   flowId: string | null,
   params: Record<string, string> = {},
+  /** a contact (canonical form) that hears of this otherwise: a reset link's own address */
+  skip: string | null = null,
 ): Promise<void> {
   const t = translator(locale);
   const org = brandName(await r.policy.load());
@@ -47,7 +51,7 @@ export async function notifyUser(
   const p = normalizePhone(user.mobile);
   if (p) phones.add(p);
   const targets = [...[...emails].map((to) => ({ channel: 'email' as const, to })), ...[...phones].map((to) => ({ channel: 'sms' as const, to }))];
-  for (const target of targets) {
+  for (const target of targets.filter((x) => x.to !== skip)) {
     await DeliveryQueue.enqueueIn(r, deps.keyring, deps.random, deps.clock, { ...target, locale, subject: t('messages.branded', { org, subject: t(`messages.${notice}.subject`) }), text: t(`messages.${notice}.text`, vars), fromName: org }, flowId);
   }
 }

@@ -112,6 +112,58 @@ export class ResetService {
     return { view: this.view(flow, policy, user, now), token };
   }
 
+  /**
+   * Opens a helpdesk's reset link (AdminService.sendResetLink): spends it, once, and starts a
+   * reset flow for its person in the same transaction. The flow asks for the gates the policy
+   * requires now; a link the sender vouched for counts as its channel's gate, so with one gate
+   * required the person lands on the new-password step. Every other check of a start applies:
+   * an account disabled, out of scope or blocked since the link was sent does not reset.
+   */
+  async startFromLink(token: string, ctx: RequestContext): Promise<{ view: FlowView; token: string }> {
+    const { d } = this;
+    if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(token)) throw new SsprError('SSPR_LINK_INVALID');
+    const now = d.clock.now();
+    const link = await d.store.r.resetLinks.byHash(d.keyring.mac('reset-link', token));
+    if (!link || link.used_at !== null || link.revoked_at !== null || Number(link.expires_at) <= now) throw new SsprError('SSPR_LINK_INVALID');
+    const policy = await d.policy.get();
+    const user = await this.present(await d.directory.findById(link.user_id), '');
+    if (!user) throw new SsprError('SSPR_LINK_INVALID');
+    const info = (await d.store.r.securityInfo.listFor(user.id)).filter((i) => i.state === 'active');
+    const subject: MethodSubject = { user, info, policy };
+    const subjectKey = `u:${user.id}`;
+    const gate = link.trusted === 1 && (link.channel === 'email' || link.channel === 'sms') ? (link.channel as MethodId) : null;
+    const causes = this.causes(user, subject, policy).filter((c) => !(c === 'SSPR_0014' && gate && gatesRequiredFor(user, policy) === 1));
+    if (causes.length) throw new SsprError(causes[0]!);
+    if (await d.throttle.blocked(d.store.r, subjectKey, now)) throw new SsprError('SSPR_BLOCKED');
+    const draw = d.random.bytes(48);
+    const flowToken = draw.subarray(16).toString('base64url');
+    let flow: Flow = {
+      id: draw.subarray(0, 16).toString('hex'),
+      userId: user.id,
+      subjectKey,
+      username: user.username,
+      decoyReason: null,
+      state: 'verify',
+      intent: 'reset',
+      gatesRequired: gatesRequiredFor(user, policy),
+      gatesPassed: [],
+      methods: this.offer(subject, false),
+      locale: ctx.locale,
+      sourceIp: ctx.ip,
+      createdAt: now,
+      expiresAt: now + FLOW_LIFETIME_MS,
+      methodState: null,
+    };
+    if (gate) flow = this.afterGate(flow, gate, user, info, policy);
+    await d.store.transaction(async (r) => {
+      if (!(await r.resetLinks.use(link.id, now))) throw new SsprError('SSPR_LINK_INVALID');
+      await r.flows.insert(flow, d.keyring.mac('flow', flowToken));
+      await r.audit.append(this.audit(flow, ctx, now, { step: 'link', method: gate, result: 'success', details: { link: link.id, requestedBy: link.requested_by, trusted: gate !== null } }));
+    });
+    d.metrics.flowsStarted.inc({ intent: 'reset' });
+    return { view: this.view(flow, policy, user, now), token: flowToken };
+  }
+
   /** why this account cannot reset, as an error code; null when it can */
   private refusal(user: DirectoryUser | null, s: MethodSubject, policy: Policy): ErrorCode | null {
     return this.causes(user, s, policy)[0] ?? null;
@@ -475,6 +527,8 @@ export class ResetService {
       then: async (r) => {
         if (!(await r.flows.advance(completing, done, now))) throw new SsprError('SSPR_FLOW_STATE');
         await rest(r);
+        // a helpdesk's reset link still open for this person has nothing left to do
+        await r.resetLinks.revokeFor(user.id, now);
         await d.throttle.clearSubject(r, flow.subjectKey);
         await r.throttle.clear([signInKey(d.keyring, user.username)]);
         if (policy.notifyUserOnReset) await notifyUser(r, { keyring: d.keyring, random: d.random, clock: d.clock }, user, info, flow.locale, notice, flow.id);

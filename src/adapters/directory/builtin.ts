@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { normalizeEmail, normalizePhone } from '../../core/contacts.js';
 import { normalizePassword } from '../../core/password/rules.js';
+import { SsprError } from '../../core/errors.js';
 import { normalizeUsername } from '../../core/username.js';
 import type { Clock, ContactLookup, Directory, DirectoryUser, ExpiringPassword, Hasher, Random, StoreWrites, Tx } from '../../ports.js';
 import type { Database, UsersTable } from '../store/schema.js';
@@ -232,6 +233,15 @@ export class BuiltinDirectory implements Directory {
     if (patch.locked !== undefined) set.locked = patch.locked ? 1 : 0;
     if (patch.mustChange !== undefined) set.must_change = patch.mustChange ? 1 : 0;
     await (tx ?? this.db).updateTable('users').set(set).where('id', '=', id).execute();
+  }
+
+  /** the built-in directory is a table of our database: healthy when that table answers */
+  async health(): Promise<void> {
+    try {
+      await this.db.selectFrom('users').select('id').limit(1).execute();
+    } catch {
+      throw new SsprError('SSPR_0030');
+    }
   }
 
   async count(): Promise<number> {

@@ -1,4 +1,4 @@
-import { Migrator, type ColumnDefinitionBuilder, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type ColumnDefinitionBuilder, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Dialect } from './db.js';
 
 /**
@@ -289,6 +289,39 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('page_language', 'text')
           .addColumn('updated_at', 'bigint', (c) => c.notNull())
           .execute();
+      },
+    },
+    '0009_reset_links': {
+      async up(db: Kysely<any>) {
+        // a helpdesk's reset link: only its MAC is kept, and it ends used, revoked or expired
+        await db.schema
+          .createTable('reset_links')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('channel', 'text', (c) => c.notNull())
+          .addColumn('trusted', 'integer', (c) => c.notNull())
+          .addColumn('requested_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('used_at', 'bigint')
+          .addColumn('revoked_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('reset_links_user').on('reset_links').column('user_id').execute();
+        await db.schema.createIndex('reset_links_expires').on('reset_links').column('expires_at').execute();
+      },
+    },
+    '0010_people_search': {
+      async up(db: Kysely<any>) {
+        // the people search is a prefix range on each lower-cased column (services/people-service.ts);
+        // on PostgreSQL in the C collation, so the range is code-point order as in SQLite
+        const collate = dialect === 'postgres' ? sql.raw(' collate "C"') : sql.raw('');
+        for (const column of ['username', 'display_name', 'given_name', 'surname', 'email']) {
+          await db.schema.createIndex(`users_lower_${column}`).on('users').expression(sql`lower(${sql.ref(column)})${collate}`).execute();
+        }
+        // PostgreSQL keeps statistics of an expression index only from ANALYZE; without them it
+        // walks the whole username index for "ORDER BY username LIMIT 25" instead of the ranges
+        if (dialect === 'postgres') await sql`analyze users`.execute(db);
       },
     },
   };

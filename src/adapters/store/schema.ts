@@ -193,7 +193,24 @@ export interface PreferencesTable {
   updated_at: number;
 }
 
+/** a reset link sent by the helpdesk: a MAC of its token, never the token */
+export interface ResetLinksTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  /** the method the link went out by: 'email' or 'sms' */
+  channel: string;
+  /** 1 when the sender vouched for the contact: opening the link then counts as that method's gate */
+  trusted: number;
+  requested_by: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  revoked_at: number | null;
+}
+
 export interface Database {
+  reset_links: ResetLinksTable;
   expiry_reminders: ExpiryRemindersTable;
   preferences: PreferencesTable;
   password_history: PasswordHistoryTable;

@@ -11,6 +11,7 @@ import { captchaSpentRepo, kvRepo, policyRepo } from './policy-store.js';
 import type { Database } from './schema.js';
 import { preferencesRepo } from './preferences.js';
 import { remindersRepo } from './reminders.js';
+import { resetLinksRepo } from './reset-links.js';
 import { securityInfoRepo } from './security-info.js';
 import { sessionsRepo } from './sessions.js';
 import { throttleRepo } from './throttle.js';
@@ -35,6 +36,7 @@ function repos(db: Kysely<Database>, dialect: Dialect, auditChain: AuditChainSta
     totpUsed: totpUsedRepo(db),
     reminders: remindersRepo(db),
     preferences: preferencesRepo(db),
+    resetLinks: resetLinksRepo(db),
   };
 }
 

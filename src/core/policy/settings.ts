@@ -50,6 +50,8 @@ export const POLICY_SETTINGS = [
   { key: 'enumerationProtection', group: 'security', type: 'boolean', default: true },
   { key: 'codeLength', group: 'codes', type: 'integer', min: 6, max: 10, default: 8 },
   { key: 'codeLifetimeMinutes', group: 'codes', type: 'integer', min: 1, max: 10, default: 5 },
+  // a helpdesk's reset link is a bearer credential: short-lived, whatever is chosen
+  { key: 'resetLinkMinutes', group: 'codes', type: 'integer', min: 5, max: 1440, default: 60 },
   { key: 'passwordMinLength', group: 'password', type: 'integer', min: 8, max: 256, default: 8 },
   { key: 'passwordMaxLength', group: 'password', type: 'integer', min: 8, max: 1024, default: 256 },
   { key: 'passwordCharacterClasses', group: 'password', type: 'integer', min: 0, max: 4, default: 3 },

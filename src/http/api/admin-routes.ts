@@ -217,6 +217,26 @@ export function adminRoutes(app: Api, admin: AdminService, policy: PolicyService
     async (request) => admin.resetPassword(request.params.id, request.actor, requestContext(request)),
   );
 
+  app.post(
+    '/api/v1/admin/users/:id/reset-link',
+    {
+      config: helpdesk,
+      schema: {
+        tags,
+        summary: 'Helpdesk reset by link: a single-use, short-lived link to the reset journey, sent to a contact on record',
+        description:
+          'The link goes to the e-mail address or mobile number the person registered for `channel` (else the directory\'s), lives `resetLinkMinutes`, works once, and ends when a newer link is sent or a reset completes. Opening it still asks for every gate the policy requires unless `trustContact` is true: then the link counts as that channel\'s one gate. The link itself is never in this answer, the audit or the logs. Audited as "Send password reset link (by admin)"; the person\'s other contacts are told.',
+        params: userParams,
+        body: Type.Object({ channel: stringEnum(['email', 'sms']), trustContact: Type.Optional(Type.Boolean({ default: false })) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ channel: stringEnum(['email', 'sms']), sentTo: Type.String({ description: 'the contact, masked' }), trusted: Type.Boolean(), expiresAt: Type.String({ format: 'date-time' }) }) },
+      },
+    },
+    async (request) => {
+      const sent = await admin.sendResetLink(request.params.id, { channel: request.body.channel, trustContact: request.body.trustContact ?? false }, request.actor, requestContext(request));
+      return { ...sent, expiresAt: new Date(sent.expiresAt).toISOString() };
+    },
+  );
+
   const bannedList = Type.Object({ terms: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 5000 }) }, { additionalProperties: false });
   app.get(
     '/api/v1/admin/banned-passwords',

@@ -9,6 +9,13 @@ const status = <S extends string>(s: S) => Type.Object({ status: stringEnum([s])
 /** not ready: which dependency does not answer */
 const unavailable = Type.Object({ status: stringEnum(['unavailable']), database: Type.Optional(stringEnum(['unavailable'])), directory: Type.Optional(stringEnum(['unavailable'])) });
 
+const directoryHealth = Type.Object({
+  status: stringEnum(['up', 'down', 'unknown']),
+  latencyMs: Type.Union([Type.Integer(), Type.Null()]),
+  checkedAt: Type.String({ format: 'date-time' }),
+  reason: Type.Optional(stringEnum(['timeout', 'SSPR_0030', 'error'])),
+});
+
 /** An ALTCHA challenge for the widget, passed on as issued; `{}` when the CAPTCHA is off. */
 const captchaChallenge = Type.Object(
   { parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())), signature: Type.Optional(Type.String()) },
@@ -60,6 +67,23 @@ export function opsRoutes(app: Api, s: AppServices): void {
       },
     );
   }
+
+  app.get(
+    '/api/v1/admin/directory/health',
+    {
+      config: { auth: { admin: 'read' } },
+      schema: {
+        tags: ['admin'],
+        summary: 'Directory health: a live check, at most one every few seconds, bounded by a timeout',
+        description: 'Always 200: a directory that is down or slower than the timeout is `down` with a reason, never an error of this call.',
+        response: { 200: directoryHealth },
+      },
+    },
+    async () => {
+      const h = await s.directoryHealth.check();
+      return { status: h.status, latencyMs: h.latencyMs, checkedAt: new Date(h.checkedAt).toISOString(), ...(h.reason ? { reason: h.reason } : {}) };
+    },
+  );
 
   app.get(
     '/openapi.json',

@@ -12,7 +12,7 @@ import { raw } from './html.js';
 import { parseJsonObject } from './account.js';
 import { pageError, type PageKit, type PagePath } from './kit.js';
 import type { PageCtx, PageError } from './views/layout.js';
-import { codePage, donePage, endedPage, methodPage, passkeyPage, passwordPage, questionsGatePage, startPage, unlockPage, type Ended, type MethodForm } from './views/reset.js';
+import { codePage, donePage, endedPage, linkPage, methodPage, passkeyPage, passwordPage, questionsGatePage, startPage, unlockPage, type Ended, type MethodForm } from './views/reset.js';
 import { questionsFor } from '../../methods/questions-method.js';
 
 /**
@@ -228,6 +228,30 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
       if (e.code === 'SSPR_INTERNAL') throw err;
       const where = e.code.startsWith('SSPR_CAPTCHA') ? 'captcha' : e.code === 'SSPR_ACCOUNT_NOT_LOCKED' || e.code === 'SSPR_UNLOCK_NOT_ALLOWED' ? 'intent-reset' : 'username';
       return again(e, where);
+    }
+  });
+
+  // ---------- a helpdesk's reset link ----------
+
+  const linkToken = (v: unknown) => (typeof v === 'string' && v.length <= 100 ? v : '');
+
+  app.get<{ Querystring: { token?: string } }>('/reset/link', hide, async (request, reply) => {
+    const c = await kit.ctx(request, reply);
+    return kit.send(reply, 200, linkPage(c, { token: linkToken(request.query.token) }));
+  });
+
+  app.post('/reset/link', hide, async (request, reply) => {
+    const c = await kit.ctx(request, reply);
+    const token = linkToken(kit.form(request)('token'));
+    try {
+      const { view, token: flowToken } = await deps.reset.startFromLink(token, requestContext(request));
+      reply.setCookie(names.flow, flowToken, cookieOptions(https, 900));
+      reply.setCookie(idCookie, view.id, cookieOptions(https, 900));
+      return kit.redirect(reply, stepOf(view) ?? '/reset/method');
+    } catch (err) {
+      const e = toSsprError(err);
+      if (e.code === 'SSPR_INTERNAL') throw err;
+      return kit.send(reply, e.status, linkPage(c, { token: '', error: pageError(e, c.locale) }));
     }
   });
 

@@ -25,6 +25,7 @@ export const en = {
     SSPR_METHOD_ALREADY_USED: 'You already used that method. Choose a different one.',
     SSPR_FLOW_NOT_FOUND: 'This reset was not found. Start again.',
     SSPR_FLOW_EXPIRED: 'This reset has expired. Start again.',
+    SSPR_LINK_INVALID: 'This reset link no longer works: it was already used, a newer one was sent, or it expired. Start a reset here, or ask your helpdesk for a new link.',
     SSPR_FLOW_STATE: 'That step is not available now.',
     SSPR_PASSWORD_POLICY: 'The new password does not meet the password policy.',
     SSPR_PASSWORD_MISMATCH: 'The two passwords do not match.',
@@ -74,6 +75,7 @@ export const en = {
     'password.complexity': 'Use three of: lower-case letters, upper-case letters, digits, symbols, and not your account name.',
     'password.directory': 'The directory refused this password. Choose one that meets the rules shown here.',
     'banned.term': 'Each banned term must be 4–16 characters.',
+    'link.noContact': 'This person has no contact on record for that channel.',
     'banned.count': 'The custom list may have at most {{max}} terms.',
     'password.mismatch': 'The two passwords do not match.',
     'report.required': '{{field}} is required (an ISO 8601 date or date-time).',
@@ -199,9 +201,21 @@ export const en = {
       subject: 'Your password was reset by an administrator',
       text: 'An administrator reset the password of {{username}} on {{time}} UTC. You will get a temporary password from them and must change it when you sign in.',
     },
+    adminLinkForAdmin: {
+      subject: 'A reset link was sent for an administrator',
+      text: '{{actor}} sent a password reset link for administrator {{username}} on {{time}} UTC.',
+    },
     adminResetOfAdmin: {
       subject: 'An administrator password was reset',
       text: '{{actor}} reset the password of administrator {{username}} on {{time}} UTC.',
+    },
+    resetLink: {
+      subject: 'Reset your password',
+      text: 'Your helpdesk ({{actor}}) sent you this link to choose a new password for {{username}}. It works once, until {{until}} UTC: {{url}} — If you did not ask for it, do not open it and tell your helpdesk.',
+    },
+    resetLinkSent: {
+      subject: 'A password reset link was sent for your account',
+      text: 'On {{time}} UTC your helpdesk ({{actor}}) sent a link to reset the password of {{username}} to {{to}}. If you did not ask for this, contact your helpdesk now.',
     },
     adminUnlock: {
       subject: 'Your account was unlocked by an administrator',
@@ -244,6 +258,12 @@ export const en = {
   passkey: { defaultName: 'Passkey {{n}}' },
   methodNames: { email: 'E-mail', sms: 'Mobile phone (text)', voice: 'Mobile phone (call)', office: 'Office phone', authenticator: 'Authenticator app', passkey: 'Passkey', questions: 'Security questions' },
   pages: {
+    resetLink: {
+      title: 'Reset your password',
+      intro: 'Your helpdesk sent you this link to choose a new password. Continue to start; you may be asked to confirm who you are first.',
+      continue: 'Continue',
+      notYou: 'If you did not ask your helpdesk for this, close this page and tell them.',
+    },
     forgotUsername: {
       link: 'I forgot my username',
       title: 'Find your username',

@@ -18,7 +18,7 @@ import { cookieOptions } from '../../auth.js';
 import { toSsprError } from '../../errors.js';
 import { requestContext } from '../../request-context.js';
 import { pageError, signInFields, type PageKit } from '../kit.js';
-import type { PageCtx } from '../views/layout.js';
+import type { PageCtx, PageError } from '../views/layout.js';
 import { auditPage, codePage, confirmPolicyPage, dashboardPage, importPage, peoplePage, personPage, policyPage, reportsPage, settingId, settingLabel, signInPage } from './views.js';
 
 type Q = Record<string, string | undefined>;
@@ -110,8 +110,8 @@ export function adminPages(app: FastifyInstance, kit: PageKit): void {
 
   app.get('/admin', hide, async (request, reply) =>
     guarded(request, reply, 'read', async (c, actor) => {
-      const o = await deps.reports.overview(Date.now());
-      return kit.send(reply, 200, dashboardPage(c, actor, { ...o, directory: deps.config.directoryUrl === 'builtin' ? 'builtin' : 'ldap' }));
+      const [o, health] = await Promise.all([deps.reports.overview(Date.now()), deps.directoryHealth.check()]);
+      return kit.send(reply, 200, dashboardPage(c, actor, { ...o, health, directory: deps.config.directoryUrl === 'builtin' ? 'builtin' : 'ldap' }));
     }),
   );
 
@@ -230,7 +230,9 @@ export function adminPages(app: FastifyInstance, kit: PageKit): void {
     guarded(request, reply, 'read', async (c, actor) => {
       const q = text(request.query.q);
       const pageNo = /^\d{1,6}$/.test(request.query.page ?? '') ? Number(request.query.page) : 1;
-      return kit.send(reply, 200, peoplePage(c, actor, q, await people.search(q, pageNo)));
+      const after = request.query.after ? text(request.query.after) : undefined;
+      const before = !after && request.query.before ? text(request.query.before) : undefined;
+      return kit.send(reply, 200, peoplePage(c, actor, q, await people.search(q, { page: pageNo, after, before })));
     }),
   );
 
@@ -265,13 +267,13 @@ export function adminPages(app: FastifyInstance, kit: PageKit): void {
 
   const personHref = (id: string) => `/admin/people/${encodeURIComponent(id)}`;
 
-  async function showPerson(c: PageCtx, actor: PortalActor, reply: FastifyReply, id: string, o: { diagnose?: boolean; temporaryPassword?: string; done?: string; status?: number } = {}) {
+  async function showPerson(c: PageCtx, actor: PortalActor, reply: FastifyReply, id: string, o: { diagnose?: boolean; temporaryPassword?: string; done?: string; status?: number; error?: PageError } = {}) {
     const p = await people.person(id);
     const t = translator(c.locale);
     const diagnosis = o.diagnose
       ? await people.diagnose(p.user).then((d) => ({ ...d, causes: d.causes.map((code) => ({ code, message: t(errorCatalog[code].key), fix: t(`fixes.${code}`) })) }))
       : undefined;
-    return kit.send(reply, o.status ?? 200, personPage(c, actor, p, { mayAct: actor.scope !== 'read' && mayActOn(actor, p.user), ...(diagnosis ? { diagnosis } : {}), ...(o.temporaryPassword ? { temporaryPassword: o.temporaryPassword } : {}), ...(o.done ? { done: o.done } : {}) }));
+    return kit.send(reply, o.status ?? 200, personPage(c, actor, p, { mayAct: actor.scope !== 'read' && mayActOn(actor, p.user), ...(diagnosis ? { diagnosis } : {}), ...(o.temporaryPassword ? { temporaryPassword: o.temporaryPassword } : {}), ...(o.done ? { done: o.done } : {}), ...(o.error ? { error: o.error } : {}) }));
   }
 
   app.get<{ Params: { id: string }; Querystring: Q }>('/admin/people/:id', hide, async (request, reply) =>
@@ -303,6 +305,25 @@ export function adminPages(app: FastifyInstance, kit: PageKit): void {
       const id = text(request.params.id);
       const { temporaryPassword } = await people.resetPassword(actor, id, requestContext(request));
       return showPerson(c, actor, reply, id, { temporaryPassword });
+    }),
+  );
+
+  // the link goes to the person only: this answer names the masked contact, never the link
+  app.post<{ Params: { id: string } }>('/admin/people/:id/reset-link', hide, async (request, reply) =>
+    guarded(request, reply, 'helpdesk', async (c, actor) => {
+      const id = text(request.params.id);
+      const field = kit.form(request);
+      const channel = field('channel');
+      try {
+        if (channel !== 'email' && channel !== 'sms') throw new SsprError('SSPR_BAD_REQUEST', [{ code: 'link.noContact', field: 'channel' }]);
+        const sent = await people.sendResetLink(actor, id, { channel, trustContact: field('trust') === '1' }, requestContext(request));
+        const until = new Date(sent.expiresAt).toISOString().slice(0, 16).replace('T', ' ');
+        return showPerson(c, actor, reply, id, { done: c.t(sent.trusted ? 'admin.people.linkSentTrusted' : 'admin.people.linkSent', { to: sent.sentTo, until }) });
+      } catch (err) {
+        const e = toSsprError(err);
+        if (e.code === 'SSPR_INTERNAL' || e.code === 'SSPR_FORBIDDEN' || e.code === 'SSPR_NOT_FOUND') throw err;
+        return showPerson(c, actor, reply, id, { status: e.status, error: pageError(e, c.locale, 'link-channel', { channel: 'link-channel' }) });
+      }
     }),
   );
 

@@ -2,6 +2,7 @@ import { METHOD_IDS } from '../../../core/methods.js';
 import { POLICY_SETTINGS, type Policy, type SettingSpec } from '../../../core/policy/settings.js';
 import type { AuditFilter, AuditRow } from '../../../services/audit-query.js';
 import type { PortalActor } from '../../../services/admin-portal-sign-in.js';
+import { HEALTH_TIMEOUT_MS, type DirectoryHealthReport } from '../../../services/directory-health.js';
 import type { RegistrationReport, UsageReport } from '../../../services/report-service.js';
 import type { DirectoryUser } from '../../../ports.js';
 import { IMPORT_COLUMNS, IMPORT_MAX_BYTES, IMPORT_MAX_ROWS } from '../../../services/people-import.js';
@@ -66,6 +67,18 @@ export interface Overview {
   blocked: number;
   deliveryFailures: number;
   directory: string;
+  health: DirectoryHealthReport;
+}
+
+/** the directory tile: its state, how fast it answered, and what to do when it did not */
+function directoryTile(ctx: PageCtx, o: Overview): SafeHtml {
+  const { t } = ctx;
+  const h = o.health;
+  const value = h.status === 'up' ? t('admin.dashboard.directoryOk', { kind: o.directory }) : h.status === 'down' ? t('admin.dashboard.directoryDown', { kind: o.directory }) : t('admin.dashboard.directoryUnknown', { kind: o.directory });
+  const latency = h.latencyMs === null ? '' : t('admin.dashboard.directoryLatency', { ms: h.latencyMs });
+  const checked = t('admin.dashboard.directoryChecked', { time: new Date(h.checkedAt).toISOString().slice(11, 19) });
+  const why = h.status === 'down' ? html`<p class="field-error" id="directory-down">${t(`admin.dashboard.directoryWhy.${h.reason ?? 'error'}`, { seconds: HEALTH_TIMEOUT_MS / 1000 })} ${t('admin.dashboard.directoryFix')}</p>` : '';
+  return html`<section class="card tile" aria-labelledby="tile-directory"><h2 id="tile-directory">${t('admin.dashboard.directory')}</h2><p class="tile-value" data-health="${h.status}">${value}</p><p>${[latency, checked].filter(Boolean).join(' · ')}</p>${why}</section>`;
 }
 
 export function dashboardPage(ctx: PageCtx, actor: PortalActor, o: Overview): string {
@@ -77,7 +90,7 @@ ${tile(t('admin.dashboard.coverage'), t('admin.dashboard.coverageValue', { capab
 ${tile(t('admin.dashboard.resetsWeek'), t('admin.dashboard.resetsValue', o.resets), '/admin/reports', 'tile-resets')}
 ${tile(t('admin.dashboard.blocked'), String(o.blocked), '/admin/audit?activity=Blocked+from+self-service+password+reset', 'tile-blocked')}
 ${tile(t('admin.dashboard.deliveryFailures'), String(o.deliveryFailures), '/admin/audit?activity=Self-service+password+reset+flow+activity+progress&result=failure', 'tile-delivery')}
-${tile(t('admin.dashboard.directory'), t('admin.dashboard.directoryOk', { kind: o.directory }), '/admin/people', 'tile-directory')}
+${directoryTile(ctx, o)}
 </div>`;
   return page(ctx, actor, 'dashboard', { title: t('admin.dashboard.title'), path: '/admin', body });
 }
@@ -267,7 +280,10 @@ ${importForm(ctx, error)}
 
 export function peoplePage(ctx: PageCtx, actor: PortalActor, q: string, r: { people: DirectoryUser[]; total: number; page: number; pages: number }): string {
   const { t } = ctx;
-  const link = (p: number) => `/admin/people?${new URLSearchParams({ q, page: String(p) }).toString()}`;
+  // the neighbours continue from this page's first or last username (keyset), the number is for showing
+  const link = (p: number, from: Record<string, string>) => `/admin/people?${new URLSearchParams({ q, page: String(p), ...from }).toString()}`;
+  const first = r.people[0]?.username;
+  const last = r.people[r.people.length - 1]?.username;
   const body = html`<form method="get" action="/admin/people" class="stack search-form" role="search">
 ${input(ctx, { id: 'q', label: t('admin.people.search'), value: q, maxlength: 256, spellcheck: false, autocapitalize: false })}
 ${button(t('admin.people.searchButton'), 'secondary')}
@@ -285,8 +301,8 @@ ${
 ${
   r.pages > 1
     ? html`<nav aria-label="${t('admin.people.pagination')}"><ul class="links">
-${r.page > 1 ? html`<li><a href="${link(r.page - 1)}" rel="prev">${t('admin.people.previous')}</a></li>` : ''}
-${r.page < r.pages ? html`<li><a href="${link(r.page + 1)}" rel="next">${t('admin.people.next')}</a></li>` : ''}
+${r.page > 1 && first ? html`<li><a href="${link(r.page - 1, { before: first })}" rel="prev">${t('admin.people.previous')}</a></li>` : ''}
+${r.page < r.pages && last ? html`<li><a href="${link(r.page + 1, { after: last })}" rel="next">${t('admin.people.next')}</a></li>` : ''}
 </ul></nav>`
     : ''
 }
@@ -297,6 +313,7 @@ ${actor.scope === 'admin' ? importForm(ctx, null) : ''}`;
 export interface PersonView {
   user: DirectoryUser;
   methods: { method: string; state: string; value: string | null; since: number }[];
+  linkContacts: { channel: string; masked: string }[];
   activity: { seq: number; at: number; activity: string; step: string | null; actor: string | null; method: string | null; result: string; reason: string | null }[];
 }
 export interface Diagnosis {
@@ -305,6 +322,22 @@ export interface Diagnosis {
   gatesRequired: number;
   methodsUsable: string[];
   blockedUntil: string | null;
+}
+
+/** "send a reset link": the channels with a contact on record, and whether the sender vouches for it */
+function linkForm(ctx: PageCtx, base: string, p: PersonView, error: PageError | null | undefined): SafeHtml {
+  const { t } = ctx;
+  if (!p.linkContacts.length) return html`<p>${t('admin.people.linkNoContact')}</p>`;
+  const errors = fieldErrors(error, 'link-channel');
+  return html`<form method="post" action="${base}/reset-link" class="link-form">${csrfField(ctx)}
+<fieldset${attr(errors.length > 0, 'aria-invalid="true"')}><legend>${t('admin.people.linkTitle')}</legend>
+<p class="help" id="link-help">${t('admin.people.linkIntro')}</p>
+${errors.length ? html`<p class="field-error" id="link-channel-error">${errors.join(' ')}</p>` : ''}
+${p.linkContacts.map((c, i) => html`<div class="choice"><input type="radio" id="link-${c.channel}" name="channel" value="${c.channel}"${attr(i === 0, 'checked')}${i === 0 ? html` aria-describedby="link-help"` : ''}><label for="link-${c.channel}">${t(`methodNames.${c.channel}`)} <bdi dir="ltr">${c.masked}</bdi></label></div>`)}
+<div class="choice"><input type="checkbox" id="link-trust" name="trust" value="1" aria-describedby="link-trust-help"><label for="link-trust">${t('admin.people.linkTrust')}</label><p class="help" id="link-trust-help">${t('admin.people.linkTrustHelp')}</p></div>
+</fieldset>
+${button(t('admin.people.linkSend'), 'secondary')}
+</form>`;
 }
 
 export function personPage(ctx: PageCtx, actor: PortalActor, p: PersonView, o: { mayAct: boolean; diagnosis?: Diagnosis; temporaryPassword?: string; done?: string; error?: PageError | null }): string {
@@ -330,7 +363,8 @@ ${o.diagnosis.blockedUntil ? html`<p>${t('admin.people.blockedUntil', { at: o.di
 ${u.locked ? html`<li>${actionForm(ctx, `${base}/unlock`, t('admin.people.unlock'))}</li>` : ''}
 <li>${actionForm(ctx, `${base}/reset-password`, t('admin.people.reset'))}</li>
 <li>${actionForm(ctx, `${base}/clear-methods`, t('admin.people.clear'))}</li>
-</ul>`
+</ul>
+${linkForm(ctx, base, p, o.error)}`
     : html`<p>${t('admin.people.notAllowed')}</p>`;
   const body = html`${notice(o.done)}${temp}
 <section class="card" aria-labelledby="facts-title"><h2 id="facts-title">${t('admin.people.facts')}</h2>

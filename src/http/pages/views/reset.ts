@@ -306,3 +306,24 @@ ${csrfField(ctx)}
 </ul>`;
   return layout(ctx, { title: t('pages.reset.passkeyTitle'), path: '/reset/method', body, head: passkeyScript(ctx), error: o.error ?? null, flow: true });
 }
+
+// ---------- a helpdesk's reset link ----------
+
+/**
+ * Where a helpdesk's reset link lands. Opening the link only shows this page: it is spent by
+ * the button, so a mail scanner that fetches every link in a message cannot use it up.
+ */
+export function linkPage(ctx: PageCtx, o: { token: string; error?: PageError | null }): string {
+  const { t } = ctx;
+  const path = `/reset/link?token=${encodeURIComponent(o.token)}`;
+  const body = o.error
+    ? html`<div class="notice notice-warning" role="alert"><p>${o.error.message}</p></div>${startOver(ctx, 'primary')}${helpBox(ctx, '')}`
+    : html`<p class="lead">${t('pages.resetLink.intro')}</p>
+<form method="post" action="/reset/link" class="stack">
+${csrfField(ctx)}
+<input type="hidden" name="token" value="${o.token}">
+${button(t('pages.resetLink.continue'))}
+</form>
+<p>${t('pages.resetLink.notYou')}</p>`;
+  return layout(ctx, { title: t('pages.resetLink.title'), path: o.error ? '/reset' : path, body, flow: true });
+}
