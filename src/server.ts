@@ -159,8 +159,8 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const reset = new ResetService({ ...journey, captcha, metrics });
   const usernames = new UsernameReminder({ ...journey, captcha, perSourcePerHour: config.sourceLimits.codesPerHour });
   const accounts = new AccountService(journey);
-  const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, nudge });
-  const reports = new ReportService({ store, methods, policy });
+  const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, people: builtin, nudge });
+  const reports = new ReportService({ store, methods, policy, people: builtin });
   return { clock, random, hasher, store, keyring, directory, builtin, metrics, queue, captcha, policy, passwords, breached, reset, usernames, accounts, admin, reports, journey, nudge, log };
 }
 export type Services = Awaited<ReturnType<typeof composeServices>>;

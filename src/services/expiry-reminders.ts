@@ -4,7 +4,7 @@ import { normalizeEmail, normalizePhone } from '../core/contacts.js';
 import type { Policy } from '../core/policy/settings.js';
 import { translator } from '../i18n.js';
 import type { Clock, Directory, Keyring, Random } from '../ports.js';
-import type { Store } from '../adapters/store/store.js';
+import type { Store } from '../ports/store.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import type { PolicyService } from './policy-service.js';
 

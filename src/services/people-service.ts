@@ -1,5 +1,4 @@
-import { sql } from 'kysely';
-import type { Store } from '../adapters/store/store.js';
+import type { Store } from '../ports/store.js';
 import { maskEmail, maskPhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
 import type { DirectoryUser } from '../ports.js';
@@ -12,8 +11,6 @@ export const PEOPLE_PAGE_SIZE = 25;
 
 /** A helpdesk scope never acts on an admin: only an admin resets, unlocks or clears an admin. */
 export const mayActOn = (actor: PortalActor, target: DirectoryUser): boolean => actor.scope === 'admin' || (actor.scope === 'helpdesk' && !target.isAdmin);
-
-const like = (q: string) => `%${q.replace(/[%_\\]/g, (c) => `\\${c}`).toLowerCase()}%`;
 
 /**
  * People as the admin portal shows them: search, a person's page, and the helpdesk actions,
@@ -30,25 +27,11 @@ export class PeopleService {
   /** username, display name, given name, surname or e-mail containing `q` (any case) */
   async search(q: string, page: number): Promise<{ people: DirectoryUser[]; total: number; page: number; pages: number }> {
     const term = q.normalize('NFKC').trim().slice(0, 256);
-    let base = this.store.db.selectFrom('users');
-    if (term) {
-      const p = like(term);
-      base = base.where((eb) =>
-        eb.or(
-          (['username', 'display_name', 'given_name', 'surname', 'email'] as const).map((c) => eb(sql`lower(${sql.ref(c)})`, 'like', sql`${p} escape '\\'`)),
-        ),
-      );
-    }
-    const total = Number((await base.select(sql<string | number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
+    const total = await this.admin.countPeople(term);
     const pages = Math.max(1, Math.ceil(total / PEOPLE_PAGE_SIZE));
     const current = Math.min(Math.max(1, page), pages);
-    const rows = await base
-      .select(['id', 'username'])
-      .orderBy('username')
-      .limit(PEOPLE_PAGE_SIZE)
-      .offset((current - 1) * PEOPLE_PAGE_SIZE)
-      .execute();
-    const people = (await Promise.all(rows.map((r) => this.admin.findUser(r.id).catch(() => null)))).filter((u): u is DirectoryUser => u !== null);
+    const ids = await this.admin.peoplePage(term, PEOPLE_PAGE_SIZE, (current - 1) * PEOPLE_PAGE_SIZE);
+    const people = (await Promise.all(ids.map((id) => this.admin.findUser(id).catch(() => null)))).filter((u): u is DirectoryUser => u !== null);
     return { people, total, page: current, pages };
   }
 
@@ -62,13 +45,7 @@ export class PeopleService {
       value: i.value && (i.method === 'email' ? maskEmail(i.value) : ['sms', 'voice', 'office'].includes(i.method) ? maskPhone(i.value) : null),
       since: Number(i.verified_at ?? i.created_at),
     }));
-    const activity = await this.store.db
-      .selectFrom('audit')
-      .select(['seq', 'at', 'activity', 'step', 'actor', 'method', 'result', 'reason'])
-      .where('target', '=', user.username)
-      .orderBy('seq', 'desc')
-      .limit(20)
-      .execute();
+    const activity = await this.store.r.auditSearch.recentFor(user.username, 20);
     return { user, methods, activity: activity.map((a) => ({ ...a, seq: Number(a.seq), at: Number(a.at) })) };
   }
 

@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
+import type { BannedTermsRepo, PasswordHistoryRepo } from '../../ports/store.js';
 import type { Database } from './schema.js';
 
 /** Argon2id hashes of earlier passwords; only the newest `keep` are kept per person. */
-export function passwordHistoryRepo(db: Kysely<Database>) {
+export function passwordHistoryRepo(db: Kysely<Database>): PasswordHistoryRepo {
   return {
     async latest(userId: string, n: number): Promise<string[]> {
       if (n <= 0) return [];
@@ -18,7 +19,7 @@ export function passwordHistoryRepo(db: Kysely<Database>) {
 }
 
 /** The organisation's custom banned-password list. */
-export function bannedTermsRepo(db: Kysely<Database>) {
+export function bannedTermsRepo(db: Kysely<Database>): BannedTermsRepo {
   return {
     async list(): Promise<string[]> {
       return (await db.selectFrom('banned_terms').select('term').orderBy('term').execute()).map((r) => r.term);

@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely';
 import { defaultPolicy, type Policy } from '../../core/policy/settings.js';
+import type { CaptchaSpentRepo, KvRepo, PolicyRepo } from '../../ports/store.js';
 import type { Database } from './schema.js';
 
 /** One row per setting, so each change can be read and audited on its own. */
-export function policyRepo(db: Kysely<Database>) {
+export function policyRepo(db: Kysely<Database>): PolicyRepo {
   return {
     async load(): Promise<Policy> {
       const rows = await db.selectFrom('policy').select(['key', 'value']).execute();
@@ -24,7 +25,7 @@ export function policyRepo(db: Kysely<Database>) {
   };
 }
 
-export function kvRepo(db: Kysely<Database>) {
+export function kvRepo(db: Kysely<Database>): KvRepo {
   return {
     async get(key: string): Promise<string | null> {
       const r = await db.selectFrom('kv').select('value').where('key', '=', key).executeTakeFirst();
@@ -39,7 +40,7 @@ export function kvRepo(db: Kysely<Database>) {
   };
 }
 
-export function captchaSpentRepo(db: Kysely<Database>) {
+export function captchaSpentRepo(db: Kysely<Database>): CaptchaSpentRepo {
   return {
     /** true the first time a signature is spent, false on every replay */
     async spend(signature: string, expiresAt: number): Promise<boolean> {
