@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { MessagesRepo, OutboxRepo } from '../../ports/store.js';
+import type { MessagesRepo } from '../../ports/store.js';
 import type { Database, MessagesTable } from './schema.js';
 
 /** The durable delivery queue. Payloads are sealed and wiped once delivered. */
@@ -64,22 +64,6 @@ export function messagesRepo(db: Kysely<Database>): MessagesRepo {
     async failedSince(since: number): Promise<number> {
       const r = await db.selectFrom('messages').select(sql<string | number>`count(*)`.as('n')).where('state', '=', 'failed').where('created_at', '>=', since).executeTakeFirstOrThrow();
       return Number(r.n);
-    },
-  };
-}
-
-export function outboxRepo(db: Kysely<Database>): OutboxRepo {
-  return {
-    async add(row: { channel: string; recipient: string; subject: string; body: string; created_at: number }): Promise<void> {
-      await db.insertInto('outbox').values(row).execute();
-    },
-    latest(limit: number) {
-      return db.selectFrom('outbox').selectAll().orderBy('id', 'desc').limit(limit).execute();
-    },
-    /** every outbox row is a delivered message; they go once older than `before` */
-    async prune(before: number): Promise<number> {
-      const r = await db.deleteFrom('outbox').where('created_at', '<', before).executeTakeFirst();
-      return Number(r.numDeletedRows);
     },
   };
 }
