@@ -154,7 +154,7 @@ async function main() {
     progress(`adding ${USERS} people to each directory`);
     const builtin = await rig('builtin', {}, tmp, async (s, emails) => {
       await s.store.transaction(async (r) => {
-        for (const email of emails) await s.directory.add({ username: email, email, givenName: 'Load', surname: 'Tester' }, r.db);
+        for (const email of emails) await s.directory.add({ username: email, email, givenName: 'Load', surname: 'Tester' }, r.tx);
       });
     });
     const openldap = await rig(

@@ -213,7 +213,7 @@ async function benchResetsAndHashes() {
           const email = `bench${String(j).padStart(5, '0')}@example.org`;
           emails.push(email);
           // no password: adding one would spend an Argon2 hash per user
-          await server.directory.add({ username: email, email, password: undefined, givenName: 'Bench', surname: `User${j}` }, r.db);
+          await server.directory.add({ username: email, email, password: undefined, givenName: 'Bench', surname: `User${j}` }, r.tx);
         }
       });
     }

@@ -12,7 +12,7 @@ export const DEMO_USERS = [
 export async function seedDemo(store: Store, dir: BuiltinDirectory): Promise<boolean> {
   if ((await dir.count()) > 0) return false;
   await store.transaction(async (r) => {
-    for (const u of DEMO_USERS) await dir.add({ ...u, groups: [...u.groups] }, r.db);
+    for (const u of DEMO_USERS) await dir.add({ ...u, groups: [...u.groups] }, r.tx);
   });
   return true;
 }

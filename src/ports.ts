@@ -2,8 +2,7 @@
  * The interfaces the application needs from the outside world. Adapters implement them; the
  * composition root (server.ts) chooses which.
  */
-import type { Kysely } from 'kysely';
-import type { Database } from './adapters/store/schema.js';
+import type { StoreTx } from './ports/store.js';
 
 export interface Clock {
   /** epoch milliseconds */
@@ -32,9 +31,6 @@ export interface Keyring {
   seal(plain: string): string;
   open(sealed: string): string;
 }
-
-/** A database transaction, passed to adapters that can join it (the built-in directory). */
-export type Tx = Kysely<Database>;
 
 export interface DirectoryUser {
   /** stable id (built-in uuid, entryUUID or objectGUID) */
@@ -89,7 +85,7 @@ export interface Directory {
    * locks the account at the threshold. Returns true when this locked the account. Joins `tx`
    * so the lock commits with its audit entry.
    */
-  settleSignIn?(id: string, ok: boolean, tx?: Tx): Promise<boolean>;
+  settleSignIn?(id: string, ok: boolean, tx?: StoreTx): Promise<boolean>;
   /** spends the time of one password check, for names that match no account */
   burnVerification?(password: string): Promise<void>;
   /** every account with an admin role, to tell them of actions on admins */
@@ -109,6 +105,8 @@ export interface Directory {
   expiringPasswords?(after: number, before: number, maxAgeDays: number): Promise<ExpiringPassword[]>;
   /** when this person's password expires; null when it never does or the directory cannot tell */
   passwordExpiresAt?(id: string, maxAgeDays: number): Promise<number | null>;
+  /** present when people can be added and edited here (the built-in directory) */
+  readonly administration?: UserAdministration;
   /** throws SsprError('SSPR_0030') when the directory cannot be used now */
   health?(): Promise<void>;
   close?(): Promise<void>;
@@ -129,8 +127,66 @@ export interface ExpiringPassword {
 /** The writes of a directory kept in our own database, inside the caller's transaction. */
 export interface StoreWrites {
   /** stores a password hash made beforehand, so the transaction stays short */
-  setPasswordHash(tx: Tx, id: string, hash: string, opts: { mustChange: boolean }): Promise<void>;
-  unlock(tx: Tx, id: string): Promise<void>;
+  setPasswordHash(tx: StoreTx, id: string, hash: string, opts: { mustChange: boolean }): Promise<void>;
+  unlock(tx: StoreTx, id: string): Promise<void>;
+}
+
+/** A person to add to a directory that keeps its people itself. */
+export interface NewUser {
+  username: string;
+  password?: string | undefined;
+  displayName?: string | undefined;
+  givenName?: string | undefined;
+  surname?: string | undefined;
+  email?: string | null | undefined;
+  mobile?: string | null | undefined;
+  office?: string | null | undefined;
+  groups?: string[] | undefined;
+  isAdmin?: boolean | undefined;
+  enabled?: boolean | undefined;
+  locked?: boolean | undefined;
+  mustChange?: boolean | undefined;
+}
+
+/** The fields an administrator may change on a person. */
+export type UserPatch = Partial<Pick<NewUser, 'displayName' | 'givenName' | 'surname' | 'email' | 'mobile' | 'office' | 'groups' | 'isAdmin' | 'enabled' | 'locked' | 'mustChange'>>;
+
+/** A new person made ready to write: the password is hashed already (slow), so a bulk add does this before its transaction opens. */
+export interface PreparedUser {
+  readonly user: DirectoryUser;
+  readonly passwordHash: string | null;
+  /** when it was prepared: its creation time */
+  readonly at: number;
+}
+
+/**
+ * Adding, editing and listing people, offered by a directory that keeps them itself (the
+ * built-in one). Writes given `tx` join the caller's transaction, so they commit with their
+ * audit entry.
+ */
+/** where a page of people starts: an offset, or the last username of the page before (after) or the first of the page after (before) */
+export interface PeopleCursor {
+  offset?: number | undefined;
+  after?: string | undefined;
+  before?: string | undefined;
+}
+
+export interface UserAdministration {
+  add(u: NewUser, tx?: StoreTx): Promise<DirectoryUser>;
+  prepare(u: NewUser): Promise<PreparedUser>;
+  insert(p: PreparedUser, tx?: StoreTx): Promise<void>;
+  update(id: string, patch: UserPatch, tx?: StoreTx): Promise<void>;
+  findById(id: string, tx?: StoreTx): Promise<DirectoryUser | null>;
+  list(opts: { limit: number; offset: number; search?: string | undefined; adminsOnly?: boolean }): Promise<DirectoryUser[]>;
+  count(): Promise<number>;
+  /** which of these (normalised) usernames are taken */
+  existingUsernames(names: string[]): Promise<Set<string>>;
+  /** how many people's username, display name, given name, surname or e-mail starts with `term` (any case); everyone when it is empty */
+  countMatching(term: string): Promise<number>;
+  /** a page of them, by username: from an offset, or (keyset) after or before a username */
+  matching(term: string, limit: number, at: PeopleCursor): Promise<DirectoryUser[]>;
+  /** everyone, in batches: up to `limit` people with an id after `afterId`, by id */
+  after(afterId: string, limit: number): Promise<DirectoryUser[]>;
 }
 
 /** What a directory enforces on new passwords, merged into the rules shown before a person types. */

@@ -160,8 +160,8 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const reset = new ResetService({ ...journey, captcha, metrics });
   const usernames = new UsernameReminder({ ...journey, captcha, perSourcePerHour: config.sourceLimits.codesPerHour });
   const accounts = new AccountService(journey);
-  const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, nudge, publicUrl: config.publicUrl, resetCauses: (username) => reset.diagnose(username) });
-  const reports = new ReportService({ store, methods, policy });
+  const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, people: builtin, nudge, publicUrl: config.publicUrl, resetCauses: (username) => reset.diagnose(username) });
+  const reports = new ReportService({ store, methods, policy, people: builtin });
   const directoryHealth = new DirectoryHealth(directory, clock);
   return { directoryHealth, clock, random, hasher, store, keyring, directory, builtin, metrics, queue, captcha, policy, passwords, breached, reset, usernames, accounts, admin, reports, journey, nudge, log };
 }

@@ -2,7 +2,7 @@ import { Secret, TOTP } from 'otpauth';
 import { SsprError } from '../core/errors.js';
 import { CODE_TRIES } from '../core/methods.js';
 import type { Policy } from '../core/policy/settings.js';
-import type { SecurityInfoRow } from '../adapters/store/security-info.js';
+import type { SecurityInfoRow } from '../ports/store.js';
 import { issuerName } from './issuer.js';
 import type { ResetMethod } from './method.js';
 

@@ -1,8 +1,7 @@
 import type { OfferedMethod } from '../core/flow/flow.js';
 import type { MethodId } from '../core/methods.js';
 import type { Policy } from '../core/policy/settings.js';
-import type { Repos } from '../adapters/store/store.js';
-import type { SecurityInfoRow } from '../adapters/store/security-info.js';
+import type { Repos, SecurityInfoRow } from '../ports/store.js';
 import type { DirectoryUser, Hasher, Keyring, OutgoingMessage, Random } from '../ports.js';
 import type { Flow } from '../core/flow/flow.js';
 

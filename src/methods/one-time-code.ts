@@ -1,5 +1,5 @@
 import { CODE_TRIES } from '../core/methods.js';
-import type { Repos } from '../adapters/store/store.js';
+import type { Repos } from '../ports/store.js';
 import type { Keyring, Random } from '../ports.js';
 
 /**

@@ -12,7 +12,7 @@ import { isoBase64URL } from '@simplewebauthn/server/helpers';
 import { brandName } from '../core/branding.js';
 import { SsprError } from '../core/errors.js';
 import { CODE_TRIES } from '../core/methods.js';
-import type { SecurityInfoRow } from '../adapters/store/security-info.js';
+import type { SecurityInfoRow } from '../ports/store.js';
 import type { Keyring } from '../ports.js';
 import type { ResetMethod } from './method.js';
 

@@ -1,6 +1,6 @@
 import { SsprError } from '../core/errors.js';
 import type { Policy } from '../core/policy/settings.js';
-import type { SecurityInfoRow } from '../adapters/store/security-info.js';
+import type { SecurityInfoRow } from '../ports/store.js';
 import type { Hasher, Keyring } from '../ports.js';
 import type { ResetMethod } from './method.js';
 import { PREDEFINED_QUESTIONS } from './questions-catalog.js';

@@ -1,8 +1,7 @@
 import { passwordExpiresAt } from './expiry-reminders.js';
 import { ACTIVITIES, type Activity } from '../core/audit.js';
-import type { SecurityInfoRow } from '../adapters/store/security-info.js';
+import type { Repos, SecurityInfoRow } from '../ports/store.js';
 import { normalizeUsername } from '../core/username.js';
-import type { Repos } from '../adapters/store/store.js';
 import { normalizePassword } from '../core/password/rules.js';
 import { maskEmail, maskPhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
@@ -102,12 +101,12 @@ export class AccountService {
         user: fresh,
         settle: async (r) => {
           await r.throttle.release(reserved);
-          await d.directory.settleSignIn?.(fresh.id, true, r.db);
+          await d.directory.settleSignIn?.(fresh.id, true, r.tx);
         },
       };
     }
     await d.store.transaction(async (r) => {
-      const lockedNow = tryTaken ? ((await d.directory.settleSignIn?.(user.id, false, r.db)) ?? false) : false;
+      const lockedNow = tryTaken ? ((await d.directory.settleSignIn?.(user.id, false, r.tx)) ?? false) : false;
       const reason = !user ? 'wrong username or password' : !user.enabled ? 'account disabled' : user.locked || lockedNow || !tryTaken || ok ? 'account locked' : 'wrong password';
       await r.audit.append({ ...audit, at: d.clock.now(), result: 'failure', reason, ...(lockedNow ? { details: { locked: { old: false, new: true } } } : {}) });
     });

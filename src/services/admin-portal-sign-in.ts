@@ -79,10 +79,7 @@ export class AdminPortalSignIn {
     const codeTo = contact ? contact.masked : null;
     const policy = await d.policy.get();
     await d.store.transaction(async (r) => {
-      await r.db
-        .insertInto('admin_sessions')
-        .values({ id, token_hash: d.keyring.mac('admin-session', token), user_id: user.id, username: user.username, role, stage, code_to: codeTo, created_at: now, last_seen_at: now, expires_at: now + PORTAL_LIFETIME_MS, revoked_at: null })
-        .execute();
+      await r.adminSessions.insert({ id, token_hash: d.keyring.mac('admin-session', token), user_id: user.id, username: user.username, role, stage, code_to: codeTo, created_at: now, last_seen_at: now, expires_at: now + PORTAL_LIFETIME_MS, revoked_at: null });
       if (contact) {
         const code = newCode(d.random, policy.codeLength);
         await r.codes.issue({ id: d.random.bytes(16).toString('hex'), subject_id: id, purpose: 'admin-sign-in', method: contact.method, code_hash: this.codeMac(id, code), expires_at: now + CODE_LIFETIME_MS, created_at: now });
@@ -118,7 +115,7 @@ export class AdminPortalSignIn {
         return false;
       }
       await r.throttle.release(reserved);
-      await r.db.updateTable('admin_sessions').set({ stage: 'active', last_seen_at: now }).where('id', '=', row.id).execute();
+      await r.adminSessions.activate(row.id, now);
       await r.audit.append({ ...audit, result: 'success', details: { role: row.role } });
       return true;
     });
@@ -151,7 +148,7 @@ export class AdminPortalSignIn {
     const scope: AdminScope = live === 'admin' && row.role === 'admin' ? 'admin' : 'helpdesk';
     if (ADMIN_SCOPES.indexOf(scope) < ADMIN_SCOPES.indexOf(need)) throw new SsprError('SSPR_FORBIDDEN');
     const now = d.clock.now();
-    if (now - Number(row.last_seen_at) > TOUCH_MS) await d.store.db.updateTable('admin_sessions').set({ last_seen_at: now }).where('id', '=', row.id).execute();
+    if (now - Number(row.last_seen_at) > TOUCH_MS) await d.store.r.adminSessions.touch(row.id, now);
     return { sessionId: row.id, userId: user.id, username: user.username, scope, name: user.username };
   }
 
@@ -161,13 +158,13 @@ export class AdminPortalSignIn {
   }
 
   private async end(id: string): Promise<void> {
-    await this.d.store.db.updateTable('admin_sessions').set({ revoked_at: this.d.clock.now() }).where('id', '=', id).execute();
+    await this.d.store.r.adminSessions.revoke(id, this.d.clock.now());
   }
 
   private async row(token: string) {
     if (typeof token !== 'string' || token.length < 20 || token.length > 100) return null;
     const now = this.d.clock.now();
-    const row = await this.d.store.db.selectFrom('admin_sessions').selectAll().where('token_hash', '=', this.d.keyring.mac('admin-session', token)).executeTakeFirst();
+    const row = await this.d.store.r.adminSessions.byTokenHash(this.d.keyring.mac('admin-session', token));
     if (!row || row.revoked_at !== null || Number(row.expires_at) <= now || now - Number(row.last_seen_at) > PORTAL_IDLE_MS) return null;
     return row;
   }

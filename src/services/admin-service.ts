@@ -1,6 +1,5 @@
 import { ACTIVITIES, type Activity } from '../core/audit.js';
-import type { Store } from '../adapters/store/store.js';
-import { BuiltinDirectory, toUser, type NewUser } from '../adapters/directory/builtin.js';
+import type { Repos, Store } from '../ports/store.js';
 import { maskEmail, maskPhone, normalizeEmail, normalizePhone } from '../core/contacts.js';
 import { SsprError, type ErrorCode } from '../core/errors.js';
 import { translator } from '../i18n.js';
@@ -9,14 +8,13 @@ import { DeliveryQueue } from './delivery-queue.js';
 import type { Actor } from '../core/scopes.js';
 import { assertUsername, normalizeUsername } from '../core/username.js';
 import type { ImportProblem, ReadImport } from './people-import.js';
-import type { Clock, Directory, DirectoryUser, Keyring, Random } from '../ports.js';
+import type { Clock, Directory, DirectoryUser, Keyring, NewUser, PeopleCursor, PreparedUser, Random, UserAdministration, UserPatch } from '../ports.js';
 import { commitAroundDirectory, unlockWrite } from './directory-write.js';
 import { notifyUser } from './notify.js';
 import { signInKey } from './throttle.js';
 import type { PasswordPolicy } from './password-policy.js';
 import type { PolicyService } from './policy-service.js';
 import type { RequestContext } from './context.js';
-import type { Repos } from '../adapters/store/store.js';
 
 export const publicUser = (u: DirectoryUser) => ({
   id: u.id,
@@ -54,6 +52,8 @@ export interface AdminDeps {
   keyring: Keyring;
   policy: PolicyService;
   passwords: PasswordPolicy;
+  /** the built-in directory's people, searched by the portal whichever directory is in use */
+  people: Pick<UserAdministration, 'countMatching' | 'matching'>;
   nudge(): void;
   /** where the person opens a reset link: the public address of these pages */
   publicUrl: URL;
@@ -70,7 +70,7 @@ export interface SentLink {
   expiresAt: number;
 }
 
-export type UserPatch = Parameters<BuiltinDirectory['update']>[1];
+export type { UserPatch };
 /** the DirectoryUser field each patchable field changes, for the audit's old → new */
 const PATCH_FIELDS = { displayName: 'displayName', givenName: 'givenName', surname: 'surname', email: 'email', mobile: 'mobile', office: 'office', groups: 'groups', isAdmin: 'isAdmin', enabled: 'enabled', locked: 'locked', mustChange: 'mustChange' } as const satisfies Record<keyof UserPatch, keyof DirectoryUser>;
 
@@ -256,9 +256,10 @@ export class AdminService {
     return terms;
   }
 
-  private builtin(): BuiltinDirectory {
-    if (!(this.directory instanceof BuiltinDirectory)) throw new SsprError('SSPR_FORBIDDEN');
-    return this.directory;
+  /** only a directory that keeps its people itself lets admins add and edit them here */
+  private builtin(): UserAdministration {
+    if (!this.directory.administration) throw new SsprError('SSPR_FORBIDDEN');
+    return this.directory.administration;
   }
 
   async findUser(idOrName: string): Promise<DirectoryUser> {
@@ -270,10 +271,10 @@ export class AdminService {
   async addUser(input: NewUser, actor: Actor, ctx: RequestContext | null): Promise<DirectoryUser> {
     assertUsername(input.username);
     const dir = this.builtin();
-    if (await dir.findByUsername(input.username)) throw new SsprError('SSPR_CONFLICT');
+    if (await this.directory.findByUsername(input.username)) throw new SsprError('SSPR_CONFLICT');
     const contacts = checkPrefilled(input);
     return this.store.transaction(async (r) => {
-      const user = await dir.add({ ...input, ...contacts }, r.db);
+      const user = await dir.add({ ...input, ...contacts }, r.tx);
       await r.audit.append({ at: this.clock.now(), activity: ACTIVITIES.userAdded, actor: actor.name, target: user.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null });
       return user;
     });
@@ -293,36 +294,35 @@ export class AdminService {
       return { ok: false, problems };
     };
     if (file.problems.length) return refuse(file.problems);
-    const taken = await this.existingUsernames(file.rows.map((r) => normalizeUsername(r.user.username)));
+    const taken = await dir.existingUsernames(file.rows.map((r) => normalizeUsername(r.user.username)));
     const clashes = file.rows.filter((r) => taken.has(normalizeUsername(r.user.username))).map((r): ImportProblem => ({ line: r.line, column: 'username', code: 'import.exists' }));
     if (clashes.length) return refuse(clashes);
-    const prepared: { line: number; row: Awaited<ReturnType<BuiltinDirectory['prepare']>> }[] = [];
-    for (const r of file.rows) prepared.push({ line: r.line, row: await dir.prepare(r.user) });
+    const prepared: { line: number; person: PreparedUser }[] = [];
+    for (const r of file.rows) prepared.push({ line: r.line, person: await dir.prepare(r.user) });
     try {
       await this.store.transaction(async (r) => {
         for (const p of prepared) {
-          await dir.insert(p.row, r.db);
-          await r.audit.append({ ...entry, at: this.clock.now(), target: p.row.username, result: 'success', details: { source: 'csv import', line: p.line } });
+          await dir.insert(p.person, r.tx);
+          await r.audit.append({ ...entry, at: this.clock.now(), target: p.person.user.username, result: 'success', details: { source: 'csv import', line: p.line } });
         }
       });
     } catch (err) {
       // someone added one of these people meanwhile: the unique username refused the whole file
-      const now = await this.existingUsernames(prepared.map((p) => p.row.username));
+      const now = await dir.existingUsernames(prepared.map((p) => p.person.user.username));
       if (now.size === 0) throw err;
-      return refuse(prepared.filter((p) => now.has(p.row.username)).map((p) => ({ line: p.line, column: 'username', code: 'import.exists' })));
+      return refuse(prepared.filter((p) => now.has(p.person.user.username)).map((p) => ({ line: p.line, column: 'username', code: 'import.exists' })));
     }
-    return { ok: true, added: prepared.map((p) => ({ line: p.line, user: toUser(p.row) })) };
+    return { ok: true, added: prepared.map((p) => ({ line: p.line, user: p.person.user })) };
   }
 
-  /** which of these (normalised) usernames the built-in directory holds already */
-  private async existingUsernames(names: string[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    for (let i = 0; i < names.length; i += 500) {
-      const chunk = names.slice(i, i + 500);
-      if (chunk.length === 0) continue;
-      for (const r of await this.store.db.selectFrom('users').select('username').where('username', 'in', chunk).execute()) found.add(r.username);
-    }
-    return found;
+  /** how many people of the built-in directory have `term` in a name or their e-mail (the portal's search) */
+  countPeople(term: string): Promise<number> {
+    return this.d.people.countMatching(term);
+  }
+
+  /** a page of them, by username */
+  peoplePage(term: string, limit: number, at: PeopleCursor): Promise<DirectoryUser[]> {
+    return this.d.people.matching(term, limit, at);
   }
 
   listUsers(opts: { limit: number; offset: number; search?: string }) {
@@ -339,7 +339,7 @@ export class AdminService {
     const found = await this.findUser(idOrName);
     const now = this.clock.now();
     await this.store.transaction(async (r) => {
-      const before = await dir.findById(found.id, r.db);
+      const before = await dir.findById(found.id, r.tx);
       if (!before) throw new SsprError('SSPR_NOT_FOUND');
       const next = { ...patch, ...contacts };
       const changes: Record<string, { old: unknown; new: unknown }> = {};
@@ -347,7 +347,7 @@ export class AdminService {
         const old = before[PATCH_FIELDS[k]];
         if (JSON.stringify(old) !== JSON.stringify(v)) changes[k] = { old, new: v };
       }
-      await dir.update(before.id, next, r.db);
+      await dir.update(before.id, next, r.tx);
       if (['isAdmin', 'enabled', 'locked'].some((k) => k in changes)) await r.sessions.revokeAllFor(before.id, now);
       await r.audit.append({ at: now, activity: ACTIVITIES.userUpdated, actor: actor.name, target: before.username, result: 'success', source_ip: ctx?.ip ?? null, user_agent: ctx?.userAgent ?? null, details: { changes } });
     });

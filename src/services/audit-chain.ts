@@ -1,5 +1,4 @@
-import type { AuditChainReport } from '../adapters/store/audit.js';
-import type { Store } from '../adapters/store/store.js';
+import type { AuditChainReport, Store } from '../ports/store.js';
 
 export type { AuditChainReport };
 

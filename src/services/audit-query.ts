@@ -1,4 +1,4 @@
-import type { Store } from '../adapters/store/store.js';
+import type { AuditFilter, AuditRow, Store } from '../ports/store.js';
 import { SsprError, type ErrorDetail } from '../core/errors.js';
 
 export const AUDIT_PAGE_SIZE = 50;
@@ -6,16 +6,7 @@ const EXPORT_BATCH = 1000;
 export const AUDIT_RESULTS = ['success', 'failure'] as const;
 export const AUDIT_EXPORT_COLUMNS = ['seq', 'at', 'activity', 'step', 'actor', 'target', 'method', 'result', 'reason', 'source_ip', 'user_agent', 'flow_id', 'details', 'hash'] as const;
 
-export interface AuditFilter {
-  from?: number;
-  to?: number;
-  activity?: string;
-  actor?: string;
-  target?: string;
-  result?: (typeof AUDIT_RESULTS)[number];
-  /** a reset's reference as its pages show it: the start of its flow id */
-  flow?: string;
-}
+export type { AuditFilter, AuditRow };
 
 /** Reads a filter from query text (dates as ISO 8601, UTC); every bad value is reported at once. */
 export function parseAuditFilter(q: Record<string, unknown>): AuditFilter {
@@ -45,30 +36,13 @@ export function parseAuditFilter(q: Record<string, unknown>): AuditFilter {
   return out;
 }
 
-export type AuditRow = Awaited<ReturnType<AuditQuery['page']>>['entries'][number];
-
 /** The audit trail filtered by time, activity, actor, target and result, newest first. */
 export class AuditQuery {
   constructor(private readonly store: Store) {}
 
-  private query(f: AuditFilter) {
-    let q = this.store.db.selectFrom('audit').selectAll();
-    if (f.from !== undefined) q = q.where('at', '>=', f.from);
-    if (f.to !== undefined) q = q.where('at', '<', f.to);
-    if (f.activity) q = q.where('activity', '=', f.activity);
-    if (f.actor) q = q.where('actor', '=', f.actor);
-    if (f.target) q = q.where('target', '=', f.target);
-    if (f.result) q = q.where('result', '=', f.result);
-    // hex only (checked when parsed), so the pattern holds no wildcard of its own
-    if (f.flow) q = q.where('flow_id', 'like', `${f.flow}%`);
-    return q;
-  }
-
   /** one page, newest first; `before` is the seq the previous page ended at */
   async page(f: AuditFilter, before?: number) {
-    let q = this.query(f).orderBy('seq', 'desc').limit(AUDIT_PAGE_SIZE + 1);
-    if (before !== undefined) q = q.where('seq', '<', before);
-    const rows = (await q.execute()).map((r) => ({ ...r, seq: Number(r.seq), at: Number(r.at) }));
+    const rows = (await this.store.r.auditSearch.page(f, { limit: AUDIT_PAGE_SIZE + 1, before })).map((r) => ({ ...r, seq: Number(r.seq), at: Number(r.at) }));
     const more = rows.length > AUDIT_PAGE_SIZE;
     const entries = rows.slice(0, AUDIT_PAGE_SIZE);
     return { entries, next: more ? entries[entries.length - 1]!.seq : null };
@@ -78,9 +52,7 @@ export class AuditQuery {
   async *all(f: AuditFilter): AsyncGenerator<AuditRow> {
     let before: number | undefined;
     for (;;) {
-      let q = this.query(f).orderBy('seq', 'desc').limit(EXPORT_BATCH);
-      if (before !== undefined) q = q.where('seq', '<', before);
-      const rows = await q.execute();
+      const rows = await this.store.r.auditSearch.page(f, { limit: EXPORT_BATCH, before });
       for (const r of rows) yield { ...r, seq: Number(r.seq), at: Number(r.at) };
       if (rows.length < EXPORT_BATCH) return;
       before = Number(rows[rows.length - 1]!.seq);
@@ -89,6 +61,6 @@ export class AuditQuery {
 
   /** the activities present in the trail, for the filter's choices */
   async activities(): Promise<string[]> {
-    return (await this.store.db.selectFrom('audit').select('activity').distinct().orderBy('activity').execute()).map((r) => r.activity);
+    return this.store.r.auditSearch.activities();
   }
 }

@@ -1,4 +1,4 @@
-import type { Store } from '../adapters/store/store.js';
+import type { Store } from '../ports/store.js';
 import type { MethodId } from '../core/methods.js';
 import type { ResetMethod } from '../methods/method.js';
 import type { Clock, Directory, Hasher, Keyring, Random } from '../ports.js';

@@ -1,7 +1,5 @@
-import type { Selectable } from 'kysely';
 import { ACTIVITIES } from '../core/audit.js';
-import type { MessagesTable } from '../adapters/store/schema.js';
-import type { Repos, Store } from '../adapters/store/store.js';
+import type { MessageRow, Repos, Store } from '../ports/store.js';
 import type { Clock, Keyring, OutgoingMessage, Random, Transport } from '../ports.js';
 
 const BATCH = 20;
@@ -21,7 +19,7 @@ export interface DeliveryQueueOptions {
   leaseMs?: number;
 }
 
-type Row = Selectable<MessagesTable>;
+type Row = MessageRow;
 
 /** Transport errors end up in the database and logs: one bounded line, nothing more. */
 const errorText = (err: unknown): string =>

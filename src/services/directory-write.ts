@@ -1,10 +1,10 @@
-import type { Repos, Store } from '../adapters/store/store.js';
+import type { Repos, Store, StoreTx } from '../ports/store.js';
 import { SsprError, isSsprError } from '../core/errors.js';
-import type { Directory, Tx } from '../ports.js';
+import type { Directory } from '../ports.js';
 
 /** One change to the directory: inside our transaction when the directory lives in our database, else over its own connection. */
 export interface DirectoryWrite {
-  inStore?: ((tx: Tx) => Promise<void>) | undefined;
+  inStore?: ((tx: StoreTx) => Promise<void>) | undefined;
   remote: () => Promise<void>;
 }
 
@@ -33,7 +33,7 @@ export async function commitAroundDirectory<T>(store: Store, write: DirectoryWri
     return store.transaction(async (r) => {
       await steps.claim?.(r, false);
       try {
-        await inStore(r.db);
+        await inStore(r.tx);
       } catch (e) {
         throw directoryError(e);
       }

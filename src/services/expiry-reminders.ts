@@ -5,7 +5,7 @@ import type { Policy } from '../core/policy/settings.js';
 import { isoDay, longDate } from '../core/preferences.js';
 import { translator } from '../i18n.js';
 import type { Clock, Directory, Keyring, Random } from '../ports.js';
-import type { Store } from '../adapters/store/store.js';
+import type { Store } from '../ports/store.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import type { PolicyService } from './policy-service.js';
 import { preferencesOf } from './preferences.js';

@@ -1,4 +1,4 @@
-import type { Store } from '../adapters/store/store.js';
+import type { Store } from '../ports/store.js';
 import type { Clock } from '../ports.js';
 import { KEEP_REMINDERS_MS } from './expiry-reminders.js';
 import type { PolicyService } from './policy-service.js';

@@ -1,5 +1,4 @@
-import type { SecurityInfoRow } from '../adapters/store/security-info.js';
-import type { Repos } from '../adapters/store/store.js';
+import type { Repos, SecurityInfoRow } from '../ports/store.js';
 import { brandName } from '../core/branding.js';
 import { normalizeEmail, normalizePhone } from '../core/contacts.js';
 import { translator } from '../i18n.js';

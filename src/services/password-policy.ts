@@ -1,4 +1,4 @@
-import type { Repos, Store } from '../adapters/store/store.js';
+import type { Repos, Store } from '../ports/store.js';
 import type { DirectoryWrite } from './directory-write.js';
 import type { ErrorDetail } from '../core/errors.js';
 import { BannedIndex, MIN_SCORE, scoreBanned } from '../core/password/banned.js';

@@ -1,8 +1,8 @@
 import { CsvError, parse } from 'csv-parse/sync';
-import type { NewUser } from '../adapters/directory/builtin.js';
 import { isSsprError } from '../core/errors.js';
 import { normalizeUsername, usernameProblems } from '../core/username.js';
 import type { Translate } from '../i18n.js';
+import type { NewUser } from '../ports.js';
 import { checkPrefilled } from './admin-service.js';
 
 /**

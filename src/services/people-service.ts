@@ -1,6 +1,4 @@
-import { sql } from 'kysely';
-import { toUser } from '../adapters/directory/builtin.js';
-import type { Store } from '../adapters/store/store.js';
+import type { Store } from '../ports/store.js';
 import { maskEmail, maskPhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
 import type { DirectoryUser } from '../ports.js';
@@ -13,11 +11,6 @@ export const PEOPLE_PAGE_SIZE = 25;
 
 /** A helpdesk scope never acts on an admin: only an admin resets, unlocks or clears an admin. */
 export const mayActOn = (actor: PortalActor, target: DirectoryUser): boolean => actor.scope === 'admin' || (actor.scope === 'helpdesk' && !target.isAdmin);
-
-/** the columns a search matches by prefix, each with a lower() expression index (migration 0009) */
-export const SEARCH_COLUMNS = ['username', 'display_name', 'given_name', 'surname', 'email'] as const;
-/** above every character: `term` ≤ x < `term` + this is "x starts with term" in code-point order */
-const TOP = '\u{10FFFF}';
 
 export interface PeopleCursor {
   page: number;
@@ -39,33 +32,16 @@ export class PeopleService {
   ) {}
 
   /**
-   * People whose username, display name, given name, surname or e-mail starts with `q` (any
-   * case), by username. A prefix is a range on each lower-cased column, which the expression
-   * indexes answer on both databases (a `%q%` match reads every row); the next and previous
-   * pages continue from a username (keyset), so a deep page costs what the first does.
+   * People whose username, name or e-mail starts with `q` (any case), by username; the next and
+   * previous pages continue from a username (keyset), so a deep page costs what the first does.
    */
   async search(q: string, at: PeopleCursor = { page: 1 }): Promise<{ people: DirectoryUser[]; total: number; page: number; pages: number }> {
-    const term = q.normalize('NFKC').trim().slice(0, 256).toLowerCase();
-    const db = this.store.db;
-    // PostgreSQL compares in code-point order only under the C collation, as its indexes are built
-    const lower = (c: (typeof SEARCH_COLUMNS)[number]) => (this.store.dialect === 'postgres' ? sql<string>`lower(${sql.ref(c)}) collate "C"` : sql<string>`lower(${sql.ref(c)})`);
-    const matching = db.selectFrom('users').where((eb) => eb.or(SEARCH_COLUMNS.map((c) => eb.and([eb(lower(c), '>=', term), eb(lower(c), '<', term + TOP)]))));
-    const total = Number((await (term ? matching : db.selectFrom('users')).select(sql<string | number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
+    const term = q.normalize('NFKC').trim().slice(0, 256);
+    const total = await this.admin.countPeople(term);
     const pages = Math.max(1, Math.ceil(total / PEOPLE_PAGE_SIZE));
     const current = Math.min(Math.max(1, at.page), pages);
-    // With a term the matches are gathered first (a materialised CTE) and sorted by the CTE's
-    // own column: PostgreSQL, seeing LIMIT 25 and ORDER BY username, would otherwise walk the
-    // whole username index in order, hoping to meet 25 matches early.
-    const key = sql.ref<string>(term ? 'matching.username' : 'users.username');
-    const from = term
-      ? db.with((w) => w('matching').materialized(), () => matching.select(['id', 'username'])).selectFrom('matching').innerJoin('users', 'users.id', 'matching.id')
-      : db.selectFrom('users');
-    const page = from.selectAll('users').limit(PEOPLE_PAGE_SIZE);
-    let rows;
-    if (at.after !== undefined) rows = await page.where(key, '>', at.after).orderBy(key).execute();
-    else if (at.before !== undefined) rows = (await page.where(key, '<', at.before).orderBy(key, 'desc').execute()).reverse();
-    else rows = await page.orderBy(key).offset((current - 1) * PEOPLE_PAGE_SIZE).execute();
-    return { people: rows.map(toUser), total, page: current, pages };
+    const people = await this.admin.peoplePage(term, PEOPLE_PAGE_SIZE, { after: at.after, before: at.before, offset: (current - 1) * PEOPLE_PAGE_SIZE });
+    return { people, total, page: current, pages };
   }
 
   /** directory facts, registered methods (kind, state and a masked contact — never a secret), recent activity */
@@ -78,13 +54,7 @@ export class PeopleService {
       value: i.value && (i.method === 'email' ? maskEmail(i.value) : ['sms', 'voice', 'office'].includes(i.method) ? maskPhone(i.value) : null),
       since: Number(i.verified_at ?? i.created_at),
     }));
-    const activity = await this.store.db
-      .selectFrom('audit')
-      .select(['seq', 'at', 'activity', 'step', 'actor', 'method', 'result', 'reason'])
-      .where('target', '=', user.username)
-      .orderBy('seq', 'desc')
-      .limit(20)
-      .execute();
+    const activity = await this.store.r.auditSearch.recentFor(user.username, 20);
     return { user, methods, linkContacts: linkContacts(user, info), activity: activity.map((a) => ({ ...a, seq: Number(a.seq), at: Number(a.at) })) };
   }
 

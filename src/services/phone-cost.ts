@@ -1,5 +1,5 @@
 import type { AuditInput } from '../core/audit.js';
-import type { Repos } from '../adapters/store/store.js';
+import type { Repos } from '../ports/store.js';
 import { normalizePhone } from '../core/contacts.js';
 import { SsprError, type ErrorCode } from '../core/errors.js';
 import type { Policy } from '../core/policy/settings.js';

@@ -1,7 +1,7 @@
 import { applyPolicyChange } from '../core/policy/validate.js';
 import type { Policy } from '../core/policy/settings.js';
 import { ACTIVITIES } from '../core/audit.js';
-import type { Store } from '../adapters/store/store.js';
+import type { Store } from '../ports/store.js';
 import type { Clock } from '../ports.js';
 import type { RequestContext } from './context.js';
 

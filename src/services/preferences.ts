@@ -1,4 +1,4 @@
-import type { Repos } from '../adapters/store/store.js';
+import type { Repos } from '../ports/store.js';
 import { SsprError, type ErrorDetail } from '../core/errors.js';
 import type { Policy } from '../core/policy/settings.js';
 import { isTimeZone, resolvePreferences, type Preferences } from '../core/preferences.js';

@@ -1,7 +1,6 @@
-import { toUser } from '../adapters/directory/builtin.js';
-import { sql } from 'kysely';
 import { ACTIVITIES } from '../core/audit.js';
-import type { Store } from '../adapters/store/store.js';
+import type { SecurityInfoRow, Store } from '../ports/store.js';
+import type { UserAdministration } from '../ports.js';
 import { SsprError, type ErrorDetail } from '../core/errors.js';
 import { METHOD_IDS, isMethodId, type MethodId } from '../core/methods.js';
 import { inScope, isRegistered } from '../core/policy/eligibility.js';
@@ -40,6 +39,8 @@ export interface UsageQuery {
 
 export interface ReportDeps {
   store: Store;
+  /** the built-in directory's people, the ones the registration report counts */
+  people: Pick<UserAdministration, 'after'>;
   methods: ReadonlyMap<MethodId, ResetMethod>;
   policy: PolicyService;
 }
@@ -99,24 +100,14 @@ export class ReportService {
     const out: RegistrationReport = { users: 0, enabled: 0, inScope: 0, registered: 0, capable: 0, byMethod: zeroMethods(() => 0) };
     let after = '';
     for (;;) {
-      const rows = await d.store.db.selectFrom('users').selectAll().where('id', '>', after).orderBy('id').limit(BATCH).execute();
+      const rows = await d.people.after(after, BATCH);
       if (rows.length === 0) break;
       after = rows[rows.length - 1]!.id;
-      const info = await d.store.db
-        .selectFrom('security_info')
-        .selectAll()
-        .where('state', '=', 'active')
-        .where(
-          'user_id',
-          'in',
-          rows.map((r) => r.id),
-        )
-        .execute();
-      const infoOf = new Map<string, typeof info>();
+      const info = await d.store.r.securityInfo.activeFor(rows.map((r) => r.id));
+      const infoOf = new Map<string, SecurityInfoRow[]>();
       for (const i of info) infoOf.set(i.user_id, [...(infoOf.get(i.user_id) ?? []), i]);
-      for (const r of rows) {
-        const user = toUser(r);
-        const subject = { user, info: infoOf.get(r.id) ?? [], policy };
+      for (const user of rows) {
+        const subject = { user, info: infoOf.get(user.id) ?? [], policy };
         const usable = [...d.methods.values()].filter((m) => m.usable(subject)).map((m) => m.id);
         const scoped = inScope(user, policy).ok;
         const registered = isRegistered(user, policy, usable);
@@ -134,89 +125,47 @@ export class ReportService {
 
   /** the few numbers an admin looks at first */
   async overview(now: number) {
-    const db = this.d.store.db;
+    const { r } = this.d.store;
     const today = floorTo(now, INTERVAL_MS.day);
     const week = await this.usage({ from: new Date(today - 6 * INTERVAL_MS.day).toISOString(), to: new Date(today + INTERVAL_MS.day).toISOString(), interval: 'day' });
-    const blocked = await db.selectFrom('blocks').select(sql<string | number>`count(*)`.as('n')).where('key', 'like', 'fail:u:%').where('until', '>', now).executeTakeFirstOrThrow();
-    const failed = await db.selectFrom('messages').select(sql<string | number>`count(*)`.as('n')).where('state', '=', 'failed').where('created_at', '>=', now - 7 * INTERVAL_MS.day).executeTakeFirstOrThrow();
+    const blocked = await r.throttle.countBlocked('fail:u:', now);
+    const failed = await r.messages.failedSince(now - 7 * INTERVAL_MS.day);
     const sum = (k: 'success' | 'failure') => week.series.reduce((n, b) => n + b.resets[k], 0);
-    return { registration: await this.registration(), resets: { success: sum('success'), failure: sum('failure') }, blocked: Number(blocked.n), deliveryFailures: Number(failed.n) };
+    return { registration: await this.registration(), resets: { success: sum('success'), failure: sum('failure') }, blocked, deliveryFailures: failed };
   }
 
   async usage(q: UsageQuery): Promise<UsageReport> {
     const { from, to, interval } = parseUsageQuery(q);
     const step = INTERVAL_MS[interval];
-    const db = this.d.store.db;
-    const bucket = sql<string | number>`(at - (at % ${sql.lit(step)}))`;
+    const usage = this.d.store.r.usage;
+    const range = { from, to, step };
     const series = new Map<number, UsageBucket>();
     for (let t = floorTo(from, step); t < to; t += step) {
       series.set(t, { at: new Date(t).toISOString(), resets: { success: 0, failure: 0 }, unlocks: { success: 0, failure: 0 }, byMethod: zeroMethods(() => ({ success: 0, failure: 0 })) });
     }
-    const at = (v: string | number) => series.get(Number(v))!;
+    const at = (v: number) => series.get(v)!;
     const countMethods = (b: UsageBucket, methods: string | null, result: keyof ResultCounts, n: number) => {
       for (const m of (methods ?? '').split('+')) if (isMethodId(m)) b.byMethod[m][result] += n;
     };
 
     // finished flows; `method` holds the gates passed, joined by '+'
-    const done = await db
-      .selectFrom('audit')
-      .select([bucket.as('bucket'), 'activity', 'method', sql<string | number>`count(*)`.as('n')])
-      .where('activity', 'in', [ACTIVITIES.resetSelf, ACTIVITIES.unlockSelf])
-      .where('at', '>=', from)
-      .where('at', '<', to)
-      .where('result', '=', 'success')
-      .groupBy([bucket, 'activity', 'method'])
-      .execute();
-    for (const r of done) {
+    for (const r of await usage.finishedFlows(range)) {
       const b = at(r.bucket);
-      (r.activity === ACTIVITIES.resetSelf ? b.resets : b.unlocks).success += Number(r.n);
-      countMethods(b, r.method, 'success', Number(r.n));
+      (r.activity === ACTIVITIES.resetSelf ? b.resets : b.unlocks).success += r.n;
+      countMethods(b, r.method, 'success', r.n);
     }
 
     // a new password refused at the finish of a reset
-    const refused = await db
-      .selectFrom('audit')
-      .select([bucket.as('bucket'), sql<string | number>`count(*)`.as('n')])
-      .where('step', '=', 'password')
-      .where('at', '>=', from)
-      .where('at', '<', to)
-      .where('activity', '=', ACTIVITIES.flowProgress)
-      .where('result', '=', 'failure')
-      .groupBy(bucket)
-      .execute();
-    for (const r of refused) at(r.bucket).resets.failure += Number(r.n);
+    for (const r of await usage.refusedPasswords(range)) at(r.bucket).resets.failure += r.n;
     // …and the gates that flow had passed
-    const pb = sql<string | number>`(p.at - (p.at % ${sql.lit(step)}))`;
-    const refusedGates = await db
-      .selectFrom('audit as p')
-      .innerJoin('audit as v', 'v.flow_id', 'p.flow_id')
-      .select([pb.as('bucket'), 'v.method', sql<string | number>`count(*)`.as('n')])
-      .where('p.step', '=', 'password')
-      .where('p.at', '>=', from)
-      .where('p.at', '<', to)
-      .where('p.activity', '=', ACTIVITIES.flowProgress)
-      .where('p.result', '=', 'failure')
-      .where('v.step', '=', 'verify')
-      .where('v.activity', '=', ACTIVITIES.flowProgress)
-      .where('v.result', '=', 'success')
-      .groupBy([pb, 'v.method'])
-      .execute();
-    for (const r of refusedGates) countMethods(at(r.bucket), r.method, 'failure', Number(r.n));
+    for (const r of await usage.refusedPasswordGates(range)) countMethods(at(r.bucket), r.method, 'failure', r.n);
 
     // flows blocked after repeated failed proofs, counted under the method that failed
-    const blocked = await db
-      .selectFrom('audit')
-      .select([bucket.as('bucket'), 'method', 'details', sql<string | number>`count(*)`.as('n')])
-      .where('activity', '=', ACTIVITIES.blocked)
-      .where('at', '>=', from)
-      .where('at', '<', to)
-      .groupBy([bucket, 'method', 'details'])
-      .execute();
-    for (const r of blocked) {
+    for (const r of await usage.blockedFlows(range)) {
       const b = at(r.bucket);
       const intent = r.details ? (JSON.parse(r.details) as { intent?: string }).intent : undefined;
-      (intent === 'unlock' ? b.unlocks : b.resets).failure += Number(r.n);
-      countMethods(b, r.method, 'failure', Number(r.n));
+      (intent === 'unlock' ? b.unlocks : b.resets).failure += r.n;
+      countMethods(b, r.method, 'failure', r.n);
     }
     return { series: [...series.values()] };
   }

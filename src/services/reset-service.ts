@@ -1,5 +1,5 @@
 import { ACTIVITIES, type Activity, type AuditInput } from '../core/audit.js';
-import type { Repos } from '../adapters/store/store.js';
+import type { Repos } from '../ports/store.js';
 import { normalizeUsername } from '../core/username.js';
 import { SsprError, isSsprError, type ErrorCode } from '../core/errors.js';
 import { FLOW_LIFETIME_MS, assertCanChallenge, assertGatesPassed, currentState, passGate, type Flow, type FlowIntent, type OfferedMethod } from '../core/flow/flow.js';

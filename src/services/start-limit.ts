@@ -1,5 +1,5 @@
 import { ACTIVITIES } from '../core/audit.js';
-import type { Repos } from '../adapters/store/store.js';
+import type { Repos } from '../ports/store.js';
 import type { RequestContext } from './context.js';
 
 const HOUR = 3_600_000;

@@ -1,4 +1,4 @@
-import type { Repos } from '../adapters/store/store.js';
+import type { Repos } from '../ports/store.js';
 import type { SendBudget } from '../methods/method.js';
 import type { Keyring } from '../ports.js';
 

@@ -1,34 +1,21 @@
-import { sql, type Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import { normalizeEmail, normalizePhone } from '../../core/contacts.js';
 import { normalizePassword } from '../../core/password/rules.js';
 import { SsprError } from '../../core/errors.js';
 import { normalizeUsername } from '../../core/username.js';
-import type { Clock, ContactLookup, Directory, DirectoryUser, ExpiringPassword, Hasher, Random, StoreWrites, Tx } from '../../ports.js';
+import type { Clock, ContactLookup, Directory, DirectoryUser, ExpiringPassword, Hasher, NewUser, PeopleCursor, PreparedUser, Random, StoreWrites, UserAdministration, UserPatch } from '../../ports.js';
+import type { StoreTx } from '../../ports/store.js';
 import type { Database, UsersTable } from '../store/schema.js';
+import { asStoreTx, kyselyOf } from '../store/store.js';
 
 /** The built-in directory locks an account after this many failed sign-ins in a row (like AD's lockout threshold). */
 export const LOCKOUT_THRESHOLD = 10;
 
 export { normalizeUsername } from '../../core/username.js';
-
-export interface NewUser {
-  username: string;
-  password?: string | undefined;
-  displayName?: string | undefined;
-  givenName?: string | undefined;
-  surname?: string | undefined;
-  email?: string | null | undefined;
-  mobile?: string | null | undefined;
-  office?: string | null | undefined;
-  groups?: string[] | undefined;
-  isAdmin?: boolean | undefined;
-  enabled?: boolean | undefined;
-  locked?: boolean | undefined;
-  mustChange?: boolean | undefined;
-}
+export type { NewUser };
 
 /** a row of the built-in directory as the person the services see */
-export const toUser = (r: UsersTable): DirectoryUser => ({
+const toUser = (r: UsersTable): DirectoryUser => ({
   id: r.id,
   username: r.username,
   displayName: r.display_name,
@@ -44,8 +31,36 @@ export const toUser = (r: UsersTable): DirectoryUser => ({
   mustChange: r.must_change === 1,
 });
 
-/** Users kept in OpenSSPR's own database, passwords hashed with Argon2id. */
-export class BuiltinDirectory implements Directory {
+/** the row a prepared person is written as */
+const rowOf = ({ user: u, passwordHash, at }: PreparedUser): UsersTable => ({
+  id: u.id,
+  username: u.username,
+  display_name: u.displayName,
+  given_name: u.givenName,
+  surname: u.surname,
+  email: u.email,
+  mobile: u.mobile,
+  office: u.office,
+  groups: JSON.stringify(u.groups),
+  is_admin: u.isAdmin ? 1 : 0,
+  enabled: u.enabled ? 1 : 0,
+  locked: u.locked ? 1 : 0,
+  must_change: u.mustChange ? 1 : 0,
+  failed_sign_ins: 0,
+  password_hash: passwordHash,
+  password_changed_at: passwordHash !== null ? at : null,
+  created_at: at,
+  updated_at: at,
+});
+
+/** the columns the people search matches by prefix, each with a lower() expression index (migration 0010) */
+export const SEARCH_COLUMNS = ['username', 'display_name', 'given_name', 'surname', 'email'] as const;
+/** above every character: `term` ≤ x < `term` + this is "x starts with term" in code-point order */
+const TOP = '\u{10FFFF}';
+
+
+/** Users kept in OpenSSPR's own database, passwords hashed with Argon2id; its writes can join the caller's transaction. */
+export class BuiltinDirectory implements Directory, UserAdministration {
   /** a real hash of a random secret, verified for unknown users so they cost the same time */
   private dummyHash: Promise<string>;
 
@@ -63,8 +78,8 @@ export class BuiltinDirectory implements Directory {
     return r ? toUser(r) : null;
   }
 
-  async findById(id: string, tx?: Tx): Promise<DirectoryUser | null> {
-    const r = await (tx ?? this.db).selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  async findById(id: string, tx?: StoreTx): Promise<DirectoryUser | null> {
+    const r = await this.in(tx).selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
     return r ? toUser(r) : null;
   }
 
@@ -81,24 +96,31 @@ export class BuiltinDirectory implements Directory {
   }
 
   async setPassword(id: string, password: string, opts: { mustChange: boolean }): Promise<void> {
-    await this.inStore.setPasswordHash(this.db, id, await this.hasher.hash(normalizePassword(password)), opts);
+    await this.inStore.setPasswordHash(asStoreTx(this.db), id, await this.hasher.hash(normalizePassword(password)), opts);
   }
 
   async unlock(id: string): Promise<void> {
-    await this.inStore.unlock(this.db, id);
+    await this.inStore.unlock(asStoreTx(this.db), id);
   }
+
+  /** the caller's unit of work, or the database */
+  private in(tx: StoreTx | undefined): Kysely<Database> {
+    return tx ? kyselyOf(tx) : this.db;
+  }
+
+  readonly administration: UserAdministration = this;
 
   readonly inStore: StoreWrites = {
     setPasswordHash: async (tx, id, hash, opts) => {
       const now = this.clock.now();
-      await tx
+      await kyselyOf(tx)
         .updateTable('users')
         .set({ password_hash: hash, must_change: opts.mustChange ? 1 : 0, password_changed_at: now, updated_at: now, locked: 0, failed_sign_ins: 0 })
         .where('id', '=', id)
         .execute();
     },
     unlock: async (tx, id) => {
-      await tx.updateTable('users').set({ locked: 0, failed_sign_ins: 0, updated_at: this.clock.now() }).where('id', '=', id).execute();
+      await kyselyOf(tx).updateTable('users').set({ locked: 0, failed_sign_ins: 0, updated_at: this.clock.now() }).where('id', '=', id).execute();
     },
   };
 
@@ -114,8 +136,8 @@ export class BuiltinDirectory implements Directory {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  async settleSignIn(id: string, ok: boolean, tx?: Tx): Promise<boolean> {
-    const db = tx ?? this.db;
+  async settleSignIn(id: string, ok: boolean, tx?: StoreTx): Promise<boolean> {
+    const db = this.in(tx);
     if (ok) {
       await db.updateTable('users').set({ failed_sign_ins: 0 }).where('id', '=', id).where('failed_sign_ins', '>', 0).execute();
       return false;
@@ -172,44 +194,39 @@ export class BuiltinDirectory implements Directory {
 
   // ---- administration of the built-in directory (CLI, admin API) ----
 
-  async add(u: NewUser, tx?: Tx): Promise<DirectoryUser> {
-    const row = await this.prepare(u);
-    await this.insert(row, tx);
-    return toUser(row);
+  async add(u: NewUser, tx?: StoreTx): Promise<DirectoryUser> {
+    const p = await this.prepare(u);
+    await this.insert(p, tx);
+    return p.user;
   }
 
-  /** the row for a new user, its password hashed: slow, so a bulk add does this before its transaction opens */
-  async prepare(u: NewUser): Promise<UsersTable> {
+  /** a new user, its password hashed: slow, so a bulk add does this before its transaction opens */
+  async prepare(u: NewUser): Promise<PreparedUser> {
     const now = this.clock.now();
     const id = this.random.bytes(16).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
     const username = normalizeUsername(u.username);
     const given = u.givenName ?? '';
     const sur = u.surname ?? '';
-    const row: UsersTable = {
+    const user: DirectoryUser = {
       id,
       username,
-      display_name: u.displayName ?? ([given, sur].filter(Boolean).join(' ') || username),
-      given_name: given,
+      displayName: u.displayName ?? ([given, sur].filter(Boolean).join(' ') || username),
+      givenName: given,
       surname: sur,
       email: u.email ?? null,
       mobile: u.mobile ?? null,
       office: u.office ?? null,
-      groups: JSON.stringify(u.groups ?? []),
-      is_admin: u.isAdmin ? 1 : 0,
-      enabled: u.enabled === false ? 0 : 1,
-      locked: u.locked ? 1 : 0,
-      must_change: u.mustChange ? 1 : 0,
-      failed_sign_ins: 0,
-      password_hash: u.password ? await this.hasher.hash(normalizePassword(u.password)) : null,
-      password_changed_at: u.password ? now : null,
-      created_at: now,
-      updated_at: now,
+      groups: [...(u.groups ?? [])],
+      isAdmin: !!u.isAdmin,
+      enabled: u.enabled !== false,
+      locked: !!u.locked,
+      mustChange: !!u.mustChange,
     };
-    return row;
+    return { user, passwordHash: u.password ? await this.hasher.hash(normalizePassword(u.password)) : null, at: now };
   }
 
-  async insert(row: UsersTable, tx?: Tx): Promise<void> {
-    await (tx ?? this.db).insertInto('users').values(row).execute();
+  async insert(p: PreparedUser, tx?: StoreTx): Promise<void> {
+    await this.in(tx).insertInto('users').values(rowOf(p)).execute();
   }
 
   async list(opts: { limit: number; offset: number; search?: string | undefined; adminsOnly?: boolean }): Promise<DirectoryUser[]> {
@@ -219,7 +236,7 @@ export class BuiltinDirectory implements Directory {
     return (await q.execute()).map(toUser);
   }
 
-  async update(id: string, patch: Partial<Pick<NewUser, 'displayName' | 'givenName' | 'surname' | 'email' | 'mobile' | 'office' | 'groups' | 'isAdmin' | 'enabled' | 'locked' | 'mustChange'>>, tx?: Tx): Promise<void> {
+  async update(id: string, patch: UserPatch, tx?: StoreTx): Promise<void> {
     const set: Partial<UsersTable> = { updated_at: this.clock.now() };
     if (patch.displayName !== undefined) set.display_name = patch.displayName;
     if (patch.givenName !== undefined) set.given_name = patch.givenName;
@@ -232,7 +249,56 @@ export class BuiltinDirectory implements Directory {
     if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
     if (patch.locked !== undefined) set.locked = patch.locked ? 1 : 0;
     if (patch.mustChange !== undefined) set.must_change = patch.mustChange ? 1 : 0;
-    await (tx ?? this.db).updateTable('users').set(set).where('id', '=', id).execute();
+    await this.in(tx).updateTable('users').set(set).where('id', '=', id).execute();
+  }
+
+  async existingUsernames(names: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < names.length; i += 500) {
+      const chunk = names.slice(i, i + 500);
+      if (chunk.length === 0) continue;
+      for (const r of await this.db.selectFrom('users').select('username').where('username', 'in', chunk).execute()) found.add(r.username);
+    }
+    return found;
+  }
+
+  /**
+   * People whose username, display name, given name, surname or e-mail starts with `term` (any
+   * case). A prefix is a range on each lower-cased column, which the expression indexes answer
+   * on both databases (a `%term%` match reads every row); PostgreSQL compares in code-point
+   * order only under the C collation, as those indexes are built.
+   */
+  private matchingQuery(term: string) {
+    const base = this.db.selectFrom('users');
+    const t = term.toLowerCase();
+    if (!t) return base;
+    const postgres = this.db.getExecutor().adapter instanceof PostgresAdapter;
+    const lower = (c: (typeof SEARCH_COLUMNS)[number]) => (postgres ? sql<string>`lower(${sql.ref(c)}) collate "C"` : sql<string>`lower(${sql.ref(c)})`);
+    return base.where((eb) => eb.or(SEARCH_COLUMNS.map((c) => eb.and([eb(lower(c), '>=', t), eb(lower(c), '<', t + TOP)]))));
+  }
+
+  async countMatching(term: string): Promise<number> {
+    return Number((await this.matchingQuery(term).select(sql<string | number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
+  }
+
+  async matching(term: string, limit: number, at: PeopleCursor): Promise<DirectoryUser[]> {
+    // With a term the matches are gathered first (a materialised CTE) and sorted by the CTE's
+    // own column: PostgreSQL, seeing LIMIT and ORDER BY username, would otherwise walk the
+    // whole username index in order, hoping to meet enough matches early.
+    const key = sql.ref<string>(term ? 'matching.username' : 'users.username');
+    const from = term
+      ? this.db.with((w) => w('matching').materialized(), () => this.matchingQuery(term).select(['id', 'username'])).selectFrom('matching').innerJoin('users', 'users.id', 'matching.id')
+      : this.db.selectFrom('users');
+    const page = from.selectAll('users').limit(limit);
+    let rows;
+    if (at.after !== undefined) rows = await page.where(key, '>', at.after).orderBy(key).execute();
+    else if (at.before !== undefined) rows = (await page.where(key, '<', at.before).orderBy(key, 'desc').execute()).reverse();
+    else rows = await page.orderBy(key).offset(at.offset ?? 0).execute();
+    return rows.map(toUser);
+  }
+
+  async after(afterId: string, limit: number): Promise<DirectoryUser[]> {
+    return (await this.db.selectFrom('users').selectAll().where('id', '>', afterId).orderBy('id').limit(limit).execute()).map(toUser);
   }
 
   /** the built-in directory is a table of our database: healthy when that table answers */

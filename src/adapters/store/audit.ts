@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { AuditInput } from '../../core/audit.js';
 import type { Keyring } from '../../ports.js';
 import type { Dialect } from './db.js';
+import type { AuditChainReport, AuditRepo } from '../../ports/store.js';
 import type { AuditTable, Database } from './schema.js';
 
 import { ACTIVITIES } from '../../core/audit.js';
@@ -56,20 +57,7 @@ export interface AuditChainState {
   key: AuditChainKey | null;
 }
 
-/** What walking the chain found; `problem` names the first bad entry. */
-export interface AuditChainReport {
-  ok: boolean;
-  /** entries read and checked */
-  checked: number;
-  /** of those, entries with the old unkeyed hash (vouched for by the keying entry) */
-  unkeyed: number;
-  firstSeq: number | null;
-  lastSeq: number | null;
-  head: { seq: number; hash: string };
-  /** the entry that started the keyed chain over older unkeyed entries, when there is one */
-  keyedAt: { seq: number; at: string; unkeyedThroughSeq: number } | null;
-  problem: { seq: number; kind: 'edited' | 'deleted' | 'inserted'; detail: string } | null;
-}
+export type { AuditChainReport };
 
 type Row = AuditTable;
 const parseDetails = (r: Row): Record<string, unknown> => {
@@ -81,7 +69,7 @@ const parseDetails = (r: Row): Record<string, unknown> => {
   }
 };
 
-export function auditRepo(db: Kysely<Database>, dialect: Dialect, chain: AuditChainState) {
+export function auditRepo(db: Kysely<Database>, dialect: Dialect, chain: AuditChainState): AuditRepo {
   const key = (): AuditChainKey => {
     if (!chain.key) throw new Error('the audit chain has no key: call Store.keyAuditChain(keyring) before appending');
     return chain.key;

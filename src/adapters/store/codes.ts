@@ -1,11 +1,12 @@
 import type { Kysely } from 'kysely';
 import { CODE_TRIES } from '../../core/methods.js';
+import type { CodesRepo } from '../../ports/store.js';
 import type { CodesTable, Database } from './schema.js';
 
 export const MAX_CODE_TRIES = CODE_TRIES;
 
 /** One-time codes, stored only as keyed hashes. */
-export function codesRepo(db: Kysely<Database>) {
+export function codesRepo(db: Kysely<Database>): CodesRepo {
   return {
     /** a new code replaces every earlier unused code for the same subject and purpose */
     async issue(row: Omit<CodesTable, 'failed_tries' | 'used_at'>): Promise<void> {

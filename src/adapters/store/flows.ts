@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Flow, FlowState } from '../../core/flow/flow.js';
+import type { FlowsRepo } from '../../ports/store.js';
 import type { Database, FlowsTable } from './schema.js';
 
 const toFlow = (r: FlowsTable): Flow => ({
@@ -20,7 +21,7 @@ const toFlow = (r: FlowsTable): Flow => ({
   methodState: r.method_state ? JSON.parse(r.method_state) : null,
 });
 
-export function flowsRepo(db: Kysely<Database>) {
+export function flowsRepo(db: Kysely<Database>): FlowsRepo {
   return {
     async insert(flow: Flow, tokenHash: string): Promise<void> {
       await db

@@ -1,8 +1,9 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { MessagesRepo } from '../../ports/store.js';
 import type { Database, MessagesTable } from './schema.js';
 
 /** The durable delivery queue. Payloads are sealed and wiped once delivered. */
-export function messagesRepo(db: Kysely<Database>) {
+export function messagesRepo(db: Kysely<Database>): MessagesRepo {
   return {
     async enqueue(row: Pick<MessagesTable, 'id' | 'channel' | 'flow_id' | 'payload' | 'created_at'>): Promise<void> {
       await db
@@ -60,21 +61,9 @@ export function messagesRepo(db: Kysely<Database>) {
       const r = await db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', 'queued').executeTakeFirst();
       return Number(r?.n ?? 0);
     },
-  };
-}
-
-export function outboxRepo(db: Kysely<Database>) {
-  return {
-    async add(row: { channel: string; recipient: string; subject: string; body: string; created_at: number }): Promise<void> {
-      await db.insertInto('outbox').values(row).execute();
-    },
-    latest(limit: number) {
-      return db.selectFrom('outbox').selectAll().orderBy('id', 'desc').limit(limit).execute();
-    },
-    /** every outbox row is a delivered message; they go once older than `before` */
-    async prune(before: number): Promise<number> {
-      const r = await db.deleteFrom('outbox').where('created_at', '<', before).executeTakeFirst();
-      return Number(r.numDeletedRows);
+    async failedSince(since: number): Promise<number> {
+      const r = await db.selectFrom('messages').select(sql<string | number>`count(*)`.as('n')).where('state', '=', 'failed').where('created_at', '>=', since).executeTakeFirstOrThrow();
+      return Number(r.n);
     },
   };
 }

@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
+import type { PasswordHistoryRepo } from '../../ports/store.js';
 import type { Database } from './schema.js';
 
 /** Argon2id hashes of earlier passwords; only the newest `keep` are kept per person. */
-export function passwordHistoryRepo(db: Kysely<Database>) {
+export function passwordHistoryRepo(db: Kysely<Database>): PasswordHistoryRepo {
   return {
     async latest(userId: string, n: number): Promise<string[]> {
       if (n <= 0) return [];
@@ -13,22 +14,6 @@ export function passwordHistoryRepo(db: Kysely<Database>) {
       await db.insertInto('password_history').values(row).execute();
       const stale = await db.selectFrom('password_history').select('id').where('user_id', '=', row.user_id).orderBy('created_at', 'desc').offset(keep).limit(1000).execute();
       if (stale.length) await db.deleteFrom('password_history').where('id', 'in', stale.map((r) => r.id)).execute();
-    },
-  };
-}
-
-/** The organisation's custom banned-password list. */
-export function bannedTermsRepo(db: Kysely<Database>) {
-  return {
-    async list(): Promise<string[]> {
-      return (await db.selectFrom('banned_terms').select('term').orderBy('term').execute()).map((r) => r.term);
-    },
-    async replace(terms: string[], now: number): Promise<void> {
-      await db.deleteFrom('banned_terms').execute();
-      for (let i = 0; i < terms.length; i += 200) {
-        const chunk = terms.slice(i, i + 200);
-        if (chunk.length) await db.insertInto('banned_terms').values(chunk.map((term) => ({ term, added_at: now }))).execute();
-      }
     },
   };
 }

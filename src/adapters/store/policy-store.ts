@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely';
 import { defaultPolicy, type Policy } from '../../core/policy/settings.js';
+import type { PolicyRepo } from '../../ports/store.js';
 import type { Database } from './schema.js';
 
 /** One row per setting, so each change can be read and audited on its own. */
-export function policyRepo(db: Kysely<Database>) {
+export function policyRepo(db: Kysely<Database>): PolicyRepo {
   return {
     async load(): Promise<Policy> {
       const rows = await db.selectFrom('policy').select(['key', 'value']).execute();
@@ -20,38 +21,6 @@ export function policyRepo(db: Kysely<Database>) {
           .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: now, updated_by: by }))
           .execute();
       }
-    },
-  };
-}
-
-export function kvRepo(db: Kysely<Database>) {
-  return {
-    async get(key: string): Promise<string | null> {
-      const r = await db.selectFrom('kv').select('value').where('key', '=', key).executeTakeFirst();
-      return r?.value ?? null;
-    },
-    /** inserts only when absent and returns the value that won, so racing instances agree */
-    async getOrInsert(key: string, value: string): Promise<string> {
-      await db.insertInto('kv').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute();
-      const r = await db.selectFrom('kv').select('value').where('key', '=', key).executeTakeFirstOrThrow();
-      return r.value;
-    },
-  };
-}
-
-export function captchaSpentRepo(db: Kysely<Database>) {
-  return {
-    /** true the first time a signature is spent, false on every replay */
-    async spend(signature: string, expiresAt: number): Promise<boolean> {
-      const r = await db
-        .insertInto('captcha_spent')
-        .values({ signature, expires_at: expiresAt })
-        .onConflict((oc) => oc.column('signature').doNothing())
-        .executeTakeFirst();
-      return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
-    },
-    async prune(before: number): Promise<void> {
-      await db.deleteFrom('captcha_spent').where('expires_at', '<', before).execute();
     },
   };
 }

@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { StoredPreferences } from '../../core/preferences.js';
+import type { PreferencesRepo } from '../../ports/store.js';
 import type { Database } from './schema.js';
 
 /** Each person's language and time zone, keyed by the directory's stable id. */
-export function preferencesRepo(db: Kysely<Database>) {
+export function preferencesRepo(db: Kysely<Database>): PreferencesRepo {
   return {
     async get(userId: string): Promise<StoredPreferences | null> {
       const r = await db.selectFrom('preferences').select(['language', 'time_zone', 'page_language']).where('user_id', '=', userId).executeTakeFirst();

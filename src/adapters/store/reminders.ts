@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
+import type { RemindersRepo } from '../../ports/store.js';
 import type { Database } from './schema.js';
 
 /** Which expiry reminders went out: one row per person, threshold and expiry. */
-export function remindersRepo(db: Kysely<Database>) {
+export function remindersRepo(db: Kysely<Database>): RemindersRepo {
   return {
     /**
      * Claims one reminder; true only for the one caller that inserted the row. Inside the

@@ -1,10 +1,9 @@
 import type { Kysely } from 'kysely';
-import type { Database, ResetLinksTable } from './schema.js';
-
-export type ResetLinkRow = ResetLinksTable;
+import type { ResetLinkRow, ResetLinksRepo } from '../../ports/store.js';
+import type { Database } from './schema.js';
 
 /** Helpdesk reset links: each ends when used, revoked or past its expiry, whichever comes first. */
-export function resetLinksRepo(db: Kysely<Database>) {
+export function resetLinksRepo(db: Kysely<Database>): ResetLinksRepo {
   return {
     async insert(row: ResetLinkRow): Promise<void> {
       await db.insertInto('reset_links').values(row).execute();

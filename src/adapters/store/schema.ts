@@ -1,4 +1,7 @@
 import type { Generated } from 'kysely';
+import type { AccountRow, AdminSessionRow, AuditRow, CodeRow, MessageRow, OutboxRow, ResetLinkRow, SecurityInfoRow, SessionRow } from '../../ports/store.js';
+
+// The rows the store port hands out are declared there; their tables here are those rows as Kysely sees them.
 
 /** Times are epoch milliseconds (bigint in PostgreSQL, integer in SQLite); booleans are 0/1. */
 export interface UsersTable {
@@ -22,22 +25,9 @@ export interface UsersTable {
   updated_at: number;
 }
 
-export interface SecurityInfoTable {
-  id: string;
-  user_id: string; // the directory's stable id
-  method: string;
-  state: string; // pending | active
-  value: string | null; // normalised contact (email / E.164) — never a secret
-  secret: string | null; // encrypted method secret (TOTP seed, passkey key, answers)
-  created_at: number;
-  verified_at: number | null;
-}
+export type SecurityInfoTable = SecurityInfoRow;
 
-export interface AccountsTable {
-  user_id: string;
-  reviewed_at: number | null;
-  registered_at: number | null;
-}
+export type AccountsTable = AccountRow;
 
 export interface FlowsTable {
   id: string;
@@ -65,17 +55,7 @@ export interface TotpUsedTable {
   used_at: number;
 }
 
-export interface CodesTable {
-  id: string;
-  subject_id: string; // flow id or security-info id
-  purpose: string; // reset | register
-  method: string;
-  code_hash: string;
-  expires_at: number;
-  failed_tries: number;
-  used_at: number | null;
-  created_at: number;
-}
+export type CodesTable = CodeRow;
 
 export interface ThrottleEventsTable {
   id: Generated<number>;
@@ -88,58 +68,15 @@ export interface BlocksTable {
   until: number;
 }
 
-export interface SessionsTable {
-  id: string;
-  token_hash: string;
-  user_id: string;
-  username: string;
-  is_admin: number;
-  created_at: number;
-  expires_at: number;
-  revoked_at: number | null;
-}
+export type SessionsTable = SessionRow;
 
-export interface MessagesTable {
-  id: string;
-  channel: string; // email | sms | voice
-  flow_id: string | null;
-  payload: string | null; // encrypted; wiped once delivered
-  state: string; // queued | sent | failed
-  attempts: number;
-  next_attempt_at: number;
-  locked_until: number | null;
-  last_error: string | null;
-  created_at: number;
-  sent_at: number | null;
-}
+export type MessagesTable = MessageRow;
 
-export interface OutboxTable {
+export interface OutboxTable extends Omit<OutboxRow, 'id'> {
   id: Generated<number>;
-  channel: string;
-  recipient: string;
-  subject: string;
-  body: string;
-  created_at: number;
 }
 
-export interface AuditTable {
-  seq: number;
-  at: number;
-  activity: string;
-  step: string | null;
-  actor: string | null;
-  target: string | null;
-  method: string | null;
-  result: string; // success | failure
-  reason: string | null;
-  source_ip: string | null;
-  user_agent: string | null;
-  flow_id: string | null;
-  details: string | null; // JSON
-  prev_hash: string;
-  hash: string;
-  hash_scheme: string; // sha256 (entries written before the chain was keyed) | hmac-sha256
-}
+export type AuditTable = AuditRow;
 
 export interface AuditHeadTable {
   id: number;
@@ -193,21 +130,7 @@ export interface PreferencesTable {
   updated_at: number;
 }
 
-/** a reset link sent by the helpdesk: a MAC of its token, never the token */
-export interface ResetLinksTable {
-  id: string;
-  token_hash: string;
-  user_id: string;
-  /** the method the link went out by: 'email' or 'sms' */
-  channel: string;
-  /** 1 when the sender vouched for the contact: opening the link then counts as that method's gate */
-  trusted: number;
-  requested_by: string;
-  created_at: number;
-  expires_at: number;
-  used_at: number | null;
-  revoked_at: number | null;
-}
+export type ResetLinksTable = ResetLinkRow;
 
 export interface Database {
   reset_links: ResetLinksTable;
@@ -234,19 +157,5 @@ export interface Database {
   totp_used: TotpUsedTable;
 }
 
-/** admin portal sessions; `stage` is 'code' until an admin's second gate is passed, then 'active' */
-export interface AdminSessionsTable {
-  id: string;
-  token_hash: string;
-  user_id: string;
-  username: string;
-  /** the scope granted at sign-in; a request gets the lesser of it and the directory's live answer */
-  role: 'admin' | 'helpdesk';
-  stage: 'code' | 'active';
-  /** the masked contact the second-gate code went to */
-  code_to: string | null;
-  created_at: number;
-  last_seen_at: number;
-  expires_at: number;
-  revoked_at: number | null;
-}
+/** admin portal sessions */
+export type AdminSessionsTable = AdminSessionRow;

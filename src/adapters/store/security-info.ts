@@ -1,13 +1,15 @@
 import type { Kysely } from 'kysely';
-import type { Database, SecurityInfoTable } from './schema.js';
-
-export type SecurityInfoRow = SecurityInfoTable;
+import type { SecurityInfoRepo, SecurityInfoRow } from '../../ports/store.js';
+import type { Database } from './schema.js';
 
 /** Registered security info, keyed by the directory's stable id. */
-export function securityInfoRepo(db: Kysely<Database>) {
+export function securityInfoRepo(db: Kysely<Database>): SecurityInfoRepo {
   return {
     listFor(userId: string) {
       return db.selectFrom('security_info').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
+    },
+    activeFor(userIds: string[]) {
+      return db.selectFrom('security_info').selectAll().where('state', '=', 'active').where('user_id', 'in', userIds).execute();
     },
     get(id: string, userId: string) {
       return db.selectFrom('security_info').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();

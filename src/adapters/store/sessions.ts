@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
+import type { SessionsRepo } from '../../ports/store.js';
 import type { Database, SessionsTable } from './schema.js';
 
-export function sessionsRepo(db: Kysely<Database>) {
+export function sessionsRepo(db: Kysely<Database>): SessionsRepo {
   return {
     async insert(row: SessionsTable): Promise<void> {
       await db.insertInto('sessions').values(row).execute();

@@ -1,16 +1,11 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './db.js';
+import type { ThrottleLimit, ThrottleRepo } from '../../ports/store.js';
 import type { Database } from './schema.js';
 
-/** One limit to reserve against: at most `max` events under `key` after `since`. */
-export interface Limit {
-  key: string;
-  max: number;
-  since: number;
-}
 
 /** Sliding-window counters and blocks kept in the database, so they hold across instances. */
-export function throttleRepo(db: Kysely<Database>, dialect: Dialect) {
+export function throttleRepo(db: Kysely<Database>, dialect: Dialect): ThrottleRepo {
   const count = async (key: string, since: number): Promise<number> => {
     const r = await db
       .selectFrom('throttle_events')
@@ -35,7 +30,7 @@ export function throttleRepo(db: Kysely<Database>, dialect: Dialect) {
      * advisory lock per key, taken in key order so two reservations cannot deadlock, orders
      * the count-then-insert. Must run inside a transaction, committed before the slow check.
      */
-    async reserve(limits: Limit[], at: number): Promise<number[] | null> {
+    async reserve(limits: ThrottleLimit[], at: number): Promise<number[] | null> {
       if (limits.length === 0) return [];
       if (dialect === 'postgres') {
         for (const key of [...new Set(limits.map((l) => l.key))].sort()) {
@@ -69,6 +64,10 @@ export function throttleRepo(db: Kysely<Database>, dialect: Dialect) {
     async blockedUntil(key: string, now: number): Promise<number | null> {
       const r = await db.selectFrom('blocks').select('until').where('key', '=', key).where('until', '>', now).executeTakeFirst();
       return r ? Number(r.until) : null;
+    },
+    async countBlocked(keyPrefix: string, now: number): Promise<number> {
+      const r = await db.selectFrom('blocks').select(sql<string | number>`count(*)`.as('n')).where('key', 'like', `${keyPrefix}%`).where('until', '>', now).executeTakeFirstOrThrow();
+      return Number(r.n);
     },
     async prune(before: number): Promise<void> {
       await db.deleteFrom('throttle_events').where('at', '<', before).execute();

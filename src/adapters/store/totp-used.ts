@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
+import type { TotpUsedRepo } from '../../ports/store.js';
 import type { Database } from './schema.js';
 
 /** Authenticator time-steps a person already used: a TOTP code is accepted once. */
-export function totpUsedRepo(db: Kysely<Database>) {
+export function totpUsedRepo(db: Kysely<Database>): TotpUsedRepo {
   return {
     /** records the step; false when it was already used (by any instance, in any flow) */
     async claim(userId: string, step: number, now: number): Promise<boolean> {
