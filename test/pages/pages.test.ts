@@ -253,7 +253,7 @@ describe('pages over HTTP', () => {
     expect(r.status).toBe(422);
     expect(r.text).toContain('role="alert"');
     expect(r.text).toContain('The new password does not meet the password policy.');
-    const rules = ['Use at least 8 characters.', 'Use at least 3 of: lower-case letters, upper-case letters, digits, symbols.', 'Do not use your name or username.'];
+    const rules = ['Use at least 8 characters.', 'Use at least 3 of: lower-case letters, upper-case letters, digits, symbols, letters without case (such as Hebrew or Arabic).', 'Do not use your name or username.'];
     for (const rule of rules) {
       expect(r.text).toContain(`<li><a href="#newPassword">${rule}</a></li>`);
       expect(r.text).toContain(`<li><span class="visually-hidden">Error: </span>${rule}</li>`);

@@ -66,7 +66,7 @@ export const adminEn = {
     codeLifetimeMinutes: { label: 'Minutes a code stays valid', help: '' },
     passwordMinLength: { label: 'Minimum password length', help: '' },
     passwordMaxLength: { label: 'Maximum password length', help: '' },
-    passwordCharacterClasses: { label: 'Character classes required', help: 'Of lower case, upper case, digits and symbols; 0 turns the rule off.' },
+    passwordCharacterClasses: { label: 'Character classes required', help: 'Of lower case, upper case, digits, symbols and letters without case (Hebrew, Arabic…), as Active Directory counts them; 0 turns the rule off.' },
     bannedPasswordsEnforced: { label: 'Refuse globally banned passwords', help: '' },
     customBannedEnforced: { label: 'Refuse the custom banned list', help: '' },
     breachedPasswordsEnforced: { label: 'Refuse breached passwords', help: 'Checked offline against the imported filter.' },

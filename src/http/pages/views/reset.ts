@@ -159,8 +159,8 @@ export function passwordPage(ctx: PageCtx, o: { minLength: number; classes: numb
   const { t } = ctx;
   const body = html`<form method="post" action="/reset/password" class="stack"${userInputsAttr(o.userInputs)}>
 ${csrfField(ctx)}
-${input(ctx, { id: 'newPassword', label: t('pages.reset.newPassword'), help: passwordRules(ctx, o), type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: true, meter: true }, o.error)}
-${input(ctx, { id: 'confirmPassword', label: t('pages.reset.confirmPassword'), type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: true }, o.error)}
+${input(ctx, { id: 'newPassword', label: t('pages.reset.newPassword'), help: passwordRules(ctx, o), type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: 'new', meter: true, rules: o }, o.error)}
+${input(ctx, { id: 'confirmPassword', label: t('pages.reset.confirmPassword'), type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: 'confirm' }, o.error)}
 ${button(t('pages.reset.save'))}
 </form>`;
   return layout(ctx, { title: t('pages.reset.newPasswordTitle'), path: '/reset/password', body, head: strengthScript(ctx), error: o.error ?? null, flow: true });
