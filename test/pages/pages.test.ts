@@ -472,7 +472,8 @@ describe('pages over HTTP', () => {
     const chunk = /import\("\.\/(chunk-[A-Z0-9]+\.js)"\)/.exec(entry)![1]!;
     const zxcvbn = await fetch(`${server.url}/assets/build/${chunk}`);
     expect(zxcvbn.status).toBe(200);
-    expect(zxcvbn.headers.get('cache-control')).toBe('public, max-age=86400');
+    // named by the hash of its content, so it is kept for a year
+    expect(zxcvbn.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     const plainChunk = await zxcvbn.text();
     expect(plainChunk).toContain('yerushalayim'); // the Hebrew dictionary
     // sent gzipped to clients that take it: half the bytes on a phone

@@ -28,6 +28,8 @@ export interface PageError {
 
 export interface LayoutOptions {
   title: string;
+  /** the document's <title> when it must say more than the heading (which gate of several) */
+  docTitle?: string;
   /** the GET address of this page (path and query), for the language switch */
   path: string;
   body: Html;
@@ -71,7 +73,7 @@ export function layout(ctx: PageCtx, o: LayoutOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 ${o.refresh ? html`<meta http-equiv="refresh" content="${o.refresh}">` : ''}
-<title>${o.error ? `${t('pages.error.prefix')} ` : ''}${o.title} · ${ctx.brand.name}</title>
+<title>${o.error ? `${t('pages.error.prefix')} ` : ''}${o.docTitle ?? o.title} · ${ctx.brand.name}</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${ctx.assets.css}">
 ${ctx.brand.theme ? html`<link rel="stylesheet" href="${ctx.brand.theme}">` : ''}

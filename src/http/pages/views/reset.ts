@@ -10,6 +10,10 @@ const PHONE_METHODS: ReadonlySet<MethodId> = new Set(['sms', 'voice', 'office'])
 const gateLine = (ctx: PageCtx, v: FlowView): SafeHtml =>
   html`<p class="step">${ctx.t('pages.reset.gate', { n: Math.min(v.gatesPassed + 1, v.gatesRequired), total: v.gatesRequired })}</p>`;
 
+/** A gate's <title>: with several gates, which one, so each step has a title of its own. */
+const gateTitle = (ctx: PageCtx, v: FlowView, title: string): string =>
+  v.gatesRequired > 1 ? `${title} (${ctx.t('pages.reset.gate', { n: Math.min(v.gatesPassed + 1, v.gatesRequired), total: v.gatesRequired })})` : title;
+
 const startOver = (ctx: PageCtx, kind: 'primary' | 'secondary' = 'secondary'): SafeHtml => html`<p><a class="button button-${kind}" href="/reset">${ctx.t('pages.reset.startAgain')}</a></p>`;
 
 export interface StartForm {
@@ -37,7 +41,7 @@ ${
 }
 ${
   o.widget
-    ? html`<div class="field captcha" id="captcha" role="group" aria-labelledby="captcha-label">
+    ? html`<div class="${o.error?.field === 'captcha' ? 'field captcha field-invalid' : 'field captcha'}" id="captcha" role="group" aria-labelledby="captcha-label">
 <p class="label-text" id="captcha-label">${t('pages.reset.captcha')}</p>
 ${o.widget.body}
 </div>`
@@ -103,7 +107,7 @@ ${v.methods.map(option)}
 ${button(t('pages.reset.send'), own ? 'secondary' : 'primary')}
 </form>`
     : html`<p>${t('errors.SSPR_METHOD_UNAVAILABLE')}</p>${startOver(ctx, 'primary')}${helpBox(ctx)}`;
-  return layout(ctx, { title: t('pages.reset.verifyTitle'), path: o.form?.method ? `/reset/method?method=${o.form.method}` : '/reset/method', body, error: o.error ?? null, flow: true });
+  return layout(ctx, { title: t('pages.reset.verifyTitle'), docTitle: gateTitle(ctx, v, t('pages.reset.verifyTitle')), path: o.form?.method ? `/reset/method?method=${o.form.method}` : '/reset/method', body, error: o.error ?? null, flow: true });
 }
 
 const CODE_TIPS: Partial<Record<MethodId, 'email' | 'phone' | 'voice'>> = { email: 'email', sms: 'phone', voice: 'voice', office: 'voice' };
@@ -151,7 +155,7 @@ ${
 <ul class="links">
 <li><a href="/reset/method">${t('pages.reset.otherMethod')}</a></li>
 </ul>`;
-  return layout(ctx, { title: t('pages.reset.codeTitle'), path: `/reset/code?method=${method}`, body, error: o.error ?? null, flow: true });
+  return layout(ctx, { title: t('pages.reset.codeTitle'), docTitle: gateTitle(ctx, v, t('pages.reset.codeTitle')), path: `/reset/code?method=${method}`, body, error: o.error ?? null, flow: true });
 }
 
 /** After every gate: the new password, twice. */
@@ -257,7 +261,7 @@ ${button(t('pages.resetQuestions.verify'))}
 <ul class="links">
 <li><a href="/reset/method">${t('pages.reset.otherMethod')}</a></li>
 </ul>`;
-  return layout(ctx, { title: t('pages.resetQuestions.title'), path: '/reset/questions', body, error: o.error ?? null, flow: true });
+  return layout(ctx, { title: t('pages.resetQuestions.title'), docTitle: gateTitle(ctx, v, t('pages.resetQuestions.title')), path: '/reset/questions', body, error: o.error ?? null, flow: true });
 }
 
 /** A passkey gate: the challenge's options ride on the form; the button runs the browser's ceremony. */
@@ -274,5 +278,5 @@ ${csrfField(ctx)}
 <ul class="links">
 <li><a href="/reset/method">${t('pages.reset.passkeyOther')}</a></li>
 </ul>`;
-  return layout(ctx, { title: t('pages.reset.passkeyTitle'), path: '/reset/method', body, head: passkeyScript(ctx), error: o.error ?? null, flow: true });
+  return layout(ctx, { title: t('pages.reset.passkeyTitle'), docTitle: gateTitle(ctx, v, t('pages.reset.passkeyTitle')), path: '/reset/method', body, head: passkeyScript(ctx), error: o.error ?? null, flow: true });
 }
