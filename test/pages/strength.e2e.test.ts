@@ -53,6 +53,9 @@ describe('the password strength meter in a real browser', () => {
     await expectDir(page, 'en');
     await expectMeterReady(page);
     expect(chunks).toEqual([]); // nor before the field is used
+    // the rules checklist and show buttons named for their field, here too
+    expect(await page.locator('.rule-checklist').isVisible()).toBe(true);
+    expect(await page.locator('button.password-toggle').allTextContents()).toEqual(['Show current password', 'Show new password', 'Show confirmation']);
     await page.focus('#newPassword');
     await page.waitForTimeout(300);
     expect(chunks).toEqual([]); // nor on focus: only a keystroke fetches the dictionaries
@@ -61,6 +64,8 @@ describe('the password strength meter in a real browser', () => {
     await type(page, 'password1');
     await expect.poll(() => label(page)).toBe('Password strength: Very weak');
     expect(chunks).toHaveLength(1);
+    expect(await page.getAttribute('.rule-checklist [data-rule="length"]', 'data-met')).toBe('true');
+    expect(await page.getAttribute('.rule-checklist [data-rule="classes"]', 'data-met')).toBe('false');
     // named by its content's hash, so it may be kept for a year
     const response = await dictionary;
     expect(new URL(response.url()).pathname).toMatch(/^\/assets\/build\/chunk-[A-Z0-9]{8}\.js$/);
