@@ -20,6 +20,27 @@ for (const input of document.querySelectorAll('input[data-toggle-password]')) {
   input.insertAdjacentElement('afterend', button);
 }
 
+// The demo outbox: a code copied with one tap; said politely once it is on the clipboard.
+for (const button of document.querySelectorAll('button[data-copy]')) {
+  if (!(button instanceof HTMLButtonElement)) continue;
+  const code = document.getElementById(button.dataset.copy || '');
+  const status = button.parentElement && button.parentElement.querySelector('[data-copy-status]');
+  if (!code || !navigator.clipboard) continue;
+  button.hidden = false;
+  button.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(code.textContent || '');
+      if (status) status.textContent = button.dataset.copied || '';
+    } catch {
+      // refused (no permission): select it, so the phone's own copy is one tap away
+      const range = document.createRange();
+      range.selectNodeContents(code);
+      const selection = getSelection();
+      if (selection) selection.removeAllRanges(), selection.addRange(range);
+    }
+  });
+}
+
 // A time the server wrote in UTC (when a block ends), shown in the reader's own time zone and language.
 for (const el of document.querySelectorAll('time[data-local-time]')) {
   const at = new Date(el.getAttribute('datetime') || '');

@@ -68,6 +68,16 @@ function strictAddress(s: string): boolean {
   return ipaddr.IPv4.isValidFourPartDecimal(s) || (!s.includes('%') && ipaddr.IPv6.isValid(s));
 }
 
+/**
+ * The address the service is reached at when SSPR_PUBLIC_URL is unset: the listener's own. A
+ * loopback or any-address listener is named localhost (a host name, as passkeys need); port 0
+ * is replaced by the port actually bound once the server listens (cli start).
+ */
+export function listenUrl(host: string, port: number): URL {
+  const local = host === '' || host === 'localhost' || host === '0.0.0.0' || host === '::' || host === '::1' || host.startsWith('127.');
+  return new URL(`http://${local ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${port}`);
+}
+
 function publicUrl(raw: string): URL {
   let url: URL;
   try {
@@ -152,7 +162,11 @@ function rangeUrl(raw: string): string | null {
 export const SETTINGS = {
   SSPR_PORT: { doc: 'listen port', ...integer(8080, 0, 65535) },
   SSPR_HOST: { doc: 'listen address', ...text('127.0.0.1') },
-  SSPR_PUBLIC_URL: { doc: 'base URL used in every link sent to users', ...parsed('http://localhost:8080', publicUrl) },
+  SSPR_PUBLIC_URL: {
+    doc: 'base URL used in every link sent to users, in the start banner and in the API reference; unset: the listen address and port (a loopback or any-address listener as `localhost`)',
+    default: 'http://SSPR_HOST:SSPR_PORT',
+    read: (raw: string | undefined) => (raw ? publicUrl(raw) : null),
+  },
   SSPR_DATABASE_URL: { doc: 'sqlite:PATH or postgres://…', ...text('sqlite:./data/sspr.db') },
   SSPR_DIRECTORY_URL: { doc: '`builtin`, or `ldaps://host:636` / `ldap://host:389`; several comma-separated URLs are tried in order (failover); the `SSPR_LDAP_*` keys below configure it', ...text('builtin') },
   SSPR_SMTP_URL: {
@@ -241,13 +255,15 @@ function shape(v: SettingValues, ldap: LdapSettings | null) {
   return {
     port: v.SSPR_PORT,
     host: v.SSPR_HOST,
-    publicUrl: v.SSPR_PUBLIC_URL,
+    publicUrl: v.SSPR_PUBLIC_URL ?? listenUrl(v.SSPR_HOST, v.SSPR_PORT),
+    /** SSPR_PUBLIC_URL was unset: publicUrl follows the listener (its port once bound) */
+    publicUrlFromListen: v.SSPR_PUBLIC_URL === null,
     databaseUrl: v.SSPR_DATABASE_URL,
     directoryUrl: v.SSPR_DIRECTORY_URL,
     /** set when SSPR_DIRECTORY_URL names LDAP servers */
     ldap,
     smtpUrl: v.SSPR_SMTP_URL,
-    mailFrom: v.SSPR_MAIL_FROM ?? `OpenSSPR <no-reply@${v.SSPR_PUBLIC_URL.hostname}>`,
+    mailFrom: v.SSPR_MAIL_FROM ?? `OpenSSPR <no-reply@${(v.SSPR_PUBLIC_URL ?? listenUrl(v.SSPR_HOST, v.SSPR_PORT)).hostname}>`,
     smsWebhookUrl: v.SSPR_SMS_WEBHOOK_URL,
     smsWebhookSecret: v.SSPR_SMS_WEBHOOK_SECRET,
     captcha: v.SSPR_CAPTCHA,

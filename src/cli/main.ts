@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import pino from 'pino';
 import type { Actor } from '../core/scopes.js';
 import { parseArgs } from 'node:util';
 import { Store } from '../adapters/store/store.js';
@@ -68,11 +69,18 @@ async function start(config: Config): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   await app.listen({ port: config.port, host: config.host });
+  const bound = app.server.address();
+  // without SSPR_PUBLIC_URL, links follow the listener: with port 0 its port is known only now
+  if (config.publicUrlFromListen && typeof bound === 'object' && bound) config.publicUrl.port = String(bound.port);
   for (const w of startWarnings(await server.policy.get())) process.stderr.write(`${w}\n`);
   const base = config.publicUrl.origin;
   if (config.demo) {
     const u = DEMO_USERS[0];
-    process.stdout.write(
+    // the logger writes asynchronously to the same output: the banner goes into its queue, after
+    // "Server listening", so it is the last thing on the screen
+    const logStream = (app.log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { write?: (s: string) => unknown } | undefined;
+    const out = typeof logStream?.write === 'function' ? (s: string) => logStream.write!(s) : (s: string) => process.stdout.write(s);
+    out(
       `\nOpenSSPR is running at ${base}\n` +
         `  Reset a password:   ${base}/reset   (try ${u.username}; the code arrives at ${base}/dev/outbox)\n` +
         `  Security info:      ${base}/account (sign in as ${u.username} / ${u.password})\n` +

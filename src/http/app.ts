@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { pickLocale } from '../i18n.js';
 import type { Captcha, Directory } from '../ports.js';
@@ -103,6 +103,8 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
   const https = s.config.publicUrl.protocol === 'https:';
   const app = Fastify({
     logger: s.logger === false ? false : { level: s.config.logLevel, redact: { paths: REDACT, censor: '[redacted]' }, ...(typeof s.logger === 'object' ? s.logger : {}), serializers: { req: requestForLog } },
+    // a demo is watched in a terminal: two lines per request would scroll the start banner away
+    logController: new LogController({ disableRequestLogging: s.config.demo }),
     // proxy-addr matches each hop against these addresses/CIDRs; nothing else is believed
     trustProxy: s.config.trustProxy.length ? s.config.trustProxy : false,
     ...serverTimeouts(s.config.timeouts),
@@ -138,7 +140,8 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
   sourceKeys(app, s.config.ipv6Prefix);
   await app.register(cookie);
   const names = cookieNames(https);
-  crossSiteGuard(app, { names, publicOrigin: s.config.publicUrl.origin });
+  // read per request: without SSPR_PUBLIC_URL the port is known only once the server listens
+  crossSiteGuard(app, { names, publicOrigin: () => s.config.publicUrl.origin });
   app.setErrorHandler((err, request, reply) => sendApiError(err, request, reply));
   // Browsers asking for an unknown page get a page; everything else the JSON envelope.
   let pageNotFound: Awaited<ReturnType<typeof pageRoutes>> | null = null;
@@ -151,7 +154,13 @@ export async function buildApp(s: AppServices): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       info: { title: 'OpenSSPR API', version: '1', description: 'Self-service password reset: the reset flow, security info, administration.\n\n[Reading this reference with a screen reader or keyboard: the accessibility note](/docs-accessibility)' },
-      servers: [{ url: s.config.publicUrl.origin }],
+      servers: [
+        {
+          get url() {
+            return s.config.publicUrl.origin;
+          },
+        },
+      ],
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'flow token or session token' },

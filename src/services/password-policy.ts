@@ -86,8 +86,9 @@ export class PasswordPolicy {
     if (p.bannedPasswordsEnforced) {
       const indexes = p.customBannedEnforced ? [globalIndex, await this.customIndex()] : [globalIndex];
       const nameTerms = [owner.givenName, owner.surname, owner.username, owner.username.split('@')[0] ?? ''];
-      const { score, found } = scoreBanned(normalized, indexes, nameTerms);
-      if (score < MIN_SCORE) failures.push({ code: 'password.banned', params: { terms: found.join(', '), score, min: MIN_SCORE } });
+      // scored on the input itself (normalised inside), so the terms are shown as typed
+      const { score, typed } = scoreBanned(password, indexes, nameTerms);
+      if (score < MIN_SCORE) failures.push({ code: 'password.banned', params: { terms: typed.join(', '), score, min: MIN_SCORE } });
     }
     if (p.breachedPasswordsEnforced) {
       // HIBP hashes the password as typed; try the typed form and its NFKC form

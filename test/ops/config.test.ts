@@ -44,7 +44,8 @@ describe('the declared table of process settings', () => {
       SETTINGS.SSPR_DIRECTORY_URL.default,
       SETTINGS.SSPR_CAPTCHA.default,
       SETTINGS.SSPR_LOG_LEVEL.default,
-      `${SETTINGS.SSPR_PUBLIC_URL.default}/`,
+      // unset, the public URL is the listener's: the documented default names the two keys it comes from
+      `${SETTINGS.SSPR_PUBLIC_URL.default.replace('SSPR_HOST', 'localhost').replace('SSPR_PORT', SETTINGS.SSPR_PORT.default)}/`,
       SETTINGS.SSPR_BREACHED_FILTER.default,
     ]);
   });

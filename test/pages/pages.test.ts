@@ -259,7 +259,7 @@ describe('pages over HTTP', () => {
     expect(r.status).toBe(422);
     expect(r.text).toContain('role="alert"');
     expect(r.text).toContain('The new password does not meet the password policy.');
-    const rules = ['Use at least 8 characters.', 'Use at least 3 of: lower-case letters, upper-case letters, digits, symbols.', 'Do not use your name or username.'];
+    const rules = ['Use at least 8 characters.', 'Use at least 3 of: lower-case letters, upper-case letters, digits, symbols, letters without case (such as Hebrew or Arabic).', 'Do not use your name or username.'];
     for (const rule of rules) {
       expect(r.text).toContain(`<li><a href="#newPassword">${rule}</a></li>`);
       expect(r.text).toContain(`<li><span class="visually-hidden">Error: </span>${rule}</li>`);
@@ -478,7 +478,8 @@ describe('pages over HTTP', () => {
     const chunk = /import\("\.\/(chunk-[A-Z0-9]+\.js)"\)/.exec(entry)![1]!;
     const zxcvbn = await fetch(`${server.url}/assets/build/${chunk}`);
     expect(zxcvbn.status).toBe(200);
-    expect(zxcvbn.headers.get('cache-control')).toBe('public, max-age=86400');
+    // named by the hash of its content, so it is kept for a year
+    expect(zxcvbn.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     const plainChunk = await zxcvbn.text();
     expect(plainChunk).toContain('yerushalayim'); // the Hebrew dictionary
     // sent gzipped to clients that take it: half the bytes on a phone

@@ -53,10 +53,23 @@ describe('the password strength meter in a real browser', () => {
     await expectDir(page, 'en');
     await expectMeterReady(page);
     expect(chunks).toEqual([]); // nor before the field is used
+    // the rules checklist and show buttons named for their field, here too
+    expect(await page.locator('.rule-checklist').isVisible()).toBe(true);
+    expect(await page.locator('button.password-toggle').allTextContents()).toEqual(['Show current password', 'Show new password', 'Show confirmation']);
+    await page.focus('#newPassword');
+    await page.waitForTimeout(300);
+    expect(chunks).toEqual([]); // nor on focus: only a keystroke fetches the dictionaries
 
+    const dictionary = page.waitForResponse((r) => /\/assets\/build\/chunk-/.test(r.url()));
     await type(page, 'password1');
     await expect.poll(() => label(page)).toBe('Password strength: Very weak');
     expect(chunks).toHaveLength(1);
+    expect(await page.getAttribute('.rule-checklist [data-rule="length"]', 'data-met')).toBe('true');
+    expect(await page.getAttribute('.rule-checklist [data-rule="classes"]', 'data-met')).toBe('false');
+    // named by its content's hash, so it may be kept for a year
+    const response = await dictionary;
+    expect(new URL(response.url()).pathname).toMatch(/^\/assets\/build\/chunk-[A-Z0-9]{8}\.js$/);
+    expect(response.headers()['cache-control']).toBe('public, max-age=31536000, immutable');
     expect(await page.evaluate<number>("document.querySelector('meter.strength-meter').value")).toBe(0);
     // the person's own names count as guessable: plain zxcvbn scores this 3
     await type(page, 'TesterIlana');
@@ -77,6 +90,51 @@ describe('the password strength meter in a real browser', () => {
     expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe('/account?changed=1');
     expect(await page.locator('.notice-success[role="status"]').textContent()).toContain('Your password has been changed.');
     expect((await api(server.url, 'POST', '/api/v1/session', { username: who.username, password: strong })).status).toBe(200);
+    expect(problems).toEqual([]);
+    await close();
+  }, 60_000);
+
+  it('ticks each rule of a Hebrew password as it is typed, from the server’s own rules, announced politely', async () => {
+    const who = person('shira');
+    await server.directory.add(who);
+    const { page, problems, close } = await openPage(browser, { width: 360 });
+    await walkToNewPassword(server, page, who, 'he');
+    const met = (sel: string) => page.getAttribute(`.rule-checklist ${sel}`, 'data-met');
+    expect(await page.locator('.rule-checklist').isVisible()).toBe(true);
+    expect(await page.getAttribute('#newPassword-checklist-status', 'aria-live')).toBe('polite');
+    expect((await page.getAttribute('#newPassword', 'aria-describedby'))?.split(' ')).toContain('newPassword-checklist-status');
+    expect(await page.locator('.rule-checklist [data-rule="classes"]').innerText()).toContain('לפחות 3 מסוגי התווים האלה');
+    expect(await page.locator('.rule-checklist [data-kind="caseless"]').innerText()).toContain('כמו עברית או ערבית');
+    expect(await met('[data-rule="length"]')).toBe('false');
+
+    await type(page, 'חתול');
+    await expect.poll(() => met('[data-kind="caseless"]')).toBe('true');
+    expect(await met('[data-rule="length"]')).toBe('false');
+    expect(await met('[data-rule="classes"]')).toBe('false');
+    expect(await met('[data-rule="personal"]')).toBe('true');
+    expect(await met('[data-kind="lower"]')).toBe('false');
+    // the state is spoken with each line, and the count once typing pauses
+    expect(await page.locator('.rule-checklist [data-rule="length"] [data-rule-state]').textContent()).toBe('עדיין לא: ');
+    await expect.poll(() => page.textContent('#newPassword-checklist-status')).toBe('1 מתוך 3 כללים מתקיימים');
+
+    // Hebrew letters, symbols and digits: three kinds without one Latin letter
+    const password = 'חתול-ירוק-רוקד-4821';
+    await type(page, password);
+    await expect.poll(() => met('[data-rule="classes"]')).toBe('true');
+    expect(await met('[data-rule="length"]')).toBe('true');
+    expect(await met('[data-kind="symbol"]')).toBe('true');
+    expect(await met('[data-kind="digit"]')).toBe('true');
+    expect(await page.locator('.rule-checklist [data-rule="length"] [data-rule-state]').textContent()).toBe('מתקיים: ');
+    await expect.poll(() => page.textContent('#newPassword-checklist-status')).toBe('כל 3 הכללים מתקיימים');
+    // the person's own name unticks its line
+    await type(page, `${who.givenName}-${password}`);
+    await expect.poll(() => met('[data-rule="personal"]')).toBe('false');
+
+    // …and the server agrees: the Hebrew password is taken
+    await type(page, password);
+    await page.fill('#confirmPassword', password);
+    await submit(page);
+    expect(new URL(page.url()).pathname).toBe('/reset/done');
     expect(problems).toEqual([]);
     await close();
   }, 60_000);

@@ -43,13 +43,57 @@ const A = globalThis.$altcha;
 const pbkdf2 = () => new Worker(new URL('./workers/pbkdf2.js', import.meta.url), { name: 'altcha-pbkdf2' });
 for (const alg of ['PBKDF2/SHA-256', 'PBKDF2/SHA-384', 'PBKDF2/SHA-512']) A.algorithms.set(alg, pbkdf2);
 for (const el of document.querySelectorAll('altcha-widget[data-strings]')) {
+  let strings = {};
   try {
     const lang = (el.getAttribute('language') || document.documentElement.lang || 'en').toLowerCase().split('-')[0];
-    const strings = JSON.parse(el.getAttribute('data-strings'));
+    strings = JSON.parse(el.getAttribute('data-strings'));
     A.i18n.set(lang, { ...(A.i18n.get('en') || {}), ...(A.i18n.get(lang) || {}), ...strings });
   } catch (e) {
     console.error('altcha: bad data-strings', e);
   }
+  speak(el, strings);
+}
+
+// What a screen reader meets. The widget's checkbox is labelled by text that turns into
+// "Checking…" and then "Verified", and it is required, so it reads as invalid before anyone
+// touched it. Here it keeps one name, is invalid only when the server refused the check, and
+// each state is said in the page's own polite live region. A submit pressed while the proof
+// is being solved waits for it and then goes through, instead of stopping at the browser's
+// "please wait" bubble.
+function speak(el, strings) {
+  const status = document.getElementById(el.getAttribute('data-status') || '');
+  const form = el.closest('form');
+  let state = 'unverified';
+  let waiting = null;
+  const fix = () => {
+    const box = el.querySelector('input[type="checkbox"]');
+    if (!box) return;
+    if (strings.label) box.setAttribute('aria-label', strings.label);
+    box.setAttribute('aria-invalid', el.closest('.field-invalid') ? 'true' : 'false');
+  };
+  el.addEventListener('load', fix);
+  fix();
+  el.addEventListener('statechange', (ev) => {
+    state = (ev.detail && ev.detail.state) || state;
+    fix();
+    const text = { verifying: strings.verifying, verified: strings.verified, error: strings.error, expired: strings.expired }[state];
+    if (status && text) status.textContent = text;
+    if (state === 'verified' && waiting && form) {
+      const submitter = waiting;
+      waiting = null;
+      setTimeout(() => form.requestSubmit(submitter.isConnected ? submitter : undefined));
+    } else if (state !== 'verifying') waiting = null;
+  });
+  if (!form) return;
+  form.addEventListener('click', (ev) => {
+    const button = ev.target instanceof Element ? ev.target.closest('button[type="submit"], button:not([type]), input[type="submit"]') : null;
+    if (!button || button.form !== form) return;
+    if (state === 'unverified' && typeof el.verify === 'function') el.verify();
+    else if (state !== 'verifying') return;
+    ev.preventDefault();
+    waiting = button;
+    if (status && strings.waitAlert) status.textContent = strings.waitAlert;
+  }, true);
 }
 `;
 
@@ -105,6 +149,8 @@ export interface WidgetOptions {
   language?: string;
   /** when to start solving; default "onfocus" (as soon as the person focuses the form) */
   auto?: 'off' | 'onfocus' | 'onload' | 'onsubmit';
+  /** id of the page's polite live region that says "checking" and "verified" */
+  statusId?: string;
 }
 
 /** The `<altcha-widget>` element to place inside the form (plus a <noscript> note if given). */
@@ -129,9 +175,11 @@ export function widgetMarkup(opts: WidgetOptions): string {
     ['auto', opts.auto ?? 'onfocus'],
   ];
   if (opts.language) attrs.push(['language', opts.language.toLowerCase().split('-')[0]!]);
+  if (opts.statusId) attrs.push(['data-status', opts.statusId]);
   attrs.push(['configuration', JSON.stringify(configuration)], ['data-strings', JSON.stringify(strings)]);
 
-  const el = `<altcha-widget ${attrs.map(([k, v]) => `${k}="${escapeHtml(v)}"`).join(' ')}></altcha-widget>`;
+  const status = opts.statusId ? `<p id="${escapeHtml(opts.statusId)}" class="visually-hidden" aria-live="polite"></p>` : '';
+  const el = `<altcha-widget ${attrs.map(([k, v]) => `${k}="${escapeHtml(v)}"`).join(' ')}></altcha-widget>${status}`;
   return labels.noscript ? `${el}<noscript><p>${escapeHtml(labels.noscript)}</p></noscript>` : el;
 }
 

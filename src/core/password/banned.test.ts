@@ -36,7 +36,7 @@ describe('banned-password scoring', () => {
   const idx = new BannedIndex(['contoso', 'blank']);
 
   it("scores SPEC's worked examples like Entra", () => {
-    expect(scoreBanned('C0ntos0Blank12', [idx])).toEqual({ score: 4, found: ['contoso', 'blank'] });
+    expect(scoreBanned('C0ntos0Blank12', [idx])).toEqual({ score: 4, found: ['contoso', 'blank'], typed: ['C0ntos0', 'Blank'] });
     expect(scoreBanned('ContoS0Bl@nkf9!', [idx]).score).toBe(5);
   });
 
@@ -53,7 +53,16 @@ describe('banned-password scoring', () => {
   });
 
   it('counts the names of the person as terms', () => {
-    expect(scoreBanned('xNoaPeretz9', [], ['Peretz'])).toEqual({ score: 6, found: ['peretz'] });
+    expect(scoreBanned('xNoaPeretz9', [], ['Peretz'])).toEqual({ score: 6, found: ['peretz'], typed: ['Peretz'] });
+  });
+
+  it('shows each term as the person typed it, not as normalised', () => {
+    expect(scoreBanned('P@$$w0rd-Blank', [new BannedIndex(['password', 'blank'])]).typed).toEqual(['P@$$w0rd', 'Blank']);
+    // full-width forms and a fuzzy match: the span of the input, whatever its length in UTF-16
+    expect(scoreBanned('ＣＯＮＴＡＳＯ!', [idx])).toMatchObject({ found: ['contoso'], typed: ['ＣＯＮＴＡＳＯ'] });
+    expect(scoreBanned('😀Contosso😀', [idx]).typed).toEqual(['Contosso']);
+    // a composed letter typed as two code points is one character of the term
+    expect(scoreBanned('cafe\u0301Bl4nk', [new BannedIndex(['café', 'blank'])]).typed).toEqual(['cafe\u0301', 'Bl4nk']);
   });
 
   it('matches a fast index against the obviously-correct reference', () => {

@@ -25,6 +25,30 @@ export function normalizeForBanned(s: string): string {
   return out;
 }
 
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * The normalised code points of a password, each with the span of the input it came from, so
+ * a term found can be shown as the person typed it. Normalised one grapheme at a time; when
+ * that reads differently from the whole (a Greek final sigma), the whole is used and every
+ * code point points at the whole input.
+ */
+function normalizedWithOrigin(password: string): { cps: number[]; from: number[]; to: number[] } {
+  const cps: number[] = [];
+  const from: number[] = [];
+  const to: number[] = [];
+  for (const g of graphemes.segment(password)) {
+    for (const ch of normalizeForBanned(g.segment)) {
+      cps.push(ch.codePointAt(0)!);
+      from.push(g.index);
+      to.push(g.index + g.segment.length);
+    }
+  }
+  const whole = [...normalizeForBanned(password)].map((c) => c.codePointAt(0)!);
+  if (whole.length === cps.length && whole.every((c, i) => c === cps[i])) return { cps, from, to };
+  return { cps: whole, from: whole.map(() => 0), to: whole.map(() => password.length) };
+}
+
 export const MIN_SCORE = 5;
 /** terms shorter than this are not searched, fuzzy matches never shorter than this count */
 export const MIN_TERM = 4;
@@ -137,13 +161,15 @@ export interface BannedResult {
   score: number;
   /** the banned terms and names found, as normalised */
   found: string[];
+  /** the same, as they appear in the password: what the person typed, to show back to them */
+  typed: string[];
 }
 
 /**
  * Scores a password against banned-term indexes (fuzzy) and personal names (exact substrings).
  */
 export function scoreBanned(password: string, indexes: readonly BannedIndex[], names: readonly string[] = []): BannedResult {
-  const cps = [...normalizeForBanned(password)].map((c) => c.codePointAt(0)!);
+  const { cps, from, to } = normalizedWithOrigin(password);
   const n = cps.length;
   const p = prefixHashes(cps);
   // matches[end] = list of [start, term] for substrings cps[start..end) that are found terms
@@ -182,10 +208,14 @@ export function scoreBanned(password: string, indexes: readonly BannedIndex[], n
     }
   }
   const found: string[] = [];
+  const typed: string[] = [];
   for (let i = n; i > 0; ) {
     const [prev, term] = via[i]!;
-    if (term) found.unshift(term);
+    if (term) {
+      found.unshift(term);
+      typed.unshift(password.slice(from[prev], to[i - 1]));
+    }
     i = prev;
   }
-  return { score: best[n]!, found: [...new Set(found)] };
+  return { score: best[n]!, found: [...new Set(found)], typed: [...new Set(typed)] };
 }

@@ -54,7 +54,7 @@ export const POLICY_SETTINGS = [
   { key: 'resetLinkMinutes', group: 'codes', type: 'integer', min: 5, max: 1440, default: 60 },
   { key: 'passwordMinLength', group: 'password', type: 'integer', min: 8, max: 256, default: 8 },
   { key: 'passwordMaxLength', group: 'password', type: 'integer', min: 8, max: 1024, default: 256 },
-  { key: 'passwordCharacterClasses', group: 'password', type: 'integer', min: 0, max: 4, default: 3 },
+  { key: 'passwordCharacterClasses', group: 'password', type: 'integer', min: 0, max: 5, default: 3 },
   { key: 'bannedPasswordsEnforced', group: 'password', type: 'boolean', default: true },
   { key: 'customBannedEnforced', group: 'password', type: 'boolean', default: true },
   { key: 'breachedPasswordsEnforced', group: 'password', type: 'boolean', default: true },

@@ -6,7 +6,7 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { WIDGET_ASSETS, WIDGET_BOOT } from '../../adapters/captcha/widget.js';
-import { CLIENT_BUILD_DIR } from '../../web/client/build.js';
+import { CLIENT_BUILD_DIR, HASHED_CHUNK } from '../../web/client/build.js';
 
 /** The package root: this file is src/http/pages/assets.ts under vitest and dist/http/pages/assets.js after tsc. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -33,6 +33,8 @@ function packageFile(file: string): string {
 interface Asset {
   body: Buffer | string;
   type: string;
+  /** named by its content's hash: cached for a year */
+  immutable?: boolean;
   /** gzip of the body, for clients that accept it; null when too small to be worth it */
   gzip: Buffer | null;
 }
@@ -81,12 +83,12 @@ function readFiles(dir: string): { name: string; body: Buffer }[] {
 export function registerAssets(app: FastifyInstance, publicDir: string = PUBLIC_DIR): AssetUrls {
   const assets = new Map<string, Asset>();
   const versions = new Map<string, string>();
-  const add = (urlPath: string, body: Buffer, type: string) => {
-    assets.set(urlPath, { body, type, gzip: compress(body) });
+  const add = (urlPath: string, body: Buffer, type: string, immutable = false) => {
+    assets.set(urlPath, { body, type, gzip: compress(body), immutable });
     versions.set(urlPath, createHash('sha256').update(body).digest('hex').slice(0, 12));
   };
   for (const f of readFiles(publicDir)) add(`/assets/${f.name}`, f.body, TYPES[extname(f.name)]!);
-  for (const f of readFiles(join(publicDir, CLIENT_BUILD_DIR))) add(`/assets/${CLIENT_BUILD_DIR}/${f.name}`, f.body, TYPES[extname(f.name)]!);
+  for (const f of readFiles(join(publicDir, CLIENT_BUILD_DIR))) add(`/assets/${CLIENT_BUILD_DIR}/${f.name}`, f.body, TYPES[extname(f.name)]!, HASHED_CHUNK.test(f.name));
   for (const a of WIDGET_ASSETS) {
     const body = readFileSync(packageFile(a.file));
     assets.set(a.urlPath, { body, type: a.type, gzip: compress(body) });
@@ -95,7 +97,8 @@ export function registerAssets(app: FastifyInstance, publicDir: string = PUBLIC_
 
   for (const [path, a] of assets) {
     app.get(path, { schema: { hide: true } }, async (request, reply) => {
-      reply.header('cache-control', 'public, max-age=86400').header('vary', 'accept-encoding').type(a.type);
+      // a chunk (the meter's dictionaries) is named by its hash; the rest keep their names across versions
+      reply.header('cache-control', a.immutable ? 'public, max-age=31536000, immutable' : 'public, max-age=86400').header('vary', 'accept-encoding').type(a.type);
       if (a.gzip && /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) return reply.header('content-encoding', 'gzip').send(a.gzip);
       return reply.send(a.body);
     });

@@ -175,6 +175,7 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
           challengeUrl: '/api/v1/captcha',
           fieldName: 'altcha',
           language: c.locale,
+          statusId: 'captcha-status',
           labels: {
             label: label('label'),
             verifying: label('verifying'),

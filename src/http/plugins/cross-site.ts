@@ -16,7 +16,7 @@ const isJson = (contentType: string | undefined): boolean => typeof contentType 
  * Bearer tokens and API keys are never sent by a browser on its own and are not affected;
  * the HTML forms carry their own CSRF token (pages/csrf.ts).
  */
-export function crossSiteGuard(app: FastifyInstance, o: { names: CookieNames; publicOrigin: string }): void {
+export function crossSiteGuard(app: FastifyInstance, o: { names: CookieNames; publicOrigin: () => string }): void {
   const cookies = [o.names.session, o.names.flow];
   const cookieAuthenticated = (request: FastifyRequest): boolean =>
     bearerToken(request) === null && request.headers['x-api-key'] === undefined && cookies.some((c) => typeof request.cookies[c] === 'string' && request.cookies[c] !== '');
@@ -25,7 +25,7 @@ export function crossSiteGuard(app: FastifyInstance, o: { names: CookieNames; pu
     const path = request.routeOptions.url ?? request.url;
     if (!STATE_CHANGING.has(request.method) || !path.startsWith('/api/') || !cookieAuthenticated(request)) return;
     if (isJson(request.headers['content-type'])) return;
-    if (request.headers.origin === o.publicOrigin) return;
+    if (request.headers.origin === o.publicOrigin()) return;
     if (request.headers['sec-fetch-site'] === 'same-origin') return;
     throw new SsprError('SSPR_CSRF');
   });

@@ -13,6 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** the folder under public/ that holds the bundles */
 export const CLIENT_BUILD_DIR = 'build';
+/** a chunk's name carries the hash of its content (chunkNames below): it never changes under that name */
+export const HASHED_CHUNK = /^chunk-[A-Z0-9]+\.js$/;
 
 /** The package root: this file is src/web/client/build.ts under tsx/vitest and dist/web/client/build.js after tsc. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

@@ -78,7 +78,7 @@ export const adminEn = {
     resetLinkMinutes: { label: 'Minutes a reset link from the helpdesk stays valid', help: 'The link works once; a newer link or a completed reset ends it sooner.' },
     passwordMinLength: { label: 'Minimum password length', help: '' },
     passwordMaxLength: { label: 'Maximum password length', help: '' },
-    passwordCharacterClasses: { label: 'Character classes required', help: 'Of lower case, upper case, digits and symbols; 0 turns the rule off.' },
+    passwordCharacterClasses: { label: 'Character classes required', help: 'Of lower case, upper case, digits, symbols and letters without case (Hebrew, Arabic…), as Active Directory counts them; 0 turns the rule off.' },
     bannedPasswordsEnforced: { label: 'Refuse globally banned passwords', help: '' },
     customBannedEnforced: { label: 'Refuse the custom banned list', help: '' },
     breachedPasswordsEnforced: { label: 'Refuse breached passwords', help: 'Checked offline against the imported filter.' },

@@ -82,7 +82,7 @@ export const adminHe: Widen<typeof adminEn> = {
     resetLinkMinutes: { label: 'דקות שבהן קישור איפוס מהתמיכה בתוקף', help: 'הקישור פועל פעם אחת; קישור חדש יותר או איפוס שהושלם מבטלים אותו מוקדם יותר.' },
     passwordMinLength: { label: 'אורך סיסמה מזערי', help: '' },
     passwordMaxLength: { label: 'אורך סיסמה מרבי', help: '' },
-    passwordCharacterClasses: { label: 'סוגי תווים נדרשים', help: 'מתוך אותיות קטנות, אותיות גדולות, ספרות וסימנים; 0 מבטל את הכלל.' },
+    passwordCharacterClasses: { label: 'סוגי תווים נדרשים', help: 'מתוך אותיות קטנות, אותיות גדולות, ספרות, סימנים ואותיות בלי גדולות וקטנות (עברית, ערבית…), כפי ש-Active Directory סופר אותם; 0 מבטל את הכלל.' },
     bannedPasswordsEnforced: { label: 'דחיית סיסמאות אסורות גלובליות', help: '' },
     customBannedEnforced: { label: 'דחיית הרשימה המותאמת של מילים אסורות', help: '' },
     breachedPasswordsEnforced: { label: 'דחיית סיסמאות שדלפו', help: 'נבדק במקום, מול המסנן שיובא.' },

@@ -109,9 +109,9 @@ ${must ? html`<div class="notice notice-warning"><p><strong>${t('pages.account.m
 <form method="post" action="/account/password" class="stack"${userInputsAttr(o.userInputs)}>
 ${csrfField(ctx)}
 <input type="text" name="username" value="${me.user.username}" autocomplete="username" hidden>
-${input(ctx, { id: 'currentPassword', label: must ? t('pages.password.temporaryLabel') : t('pages.password.current'), type: 'password', autocomplete: 'current-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: true }, o.error)}
-${input(ctx, { id: 'newPassword', label: t('pages.reset.newPassword'), help: passwordRules(ctx, o), type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: true, meter: true }, o.error)}
-${input(ctx, { id: 'confirmPassword', label: t('pages.reset.confirmPassword'), type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: true }, o.error)}
+${input(ctx, { id: 'currentPassword', label: must ? t('pages.password.temporaryLabel') : t('pages.password.current'), type: 'password', autocomplete: 'current-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: 'current' }, o.error)}
+${input(ctx, { id: 'newPassword', label: t('pages.reset.newPassword'), help: passwordRules(ctx, o), type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: 'new', meter: true, rules: o }, o.error)}
+${input(ctx, { id: 'confirmPassword', label: t('pages.reset.confirmPassword'), type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: 'confirm' }, o.error)}
 ${button(t('pages.password.save'))}
 </form>
 ${must ? actionForm(ctx, '/account/sign-out', t('pages.account.signOut')) : html`<p><a href="/account">${t('pages.account.back')}</a></p>`}`;

@@ -1,4 +1,5 @@
 import { helpdeskLink } from '../../../core/policy/helpdesk-link.js';
+import { CHARACTER_KINDS } from '../../../core/password/rules.js';
 import { RTL, type Locale, type Translate } from '../../../i18n.js';
 import type { Brand } from '../brand.js';
 import { attr, html, type Html, type SafeHtml } from '../html.js';
@@ -27,6 +28,8 @@ export interface PageError {
 
 export interface LayoutOptions {
   title: string;
+  /** the document's <title> when it must say more than the heading (which gate of several) */
+  docTitle?: string;
   /** the GET address of this page (path and query), for the language switch */
   path: string;
   body: Html;
@@ -70,7 +73,7 @@ export function layout(ctx: PageCtx, o: LayoutOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 ${o.refresh ? html`<meta http-equiv="refresh" content="${o.refresh}">` : ''}
-<title>${o.error ? `${t('pages.error.prefix')} ` : ''}${o.title} · ${ctx.brand.name}</title>
+<title>${o.error ? `${t('pages.error.prefix')} ` : ''}${o.docTitle ?? o.title} · ${ctx.brand.name}</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${ctx.assets.css}">
 ${ctx.brand.theme ? html`<link rel="stylesheet" href="${ctx.brand.theme}">` : ''}
@@ -140,13 +143,21 @@ ${extra}
 </section>`;
 }
 
-/** The summary at the top of the page: announced (role=alert) and focused on load (app.js). */
+/**
+ * The summary at the top of the page, focused on load (app.js). As in GOV.UK Frontend 4.4: the
+ * alert role sits on an inner wrapper and the box has no aria-labelledby, so JAWS reads the
+ * whole summary when the page loads instead of only its title.
+ */
 export function errorSummary(ctx: PageCtx, e: PageError): SafeHtml {
   const items = e.details.map((d) => html`<li>${linkTo(d.field ?? e.field, d.message)}</li>`);
-  return html`<div class="error-summary" id="error-summary" role="alert" tabindex="-1" aria-labelledby="error-summary-title" data-focus-on-load>
-<h2 id="error-summary-title">${ctx.t('pages.error.summary')}</h2>
+  return html`<div class="error-summary" id="error-summary" tabindex="-1" data-focus-on-load>
+<div role="alert">
+<h2 class="error-summary-title">${ctx.t('pages.error.summary')}</h2>
+<div class="error-summary-body">
 <p>${linkTo(e.field, e.message)}</p>
 ${items.length ? html`<ul>${items}</ul>` : ''}
+</div>
+</div>
 </div>`;
 }
 
@@ -177,10 +188,31 @@ export interface InputOptions {
   pattern?: string;
   spellcheck?: boolean;
   autocapitalize?: boolean;
-  /** show a show/hide button next to the field (app.js) */
-  toggle?: boolean;
+  /** show a show/hide button next to the field (app.js), named for the field it shows */
+  toggle?: boolean | 'new' | 'confirm' | 'current';
   /** a new password: add the strength meter (public/build/strength.js) under the field */
   meter?: boolean;
+  /** a new password: the live checklist of these rules under the field (strength.js) */
+  rules?: ChecklistRules;
+}
+
+/** What the live checklist shows and checks; the same numbers the server checks the password against. */
+export interface ChecklistRules {
+  minLength: number;
+  classes: number;
+}
+
+const TOGGLE_LABELS = {
+  true: ['pages.reset.showPassword', 'pages.reset.hidePassword'],
+  new: ['pages.reset.showNewPassword', 'pages.reset.hideNewPassword'],
+  confirm: ['pages.reset.showConfirmation', 'pages.reset.hideConfirmation'],
+  current: ['pages.reset.showCurrentPassword', 'pages.reset.hideCurrentPassword'],
+} as const;
+
+function toggleAttrs(ctx: PageCtx, toggle: InputOptions['toggle']): SafeHtml | '' {
+  if (!toggle) return '';
+  const [show, hide] = TOGGLE_LABELS[toggle === true ? 'true' : toggle];
+  return html` data-toggle-password data-show="${ctx.t(show)}" data-hide="${ctx.t(hide)}"`;
 }
 
 /** A labelled input with its help text and errors tied to it through aria-describedby. */
@@ -193,7 +225,8 @@ export function input(ctx: PageCtx, o: InputOptions, error?: PageError | null): 
 <label for="${o.id}">${o.label}</label>
 ${o.help ? html`<p class="help" id="${helpId}">${o.help}</p>` : ''}
 ${fieldErrorList(ctx, errorId, errors)}
-<input id="${o.id}" name="${o.name ?? o.id}" type="${o.type ?? 'text'}"${o.value ? html` value="${o.value}"` : ''}${o.autocomplete ? html` autocomplete="${o.autocomplete}"` : ''}${o.inputmode ? html` inputmode="${o.inputmode}"` : ''}${o.maxlength ? html` maxlength="${o.maxlength}"` : ''}${o.pattern ? html` pattern="${o.pattern}"` : ''}${describedBy ? html` aria-describedby="${describedBy}"` : ''}${attr(errors.length > 0, 'aria-invalid="true"')}${attr(Boolean(o.required), 'required')}${attr(Boolean(o.ltr), 'dir="ltr"')}${attr(o.spellcheck === false, 'spellcheck="false"')}${attr(o.autocapitalize === false, 'autocapitalize="none"')}${o.toggle ? html` data-toggle-password data-show="${ctx.t('pages.reset.showPassword')}" data-hide="${ctx.t('pages.reset.hidePassword')}"` : ''}>
+<input id="${o.id}" name="${o.name ?? o.id}" type="${o.type ?? 'text'}"${o.value ? html` value="${o.value}"` : ''}${o.autocomplete ? html` autocomplete="${o.autocomplete}"` : ''}${o.inputmode ? html` inputmode="${o.inputmode}"` : ''}${o.maxlength ? html` maxlength="${o.maxlength}"` : ''}${o.pattern ? html` pattern="${o.pattern}"` : ''}${describedBy ? html` aria-describedby="${describedBy}"` : ''}${attr(errors.length > 0, 'aria-invalid="true"')}${attr(Boolean(o.required), 'required')}${attr(Boolean(o.ltr), 'dir="ltr"')}${attr(o.spellcheck === false, 'spellcheck="false"')}${attr(o.autocapitalize === false, 'autocapitalize="none"')}${toggleAttrs(ctx, o.toggle)}>
+${o.rules ? ruleChecklist(ctx, o.id, o.rules) : ''}
 ${o.meter ? strengthMeter(ctx, o.id) : ''}
 </div>`;
 }
@@ -204,6 +237,30 @@ function fieldErrorList(ctx: PageCtx, id: string, errors: string[]): SafeHtml | 
   if (errors.length === 0) return '';
   if (errors.length === 1) return html`<p class="field-error" id="${id}">${item(errors[0]!)}</p>`;
   return html`<ul class="field-error" id="${id}">${errors.map((m) => html`<li>${item(m)}</li>`)}</ul>`;
+}
+
+/**
+ * The live checklist under a new-password field, hidden until strength.js shows it: the script
+ * reads the rules from data-rules and ticks each line with the server's own checks
+ * (core/password/rules.ts). Without the script the help text names the rules and the server
+ * lists every rule that failed.
+ */
+export function ruleChecklist(ctx: PageCtx, inputId: string, r: ChecklistRules): SafeHtml {
+  const { t } = ctx;
+  const state = html`<span class="visually-hidden" data-rule-state>${t('pages.checklist.notMet')} </span>`;
+  const line = (rule: string, text: string, inner: Html = '') => html`<li data-rule="${rule}" data-met="false">${state}${text}${inner}</li>`;
+  const kinds = html`<ul class="checklist-kinds">${CHARACTER_KINDS.map((k) => html`<li data-kind="${k.id}" data-met="false">${t(`pages.checklist.${k.id}`)}</li>`)}</ul>`;
+  const data = { minLength: r.minLength, characterClasses: r.classes };
+  const strings = { met: t('pages.checklist.met'), notMet: t('pages.checklist.notMet'), status: t('pages.checklist.status', { met: '{met}', total: '{total}' }), allMet: t('pages.checklist.allMet', { total: '{total}' }) };
+  return html`<div class="rule-checklist" data-checklist-for="${inputId}" data-rules="${JSON.stringify(data)}" data-strings="${JSON.stringify(strings)}" hidden>
+<p class="checklist-title" id="${`${inputId}-checklist-title`}">${t('pages.checklist.title')}</p>
+<ul class="checklist" aria-labelledby="${`${inputId}-checklist-title`}">
+${line('length', t('pages.checklist.length', { min: r.minLength }))}
+${r.classes > 0 ? line('classes', t('pages.checklist.classes', { count: r.classes }), kinds) : ''}
+${line('personal', t('pages.checklist.personal'))}
+</ul>
+<p class="visually-hidden" id="${`${inputId}-checklist-status`}" aria-live="polite"></p>
+</div>`;
 }
 
 const STRENGTH_LEVELS = ['veryWeak', 'weak', 'fair', 'strong', 'veryStrong'] as const;

@@ -14,6 +14,10 @@ const gateLine = (ctx: PageCtx, v: FlowView): SafeHtml => {
 <p>${ctx.t('pages.reset.gateSecond')}</p>` : ''}`;
 };
 
+/** A gate's <title>: with several gates, which one, so each step has a title of its own. */
+const gateTitle = (ctx: PageCtx, v: FlowView, title: string): string =>
+  v.gatesRequired > 1 ? `${title} (${ctx.t('pages.reset.gate', { n: Math.min(v.gatesPassed + 1, v.gatesRequired), total: v.gatesRequired })})` : title;
+
 const startOver = (ctx: PageCtx, kind: 'primary' | 'secondary' = 'secondary'): SafeHtml => html`<p><a class="button button-${kind}" href="/reset">${ctx.t('pages.reset.startAgain')}</a></p>`;
 
 export interface StartForm {
@@ -44,7 +48,7 @@ ${
 }
 ${
   o.widget
-    ? html`<div class="field captcha" id="captcha" role="group" aria-labelledby="captcha-label">
+    ? html`<div class="${o.error?.field === 'captcha' ? 'field captcha field-invalid' : 'field captcha'}" id="captcha" role="group" aria-labelledby="captcha-label">
 <p class="label-text" id="captcha-label">${t('pages.reset.captcha')}</p>
 ${o.widget.body}
 </div>`
@@ -120,7 +124,7 @@ ${choice}
 ${button(t('pages.reset.send'), own ? 'secondary' : 'primary')}
 </form>`
     : html`<p>${t('errors.SSPR_METHOD_UNAVAILABLE')}</p>${startOver(ctx, 'primary')}${helpBox(ctx)}`;
-  return layout(ctx, { title: t('pages.reset.verifyTitle'), path: '/reset/method', body, error: o.error ?? null, flow: true });
+  return layout(ctx, { title: t('pages.reset.verifyTitle'), docTitle: gateTitle(ctx, v, t('pages.reset.verifyTitle')), path: '/reset/method', body, error: o.error ?? null, flow: true });
 }
 
 const CODE_TIPS: Partial<Record<MethodId, 'email' | 'phone' | 'voice'>> = { email: 'email', sms: 'phone', voice: 'voice', office: 'voice' };
@@ -168,7 +172,7 @@ ${
 <ul class="links">
 <li><a href="/reset/method">${t('pages.reset.otherMethod')}</a></li>
 </ul>`;
-  return layout(ctx, { title: t('pages.reset.codeTitle'), path: `/reset/method?method=${method}`, body, error: o.error ?? null, flow: true });
+  return layout(ctx, { title: t('pages.reset.codeTitle'), docTitle: gateTitle(ctx, v, t('pages.reset.codeTitle')), path: `/reset/method?method=${method}`, body, error: o.error ?? null, flow: true });
 }
 
 /** After every gate: the new password, twice. */
@@ -176,8 +180,8 @@ export function passwordPage(ctx: PageCtx, o: { minLength: number; classes: numb
   const { t } = ctx;
   const body = html`<form method="post" action="/reset/password" class="stack"${userInputsAttr(o.userInputs)}>
 ${csrfField(ctx)}
-${input(ctx, { id: 'newPassword', label: t('pages.reset.newPassword'), help: passwordRules(ctx, o), type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: true, meter: true }, o.error)}
-${input(ctx, { id: 'confirmPassword', label: t('pages.reset.confirmPassword'), type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: true }, o.error)}
+${input(ctx, { id: 'newPassword', label: t('pages.reset.newPassword'), help: passwordRules(ctx, o), type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: 'new', meter: true, rules: o }, o.error)}
+${input(ctx, { id: 'confirmPassword', label: t('pages.reset.confirmPassword'), type: 'password', autocomplete: 'new-password', required: true, ltr: true, spellcheck: false, autocapitalize: false, toggle: 'confirm' }, o.error)}
 ${button(t('pages.reset.save'))}
 </form>`;
   return layout(ctx, { title: t('pages.reset.newPasswordTitle'), path: '/reset/password', body, head: strengthScript(ctx), error: o.error ?? null, flow: true });
@@ -287,7 +291,7 @@ ${button(t('pages.resetQuestions.verify'))}
 <ul class="links">
 <li><a href="/reset/method">${t('pages.reset.otherMethod')}</a></li>
 </ul>`;
-  return layout(ctx, { title: t('pages.resetQuestions.title'), path: '/reset/method?method=questions', body, error: o.error ?? null, flow: true });
+  return layout(ctx, { title: t('pages.resetQuestions.title'), docTitle: gateTitle(ctx, v, t('pages.resetQuestions.title')), path: '/reset/method?method=questions', body, error: o.error ?? null, flow: true });
 }
 
 /** A passkey gate: the challenge's options ride on the form; the button runs the browser's ceremony. */
@@ -304,7 +308,7 @@ ${csrfField(ctx)}
 <ul class="links">
 <li><a href="/reset/method">${t('pages.reset.passkeyOther')}</a></li>
 </ul>`;
-  return layout(ctx, { title: t('pages.reset.passkeyTitle'), path: '/reset/method', body, head: passkeyScript(ctx), error: o.error ?? null, flow: true });
+  return layout(ctx, { title: t('pages.reset.passkeyTitle'), docTitle: gateTitle(ctx, v, t('pages.reset.passkeyTitle')), path: '/reset/method', body, head: passkeyScript(ctx), error: o.error ?? null, flow: true });
 }
 
 // ---------- a helpdesk's reset link ----------
