@@ -16,7 +16,7 @@ const click = (page: Page, selector: string) => Promise.all([page.waitForNavigat
 async function linkFromOutbox(server: TestServer, page: Page, to: string): Promise<string> {
   for (let i = 0; i < 50; i++) {
     await page.goto(`${server.url}/dev/outbox`);
-    const row = page.locator('main tbody tr', { hasText: to }).filter({ hasText: '/reset/link?token=' }).first();
+    const row = page.locator('main .outbox-card', { hasText: to }).filter({ hasText: '/reset/link?token=' }).first();
     if (await row.count()) {
       const m = /https?:\/\/[^\s]+\/reset\/link\?token=[A-Za-z0-9_-]+/.exec((await row.textContent()) ?? '');
       if (m) {
@@ -73,7 +73,7 @@ describe('helpdesk reset link in Chromium', () => {
 
       const link = await linkFromOutbox(server, noa.page, NOA.email);
       // the mobile on record is told, without the link
-      const told = noa.page.locator('main tbody tr', { hasText: '+972501234567' });
+      const told = noa.page.locator('main .outbox-card', { hasText: '+972501234567' });
       expect(await told.first().textContent()).toMatch(/sent a link to reset the password/);
       expect(await told.first().textContent()).not.toMatch(/token=/);
 
