@@ -1,6 +1,7 @@
 import { ADMIN_SCOPES, type AdminScope } from '../core/scopes.js';
 import { maskEmail, maskPhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
+import { codeProblems, normalizeCode } from '../core/inputs.js';
 import { translator } from '../i18n.js';
 import { newCode } from '../methods/code-method.js';
 import type { DirectoryUser } from '../ports.js';
@@ -98,10 +99,12 @@ export class AdminPortalSignIn {
   }
 
   /** an admin's second gate: the code sent at sign-in */
-  async verifyCode(token: string, code: string, ctx: RequestContext): Promise<void> {
+  async verifyCode(token: string, typed: string, ctx: RequestContext): Promise<void> {
     const { d } = this;
     const row = await this.row(token);
     if (!row || row.stage !== 'code') throw new SsprError('SSPR_UNAUTHENTICATED');
+    const code = normalizeCode(typed);
+    if (codeProblems(code).length) throw new SsprError('SSPR_BAD_REQUEST', codeProblems(code));
     const now = d.clock.now();
     const method = (await d.store.r.codes.latest(row.id, 'admin-sign-in', 'email')) ? 'email' : 'sms';
     const c = await d.store.r.codes.latest(row.id, 'admin-sign-in', method);

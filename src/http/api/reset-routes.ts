@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { ResetService } from '../../services/reset-service.js';
 import { requestContext } from '../request-context.js';
 import type { Api } from './route-contract.js';
-import { flowIdParams, flowStarted, flowView, methodEnum, stringEnum } from './schemas.js';
+import { codeInput, flowIdParams, flowStarted, flowView, methodEnum, stringEnum } from './schemas.js';
 
 /** The reset / unlock flow over JSON. Every call after the first carries the flow's bearer token. */
 export function resetRoutes(app: Api, reset: ResetService): void {
@@ -50,7 +50,7 @@ export function resetRoutes(app: Api, reset: ResetService): void {
         body: Type.Object(
           {
             method: methodEnum,
-            contact: Type.Optional(Type.String({ minLength: 1, maxLength: 320, description: 'the full e-mail or phone number (required with enumeration protection)' })),
+            contact: Type.Optional(Type.String({ description: 'the full e-mail or phone number (required with enumeration protection); any case, spaces, dashes and brackets are read alike' })),
           },
           { additionalProperties: false },
         ),
@@ -71,7 +71,7 @@ export function resetRoutes(app: Api, reset: ResetService): void {
         body: Type.Object(
           {
             method: methodEnum,
-            code: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+            code: Type.Optional(codeInput),
             answers: Type.Optional(
               Type.Array(Type.Object({ id: Type.String({ minLength: 1, maxLength: 40 }), answer: Type.String({ maxLength: 200 }) }, { additionalProperties: false }), { maxItems: 5 }),
             ),

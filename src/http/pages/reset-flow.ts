@@ -318,11 +318,10 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
       const field = kit.form(request);
       const method = codeMethod(f.v, field('method'));
       if (!method) return kit.redirect(reply, '/reset/method');
-      const code = field('code').replace(/[\s-]/g, '');
+      const code = field('code');
       const show = async (e: SsprError) => kit.send(reply, e.status, await renderCode(request, f, method, pageError(e, f.c.locale, 'code')));
-      if (!code) return show(new SsprError('SSPR_BAD_REQUEST', [{ code: 'code.required', field: 'code' }]));
       try {
-        const next = await deps.reset.verify(f.id, f.token, { method, code: code.slice(0, 32) }, requestContext(request));
+        const next = await deps.reset.verify(f.id, f.token, { method, code }, requestContext(request));
         return kit.redirect(reply, stepOf(next) ?? '/reset/method');
       } catch (err) {
         return failed(request, reply, f.c, '/reset/code', err, show);
