@@ -10,6 +10,7 @@ import type { Hasher, OutgoingMessage } from '../../src/ports.js';
 import type { Overrides } from '../../src/server.js';
 import { api, bearer, startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl, type DatabaseKind } from '../support/databases.js';
+import { pendingMessageCount } from '../support/queries.js';
 
 export { api, bearer, type TestServer };
 
@@ -101,7 +102,7 @@ export async function fullReset(server: TestServer, username: string, email: str
 
 /** Lets every queued message go out. */
 export async function drain(server: TestServer): Promise<void> {
-  for (let i = 0; i < 20 && (await server.store.r.messages.pendingCount()) > 0; i++) {
+  for (let i = 0; i < 20 && (await pendingMessageCount(server.store)) > 0; i++) {
     await server.queue.drainOnce();
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -8,7 +8,6 @@ import type { Database, UsersTable } from '../store/schema.js';
 /** The built-in directory locks an account after this many failed sign-ins in a row (like AD's lockout threshold). */
 export const LOCKOUT_THRESHOLD = 10;
 
-export { normalizeUsername } from '../../core/username.js';
 
 export interface NewUser {
   username: string;

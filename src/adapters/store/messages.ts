@@ -56,10 +56,6 @@ export function messagesRepo(db: Kysely<Database>) {
       const r = await db.deleteFrom('messages').where('state', 'in', ['sent', 'failed']).where('created_at', '<', before).executeTakeFirst();
       return Number(r.numDeletedRows);
     },
-    async pendingCount(): Promise<number> {
-      const r = await db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', 'queued').executeTakeFirst();
-      return Number(r?.n ?? 0);
-    },
   };
 }
 

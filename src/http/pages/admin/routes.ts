@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
 import { stringify } from 'csv-stringify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AdminScope } from '../../../config.js';
+import type { AdminScope } from '../../../core/scopes.js';
 import { SsprError } from '../../../core/errors.js';
 import { errorCatalog } from '../../../core/errors.js';
 import { POLICY_SETTINGS, settingSpec, type SettingSpec } from '../../../core/policy/settings.js';
