@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD_INPUT_MAX } from '../../src/core/inputs.js';
 import { api, bearer, startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl } from '../support/databases.js';
-import { FormClient, type PageResponse } from './http-client.js';
+import { FormClient, type PageResponse } from '../support/form-client.js';
 
 // The same typed inputs through the pages (form posts with their CSRF field) and through the JSON
 // API must meet the same reading: a spaced or dashed code passes on both, a contact in any case or

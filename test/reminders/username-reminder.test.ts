@@ -2,7 +2,8 @@
 // record, throttles that hold under a burst, on SQLite and PostgreSQL.
 import { describe, expect, it } from 'vitest';
 import { DATABASES } from '../support/databases.js';
-import { api, drain, messagesTo, seedUser, startServer, type TestServer } from '../security/helpers.js';
+import { api, seedUser, startServer, type TestServer } from '../support/app.js';
+import { drain, messagesTo } from '../support/flows.js';
 import { pendingMessageCount } from '../support/queries.js';
 
 const VOLATILE_HEADERS = new Set(['date', 'content-length', 'keep-alive']);
