@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import type { NewUser } from '../../src/adapters/directory/builtin.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config.js';
 import type { Policy } from '../../src/core/policy/settings.js';
 import type { OutgoingMessage, Transport } from '../../src/ports.js';
 import { createServer, type Overrides, type Server } from '../../src/server.js';
@@ -55,17 +55,25 @@ export interface TestServer extends Server {
 export const testSecret = (databaseUrl: string) => createHash('sha256').update(`sspr-test:${databaseUrl}`).digest('hex');
 
 /**
- * A real server on a real database, listening on 127.0.0.1, with the CAPTCHA off unless asked.
- * `env` sets any SSPR_* key; `port` 0 picks a free one.
+ * The configuration every test starts from: a real database, the CAPTCHA off unless asked, no
+ * breached-password filter, limits per source out of the way. `env` sets any SSPR_* key.
  */
-export async function startTestServer(databaseUrl: string, env: Record<string, string> = {}, o: Overrides = {}, port = 0): Promise<TestServer> {
-  const config = loadConfig({}, { SSPR_DATABASE_URL: databaseUrl, SSPR_CAPTCHA: 'off', SSPR_SECRET: testSecret(databaseUrl), SSPR_LOG_LEVEL: 'silent', SSPR_BREACHED_FILTER: join(tmpdir(), `sspr-no-filter-${randomBytes(4).toString('hex')}`),
+export function testConfig(databaseUrl: string, env: Record<string, string> = {}): Config {
+  return loadConfig({}, { SSPR_DATABASE_URL: databaseUrl, SSPR_CAPTCHA: 'off', SSPR_SECRET: testSecret(databaseUrl), SSPR_LOG_LEVEL: 'silent', SSPR_BREACHED_FILTER: join(tmpdir(), `sspr-no-filter-${randomBytes(4).toString('hex')}`),
     // every test client is one source address typing the same few numbers; tests of these limits set them
     SSPR_SOURCE_STARTS_PER_HOUR: '1000000',
     SSPR_PHONE_PER_NUMBER_PER_HOUR: '1000',
     SSPR_PHONE_PER_NUMBER_PER_DAY: '1000',
     ...env,
   });
+}
+
+/**
+ * A real server on a real database, listening on 127.0.0.1, with the CAPTCHA off unless asked.
+ * `env` sets any SSPR_* key; `port` 0 picks a free one.
+ */
+export async function startTestServer(databaseUrl: string, env: Record<string, string> = {}, o: Overrides = {}, port = 0): Promise<TestServer> {
+  const config = testConfig(databaseUrl, env);
   const transport = new CapturingTransport();
   const server = await createServer(config, { transport, logger: false, ...o });
   await server.app.listen({ port, host: '127.0.0.1' });
