@@ -55,12 +55,14 @@ export function passwordInputProblems(password: string, field = 'password'): Err
   return [];
 }
 
+/** Why a typed username (to sign in or to start a reset) cannot be looked up: empty, or longer than any account's. */
+export function usernameInputProblems(username: string): ErrorDetail[] {
+  if (!username.trim()) return [{ code: 'username.required', field: 'username' }];
+  if (codePointsUpTo(username, SIGN_IN_NAME_MAX) > SIGN_IN_NAME_MAX) return [{ code: 'username.tooLong', field: 'username', params: { max: SIGN_IN_NAME_MAX } }];
+  return [];
+}
+
 /** Why a sign-in form cannot be checked: every empty or over-long field, before any hashing or lookup. */
 export function signInProblems(username: string, password: string): ErrorDetail[] {
-  const name: ErrorDetail[] = !username.trim()
-    ? [{ code: 'username.required', field: 'username' }]
-    : codePointsUpTo(username, SIGN_IN_NAME_MAX) > SIGN_IN_NAME_MAX
-      ? [{ code: 'username.tooLong', field: 'username', params: { max: SIGN_IN_NAME_MAX } }]
-      : [];
-  return [...name, ...passwordInputProblems(password)];
+  return [...usernameInputProblems(username), ...passwordInputProblems(password)];
 }

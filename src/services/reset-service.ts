@@ -2,7 +2,7 @@ import { ACTIVITIES, type Activity, type AuditInput } from '../core/audit.js';
 import type { Repos } from '../adapters/store/store.js';
 import { normalizeUsername } from '../core/username.js';
 import { SsprError, isSsprError, type ErrorCode } from '../core/errors.js';
-import { codeProblems, normalizeCode } from '../core/inputs.js';
+import { codeProblems, normalizeCode, usernameInputProblems } from '../core/inputs.js';
 import { FLOW_LIFETIME_MS, assertCanChallenge, assertGatesPassed, currentState, passGate, type Flow, type FlowIntent, type OfferedMethod } from '../core/flow/flow.js';
 import type { MethodId } from '../core/methods.js';
 import { gatesRequiredFor, inScope, isRegistered, methodsAllowedFor } from '../core/policy/eligibility.js';
@@ -58,6 +58,8 @@ export class ResetService {
 
   async start(input: { username: string; captcha?: string | undefined; intent?: FlowIntent | undefined }, ctx: RequestContext): Promise<{ view: FlowView; token: string }> {
     const { d } = this;
+    const typedName = usernameInputProblems(input.username);
+    if (typedName.length) throw new SsprError('SSPR_BAD_REQUEST', typedName);
     if (d.captcha.enabled) {
       if (!input.captcha) throw new SsprError('SSPR_CAPTCHA_REQUIRED');
       if (!(await d.captcha.verify(input.captcha))) throw new SsprError('SSPR_CAPTCHA_INVALID');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD_INPUT_MAX } from '../../src/core/inputs.js';
+import { PASSWORD_INPUT_MAX, SIGN_IN_NAME_MAX } from '../../src/core/inputs.js';
 import { api, bearer, startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl } from '../support/databases.js';
 import { FormClient, type PageResponse } from '../support/form-client.js';
@@ -156,6 +156,20 @@ describe('pages and the JSON API read the same inputs alike', () => {
       outcomes[name] = [asked, passed];
     }
     expect(outcomes.api).toEqual([{ ok: true }, { ok: true }]);
+    expect(outcomes.page).toEqual(outcomes.api);
+  });
+
+  it('a blank or over-long username is refused alike on both doors when a reset starts', async () => {
+    const outcomes: Record<string, Outcome[]> = { page: [], api: [] };
+    for (const username of ['   ', `${'a'.repeat(SIGN_IN_NAME_MAX)}b`]) {
+      const c = new FormClient(server.url);
+      outcomes.page!.push(pageOutcome(await c.post('/reset', { username }, await c.get('/reset'))));
+      outcomes.api!.push(apiOutcome(await api(server.url, 'POST', '/api/v1/reset', { username })));
+    }
+    expect(outcomes.api).toEqual([
+      { ok: false, status: 400, messages: ['The request is not valid.', 'Enter your username.'] },
+      { ok: false, status: 400, messages: ['The request is not valid.', `The username may have at most ${SIGN_IN_NAME_MAX} characters.`] },
+    ]);
     expect(outcomes.page).toEqual(outcomes.api);
   });
 

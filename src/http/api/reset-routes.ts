@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { SIGN_IN_NAME_MAX } from '../../core/inputs.js';
 import type { ResetService } from '../../services/reset-service.js';
 import { requestContext } from '../request-context.js';
 import type { Api } from './route-contract.js';
@@ -18,7 +19,7 @@ export function resetRoutes(app: Api, reset: ResetService): void {
         summary: 'Start a reset or unlock flow',
         body: Type.Object(
           {
-            username: Type.String({ minLength: 1, maxLength: 256 }),
+            username: Type.String({ description: `at most ${SIGN_IN_NAME_MAX} characters` }),
             captcha: Type.Optional(Type.String({ maxLength: 16384, description: 'the solved proof-of-work payload (omit when the CAPTCHA is off)' })),
             intent: Type.Optional(stringEnum(['reset', 'unlock'], { default: 'reset' })),
           },

@@ -200,12 +200,11 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
     const c = await kit.ctx(request, reply);
     const policy = await deps.policy.get();
     const field = kit.form(request);
-    const username = field('username').slice(0, 1024);
+    const username = field('username');
     const intent = field('intent') === 'unlock' ? 'unlock' : 'reset';
     const captcha = field('altcha');
     const again = (e: SsprError, where?: string) =>
       kit.send(reply, e.status, startPage(c, { allowUnlock: policy.allowUnlock, widget: widget(c), form: { username, intent }, error: pageError(e, c.locale, where) }));
-    if (!username.trim() || username.length > 256) return again(new SsprError('SSPR_BAD_REQUEST', [{ code: 'username.required', field: 'username' }]), 'username');
     try {
       const { view, token } = await deps.reset.start({ username, captcha: captcha || undefined, intent }, requestContext(request));
       reply.setCookie(names.flow, token, cookieOptions(https, 900));
