@@ -13,7 +13,6 @@ import { ADMIN_SCOPES, type AdminScope } from './core/scopes.js';
 
 export class ConfigError extends Error {}
 
-export { ADMIN_SCOPES, type AdminScope } from './core/scopes.js';
 
 /**
  * One process setting: what it means and what it is when unset (both for

@@ -249,7 +249,6 @@ export interface MessagesRepo {
   get(id: string): Promise<MessageRow | undefined>;
   lastForFlow(flowId: string): Promise<Pick<MessageRow, 'state' | 'channel'> | undefined>;
   prune(before: number): Promise<number>;
-  pendingCount(): Promise<number>;
   /** messages that finally failed, created at or after `since` */
   failedSince(since: number): Promise<number>;
 }
@@ -315,7 +314,6 @@ export interface AdminSessionsRepo {
 }
 
 export interface ThrottleRepo {
-  hit(keys: string[], at: number): Promise<void>;
   count(key: string, since: number): Promise<number>;
   /** reserves one event under every limit's key, all or none; null when a limit is reached. Inside a transaction */
   reserve(limits: ThrottleLimit[], at: number): Promise<number[] | null>;

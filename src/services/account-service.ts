@@ -5,6 +5,7 @@ import { normalizeUsername } from '../core/username.js';
 import { normalizePassword } from '../core/password/rules.js';
 import { maskEmail, maskPhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
+import { codeProblems, normalizeCode, passwordInputProblems, signInProblems } from '../core/inputs.js';
 import { gatesRequiredFor, isRegistered, methodsAllowedFor } from '../core/policy/eligibility.js';
 import { isMethodId } from '../core/methods.js';
 import { translator } from '../i18n.js';
@@ -43,6 +44,9 @@ export class AccountService {
    */
   async signIn(username: string, password: string, ctx: RequestContext, opts: { fromPage?: boolean } = {}): Promise<{ token: string; session: Session }> {
     const { d } = this;
+    // refused before any lookup or hashing, and never cut: a longer password is another password
+    const problems = signInProblems(username, password);
+    if (problems.length) throw new SsprError('SSPR_BAD_REQUEST', problems);
     const name = normalizeUsername(username);
     const audit = { activity: ACTIVITIES.signIn, actor: name, target: name, source_ip: ctx.ip, user_agent: ctx.userAgent };
     const { user, settle } = await this.checkPassword(name, await d.directory.findByUsername(name), password, ctx, audit, 'SSPR_SIGN_IN_FAILED');
@@ -260,8 +264,10 @@ export class AccountService {
     await notifyUser(r, d, env.user, before, ctx.locale, 'methodAdded', null, { method: row.method });
   }
 
-  async verifyMethod(session: Session, id: string, input: ConfirmInput, ctx: RequestContext): Promise<{ id: string; state: 'active' }> {
+  async verifyMethod(session: Session, id: string, typed: ConfirmInput, ctx: RequestContext): Promise<{ id: string; state: 'active' }> {
     const { d } = this;
+    const input: ConfirmInput = typed.code === undefined ? typed : { ...typed, code: normalizeCode(typed.code) };
+    if (typeof input.code === 'string' && codeProblems(input.code).length) throw new SsprError('SSPR_BAD_REQUEST', codeProblems(input.code));
     const user = await this.user(session);
     const info = await d.store.r.securityInfo.get(id, user.id);
     if (!info) throw new SsprError('SSPR_NOT_FOUND');
@@ -303,6 +309,8 @@ export class AccountService {
   /** Change password with the current one; wrong guesses count like failed sign-ins. */
   async changePassword(session: Session, currentPassword: string, newPassword: string, ctx: RequestContext): Promise<void> {
     const { d } = this;
+    const problems = [...passwordInputProblems(currentPassword, 'currentPassword'), ...(newPassword === '' ? [{ code: 'password.required', field: 'newPassword' }] : [])];
+    if (problems.length) throw new SsprError('SSPR_BAD_REQUEST', problems);
     const signedIn = await this.user(session, { allowMustChange: true });
     const audit = { activity: ACTIVITIES.changeSelf, actor: signedIn.username, target: signedIn.username, source_ip: ctx.ip, user_agent: ctx.userAgent };
     const { user, settle } = await this.checkPassword(signedIn.username, signedIn, currentPassword, ctx, audit, 'SSPR_CURRENT_PASSWORD_WRONG');

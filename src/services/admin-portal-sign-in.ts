@@ -1,6 +1,8 @@
 import { ADMIN_SCOPES, type AdminScope } from '../core/scopes.js';
 import { maskEmail, maskPhone } from '../core/contacts.js';
 import { SsprError } from '../core/errors.js';
+import { CODE_TRIES } from '../core/methods.js';
+import { codeProblems, normalizeCode } from '../core/inputs.js';
 import { translator } from '../i18n.js';
 import { newCode } from '../methods/code-method.js';
 import type { DirectoryUser } from '../ports.js';
@@ -15,7 +17,6 @@ export const PORTAL_IDLE_MS = 15 * 60_000;
 /** …and after this long in any case */
 export const PORTAL_LIFETIME_MS = 8 * 3_600_000;
 const CODE_LIFETIME_MS = 5 * 60_000;
-const MAX_CODE_TRIES = 5;
 /** last_seen_at is written at most this often, so reading pages does not write on every request */
 const TOUCH_MS = 30_000;
 export const PORTAL_SIGN_IN = ACTIVITIES.portalSignIn;
@@ -95,14 +96,16 @@ export class AdminPortalSignIn {
   }
 
   /** an admin's second gate: the code sent at sign-in */
-  async verifyCode(token: string, code: string, ctx: RequestContext): Promise<void> {
+  async verifyCode(token: string, typed: string, ctx: RequestContext): Promise<void> {
     const { d } = this;
     const row = await this.row(token);
     if (!row || row.stage !== 'code') throw new SsprError('SSPR_UNAUTHENTICATED');
+    const code = normalizeCode(typed);
+    if (codeProblems(code).length) throw new SsprError('SSPR_BAD_REQUEST', codeProblems(code));
     const now = d.clock.now();
     const method = (await d.store.r.codes.latest(row.id, 'admin-sign-in', 'email')) ? 'email' : 'sms';
     const c = await d.store.r.codes.latest(row.id, 'admin-sign-in', method);
-    if (!c || Number(c.expires_at) <= now || c.failed_tries >= MAX_CODE_TRIES) throw new SsprError('SSPR_CODE_EXPIRED');
+    if (!c || Number(c.expires_at) <= now || c.failed_tries >= CODE_TRIES) throw new SsprError('SSPR_CODE_EXPIRED');
     const right = /^\d{6,10}$/.test(code) && d.keyring.equal(c.code_hash, this.codeMac(row.id, code));
     const audit = { at: now, activity: PORTAL_SIGN_IN, actor: row.username, target: row.username, step: 'code', method, source_ip: ctx.ip, user_agent: ctx.userAgent };
     const ok = await d.store.transaction(async (r) => {

@@ -11,6 +11,7 @@ import { ACTIVITIES } from '../core/audit.js';
 import { Store } from '../adapters/store/store.js';
 import type { Keyring, OutgoingMessage } from '../ports.js';
 import { DeliveryQueue, type DeliveryQueueOptions } from './delivery-queue.js';
+import { pendingMessageCount } from '../../test/support/queries.js';
 
 const SECRET = 'queue-test-secret';
 
@@ -146,7 +147,7 @@ describe('DeliveryQueue on SQLite', () => {
         throw new Error('step failed');
       }),
     ).rejects.toThrow('step failed');
-    expect(await store.r.messages.pendingCount()).toBe(0);
+    expect(await pendingMessageCount(store)).toBe(0);
     expect(await queue().drainOnce()).toBe(0);
     expect(rx.state.bodies).toHaveLength(0);
   });
@@ -169,7 +170,7 @@ describe('DeliveryQueue on SQLite', () => {
     expect(total).toBe(codes.length);
     const delivered = rx.state.bodies.map((b) => b.code as string).sort();
     expect(delivered).toEqual(codes);
-    expect(await store.r.messages.pendingCount()).toBe(0);
+    expect(await pendingMessageCount(store)).toBe(0);
   });
 
   it('start/nudge delivers promptly and stop waits for in-flight sends', async () => {

@@ -1,4 +1,5 @@
 import { CsvError, parse } from 'csv-parse/sync';
+import { PASSWORD_INPUT_MAX } from '../core/inputs.js';
 import { isSsprError } from '../core/errors.js';
 import { normalizeUsername, usernameProblems } from '../core/username.js';
 import type { Translate } from '../i18n.js';
@@ -19,7 +20,6 @@ export type ImportColumn = (typeof IMPORT_COLUMNS)[number];
 export const IMPORT_MAX_BYTES = 2 * 1024 * 1024;
 export const IMPORT_MAX_ROWS = 5000;
 const FIELD_MAX = 256;
-const PASSWORD_MAX = 1024;
 
 /**
  * One problem: `line` is the line of the file the row starts on (the header is line 1), null
@@ -104,7 +104,7 @@ export function readUsersCsv(input: Buffer | string): ReadImport {
     };
     for (const c of IMPORT_COLUMNS) {
       const v = get(c);
-      const max = c === 'password' ? PASSWORD_MAX : FIELD_MAX;
+      const max = c === 'password' ? PASSWORD_INPUT_MAX : FIELD_MAX;
       if (v !== undefined && [...v].length > max) problem(c, 'import.fieldTooLong', { max });
     }
     const username = get('username') ?? '';

@@ -2,6 +2,7 @@ import { ACTIVITIES, type Activity, type AuditInput } from '../core/audit.js';
 import type { Repos } from '../ports/store.js';
 import { normalizeUsername } from '../core/username.js';
 import { SsprError, isSsprError, type ErrorCode } from '../core/errors.js';
+import { codeProblems, normalizeCode, usernameInputProblems } from '../core/inputs.js';
 import { FLOW_LIFETIME_MS, assertCanChallenge, assertGatesPassed, currentState, passGate, type Flow, type FlowIntent, type OfferedMethod } from '../core/flow/flow.js';
 import type { MethodId } from '../core/methods.js';
 import { gatesRequiredFor, inScope, isRegistered, methodsAllowedFor } from '../core/policy/eligibility.js';
@@ -57,6 +58,8 @@ export class ResetService {
 
   async start(input: { username: string; captcha?: string | undefined; intent?: FlowIntent | undefined }, ctx: RequestContext): Promise<{ view: FlowView; token: string }> {
     const { d } = this;
+    const typedName = usernameInputProblems(input.username);
+    if (typedName.length) throw new SsprError('SSPR_BAD_REQUEST', typedName);
     if (d.captcha.enabled) {
       if (!input.captcha) throw new SsprError('SSPR_CAPTCHA_REQUIRED');
       if (!(await d.captcha.verify(input.captcha))) throw new SsprError('SSPR_CAPTCHA_INVALID');
@@ -283,8 +286,11 @@ export class ResetService {
 
   // ---------- gates ----------
 
-  async challenge(id: string, token: string, input: { method: MethodId } & ChallengeInput, ctx: RequestContext): Promise<FlowView> {
+  async challenge(id: string, token: string, typed: { method: MethodId } & ChallengeInput, ctx: RequestContext): Promise<FlowView> {
     const { d } = this;
+    // a blank contact field is no contact typed, whichever front door it came through
+    const { contact, ...rest } = typed;
+    const input: { method: MethodId } & ChallengeInput = contact !== undefined && !contact.trim() ? rest : typed;
     const { flow, now, method, policy, user, info } = await this.gate(id, token, input.method);
     const outbox: OutgoingMessage[] = [];
     const outcome = await d.store.transaction(async (r) => {
@@ -311,8 +317,11 @@ export class ResetService {
     return this.view(flow, policy, user, now, outcome.result.publicData);
   }
 
-  async verify(id: string, token: string, input: { method: MethodId } & VerifyInput, ctx: RequestContext): Promise<FlowView> {
+  async verify(id: string, token: string, typed: { method: MethodId } & VerifyInput, ctx: RequestContext): Promise<FlowView> {
     const { d } = this;
+    // a code is read once, here, for every method and both front doors; an empty one spends no try
+    const input = typed.code === undefined ? typed : { ...typed, code: normalizeCode(typed.code) };
+    if (input.code !== undefined && codeProblems(input.code).length) throw new SsprError('SSPR_BAD_REQUEST', codeProblems(input.code));
     const { flow, now, method, policy, user, info } = await this.gate(id, token, input.method);
     type Outcome = { ok: true; next: Flow } | { ok: false; blocked: boolean; error: SsprError };
     // the attempt is counted before the proof is checked: parallel guesses queue on the

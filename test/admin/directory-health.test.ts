@@ -5,7 +5,9 @@ import { ldapSettingsFrom } from '../../src/adapters/directory/ldap-config.js';
 import { systemClock } from '../../src/adapters/crypto.js';
 import { DirectoryHealth } from '../../src/services/directory-health.js';
 import { api } from '../support/app.js';
-import { Browser, FakeClock, PASSWORD, seedUser, startServer } from '../security/helpers.js';
+import { Browser } from '../support/http.js';
+import { FakeClock } from '../support/clock.js';
+import { PASSWORD, seedUser, startServer } from '../support/app.js';
 
 const KEY = 'h'.repeat(40);
 const apiKeys = { SSPR_ADMIN_API_KEYS: `reports:${KEY}:read` };

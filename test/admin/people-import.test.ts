@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { IMPORT_MAX_ROWS } from '../../src/services/people-import.js';
 import { DATABASES, freshDatabaseUrl, type DatabaseKind } from '../support/databases.js';
 import { testSecret } from '../support/app.js';
-import { Browser, PASSWORD, raw, seedUser, startServerOnUrl, waitForCode, type RawResponse, type TestServer } from '../security/helpers.js';
+import { PASSWORD, seedUser, startServerOnUrl, type TestServer } from '../support/app.js';
+import { waitForCode } from '../support/flows.js';
+import { Browser, raw, type RawResponse } from '../support/http.js';
 
 /** the test server and the address of its database, for the CLI to open too */
 const servers = new WeakMap<TestServer, string>();

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { Browser, PASSWORD, seedUser, startServer } from '../security/helpers.js';
+import { Browser } from '../support/http.js';
+import { PASSWORD, seedUser, startServer } from '../support/app.js';
 import { DATABASES } from '../support/databases.js';
 
 const names = (text: string) => [...text.matchAll(/<a href="\/admin\/people\/[^"]+"><bdi dir="ltr">([^<]+)<\/bdi>/g)].map((m) => m[1]!);

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Browser, FakeClock, PASSWORD, seedUser, startServer, waitForCode, type TestServer } from '../security/helpers.js';
+import { PASSWORD, seedUser, startServer, type TestServer } from '../support/app.js';
+import { FakeClock } from '../support/clock.js';
+import { waitForCode } from '../support/flows.js';
+import { Browser } from '../support/http.js';
 
 /** Signs in to /admin through the forms; an admin also types the code sent to their e-mail. */
 export async function portalSignIn(s: TestServer, username: string, email?: string): Promise<Browser> {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { api, type TestServer } from '../support/app.js';
-import { Browser, FakeClock, memoryLog, seedUser, setPolicy, startServer } from '../security/helpers.js';
+import { Browser } from '../support/http.js';
+import { FakeClock } from '../support/clock.js';
+import { memoryLog } from '../support/instruments.js';
+import { seedUser, setPolicy, startServer } from '../support/app.js';
 import { DATABASES } from '../support/databases.js';
 
 const ADMIN_KEY = 'a'.repeat(40);

@@ -6,7 +6,9 @@ import type { BuiltinDirectory } from '../../src/adapters/directory/builtin.js';
 import { SsprError } from '../../src/core/errors.js';
 import type { Directory } from '../../src/ports.js';
 import { DATABASES } from '../support/databases.js';
-import { api, auditRows, bearer, NEW_PASSWORD, PASSWORD, requestCode, seedUser, setPassword, signIn, startFlow, startServer, verify } from '../security/helpers.js';
+import { api, bearer, NEW_PASSWORD, PASSWORD, seedUser, startServer } from '../support/app.js';
+import { requestCode, setPassword, signIn, startFlow, verify } from '../support/flows.js';
+import { auditRows } from '../support/queries.js';
 
 /** The built-in directory seen from outside: no joining of our transactions, and a switch for faults. */
 function remote(builtin: BuiltinDirectory, fault: { down: boolean; delayMs: number; writes: number[] }): Directory {

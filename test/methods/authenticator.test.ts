@@ -1,8 +1,11 @@
 // SECURITY 12: the authenticator app (TOTP) — enrolment, the gate, replays and the throttle.
 import { describe, expect, it } from 'vitest';
 import { DATABASES, freshDatabaseUrl } from '../support/databases.js';
-import { FakeClock, api, bearer, dumpDatabase, seedUser, setPolicy, startFlow, startServer, startServerOnUrl, verify } from '../security/helpers.js';
-import { enrolAuthenticator, session, totp } from './support.js';
+import { api, bearer, seedUser, setPolicy, startServer, startServerOnUrl } from '../support/app.js';
+import { FakeClock } from '../support/clock.js';
+import { startFlow, verify } from '../support/flows.js';
+import { dumpDatabase } from '../support/queries.js';
+import { enrolAuthenticator, session, totp } from '../support/methods.js';
 
 const STEP = 30_000;
 

@@ -2,8 +2,11 @@
 // required, signature counter checked; enrolment and the gate through the API.
 import { describe, expect, it } from 'vitest';
 import { DATABASES } from '../support/databases.js';
-import { FakeClock, api, bearer, challenge, dumpDatabase, seedUser, setPolicy, startFlow, startServer, type FlowHandle, type TestServer } from '../security/helpers.js';
-import { session } from './support.js';
+import { api, bearer, seedUser, setPolicy, startServer, type TestServer } from '../support/app.js';
+import { FakeClock } from '../support/clock.js';
+import { challenge, startFlow, type FlowHandle } from '../support/flows.js';
+import { dumpDatabase } from '../support/queries.js';
+import { session } from '../support/methods.js';
 import { SoftAuthenticator } from './soft-authenticator.js';
 
 const ORIGIN = 'http://localhost:8080'; // the test servers' default public URL
@@ -182,7 +185,7 @@ describe.each(DATABASES)('passkeys (%s)', (kind) => {
     const device = new SoftAuthenticator(ORIGIN);
     await enrolPasskey(server, await session(server, 'ada'), device);
     const flow = await startFlow(server, 'ada');
-    const { waitForCode } = await import('../security/helpers.js');
+    const { waitForCode } = await import('../support/flows.js');
     const sent = await challenge(server, flow, 'email', 'ada@example.com');
     expect(sent.status, sent.text).toBe(202);
     const code = await waitForCode(server, 'ada@example.com', 0);

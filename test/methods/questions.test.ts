@@ -1,8 +1,10 @@
 // SECURITY 13: security questions — the catalog, registration, the gate, the throttle, admins.
 import { describe, expect, it } from 'vitest';
 import { DATABASES } from '../support/databases.js';
-import { api, bearer, challenge, dumpDatabase, requestCode, seedUser, setPolicy, setPassword, startFlow, startServer, type TestServer } from '../security/helpers.js';
-import { ANSWERS, answersFor, registerQuestions, session } from './support.js';
+import { api, bearer, seedUser, setPolicy, startServer, type TestServer } from '../support/app.js';
+import { challenge, requestCode, setPassword, startFlow } from '../support/flows.js';
+import { dumpDatabase } from '../support/queries.js';
+import { ANSWERS, answersFor, registerQuestions, session } from '../support/methods.js';
 
 const CUSTOM = ['What was the name of our first office dog?'];
 const answer = (server: TestServer, flow: { id: string; token: string }, answers: unknown) => api(server.url, 'POST', `/api/v1/reset/${flow.id}/verify`, { method: 'questions', answers }, bearer(flow.token));

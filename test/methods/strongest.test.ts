@@ -1,8 +1,10 @@
 // SECURITY 29: a reset never goes around a stronger factor the person enrolled.
 import { describe, expect, it } from 'vitest';
 import { DATABASES } from '../support/databases.js';
-import { FakeClock, api, bearer, requestCode, seedUser, setPassword, setPolicy, startFlow, startServer, verify } from '../security/helpers.js';
-import { enrolAuthenticator, totp } from './support.js';
+import { api, bearer, seedUser, setPolicy, startServer } from '../support/app.js';
+import { FakeClock } from '../support/clock.js';
+import { requestCode, setPassword, startFlow, verify } from '../support/flows.js';
+import { enrolAuthenticator, totp } from '../support/methods.js';
 
 describe.each(DATABASES)('strongest factor (%s)', (kind) => {
   it('with an authenticator enrolled, an e-mail code is gate 1 only: the flow then asks for the authenticator', async () => {

@@ -4,7 +4,7 @@ import { buildClient } from '../../src/web/client/build.js';
 import { startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl } from '../support/databases.js';
 import { axeViolations as violations, launchChromium, person, submit } from './browser.js';
-import { codeSince } from './http-client.js';
+import { codeSince } from '../support/form-client.js';
 
 describe('accessibility (WCAG 2.1 AA, checked by axe-core in Chromium)', () => {
   let server: TestServer;

@@ -1,8 +1,9 @@
 // The account page shows when the password expires, in English and Hebrew, and nothing when it never does.
 import { describe, expect, it } from 'vitest';
 import { freshDatabaseUrl } from '../support/databases.js';
-import { FakeClock, PASSWORD, seedUser, setPolicy, startServerOnUrl } from '../security/helpers.js';
-import { FormClient } from './http-client.js';
+import { PASSWORD, seedUser, setPolicy, startServerOnUrl } from '../support/app.js';
+import { FakeClock } from '../support/clock.js';
+import { FormClient } from '../support/form-client.js';
 
 const DAY = 86_400_000;
 

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildClient } from '../../src/web/client/build.js';
 import { startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl } from '../support/databases.js';
-import { fullReset } from '../security/helpers.js';
+import { fullReset } from '../support/flows.js';
 import { axeViolations, expectDir, launchChromium, openPage, person } from './browser.js';
-import { codeSince } from './http-client.js';
+import { codeSince } from '../support/form-client.js';
 
 const ADMIN = person('root', { groups: ['it'] });
 const DESK = person('desk', { groups: ['helpdesk'] });

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import type { TestServer } from '../support/app.js';
-import { codeSince } from './http-client.js';
+import { codeSince } from '../support/form-client.js';
 
 // What the browser tests share: Chromium as installed on the machine, and a page that records
 // everything the browser complained about (CSP violations above all).

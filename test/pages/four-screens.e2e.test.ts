@@ -4,7 +4,7 @@ import { buildClient } from '../../src/web/client/build.js';
 import { api, startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl } from '../support/databases.js';
 import { axeViolations, expectDir, launchChromium, person } from './browser.js';
-import { FormClient, codeSince } from './http-client.js';
+import { FormClient, codeSince } from '../support/form-client.js';
 
 // A reset in at most four screens, on a phone, in English and Hebrew, with the real CAPTCHA:
 // (a) username and robot check, (b) the gate screen — the choice of method and the code box on

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, bearer, startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl } from '../support/databases.js';
 import { axeViolations, expectDir, launchChromium, person, submit } from './browser.js';
-import { codeSince } from './http-client.js';
+import { codeSince } from '../support/form-client.js';
 
 const ANSWERS: Record<string, string> = { q01: 'Fluffy', q02: 'Haifa', q03: 'Hummus' };
 

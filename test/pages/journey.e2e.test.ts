@@ -8,7 +8,7 @@ import { buildClient } from '../../src/web/client/build.js';
 import { startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl } from '../support/databases.js';
 import { axeViolations, expectDir, launchChromium, person, type Person } from './browser.js';
-import { FormClient, codeSince } from './http-client.js';
+import { FormClient, codeSince } from '../support/form-client.js';
 
 // The journey of a locked-out person on a phone, in English and Hebrew: the organisation's
 // name and look on every step, nothing typed twice, and no page without a way on.

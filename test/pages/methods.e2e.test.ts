@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl } from '../support/databases.js';
-import { totp } from '../methods/support.js';
+import { totp } from '../support/methods.js';
 import { axeViolations as violations, launchChromium, person } from './browser.js';
 
 describe('registering an authenticator app and security questions in the portal (Chromium)', () => {

@@ -11,7 +11,7 @@ import { translator } from '../../src/i18n.js';
 import { buildClient } from '../../src/web/client/build.js';
 import { api, bearer, startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl } from '../support/databases.js';
-import { FormClient, codeSince, csrfOf, langDir, type PageResponse } from './http-client.js';
+import { FormClient, codeSince, csrfOf, langDir, type PageResponse } from '../support/form-client.js';
 
 const CAROL = { username: 'carol@example.org', password: 'Old-Passw0rd!x', email: 'carol@example.org', mobile: '+972501111111', givenName: 'Carol', surname: 'Shani', groups: ['staff'] };
 const DAN = { username: 'dan@example.org', password: 'Dans-Passw0rd!x', email: 'dan@example.org', givenName: 'Dan', surname: 'Peretz', groups: ['staff'], locked: true };

@@ -4,7 +4,7 @@ import { buildClient } from '../../src/web/client/build.js';
 import { startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl } from '../support/databases.js';
 import { axeViolations, expectDir, launchChromium, openPage, person } from './browser.js';
-import { codeSince } from './http-client.js';
+import { codeSince } from '../support/form-client.js';
 
 const ADMIN = { ...person('root', { groups: ['it'] }), isAdmin: true };
 

@@ -4,7 +4,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabaseUrl } from '../support/databases.js';
 import { startTestServer, type TestServer } from '../support/app.js';
-import { setPolicy } from '../security/helpers.js';
+import { setPolicy } from '../support/app.js';
 import { axeViolations, launchChromium, openPage, person } from './browser.js';
 
 describe('/account: language and time zone in a browser', () => {

@@ -4,7 +4,7 @@ import { buildClient } from '../../src/web/client/build.js';
 import { api, startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl } from '../support/databases.js';
 import { expectDir, launchChromium, openPage, person, submit, walkToNewPassword, type Person } from './browser.js';
-import { codeSince } from './http-client.js';
+import { codeSince } from '../support/form-client.js';
 
 /** username → e-mail, full address and code on one screen → new password twice → done */
 async function walkReset(server: TestServer, page: Page, who: Person, lang: 'en' | 'he', o: { captcha?: boolean } = {}) {

@@ -4,7 +4,7 @@ import { buildClient } from '../../src/web/client/build.js';
 import { startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl } from '../support/databases.js';
 import { axeViolations, expectDir, launchChromium, openPage, person, submit } from './browser.js';
-import { codeSince } from './http-client.js';
+import { codeSince } from '../support/form-client.js';
 
 /** the accessibility tree's view of the CAPTCHA checkbox: its name and whether it reads as invalid */
 async function captchaBox(page: Page): Promise<{ name: string; invalid: string }> {

@@ -8,7 +8,9 @@ import { ldapDirectory } from '../../src/adapters/directory/index.js';
 import { loadConfig } from '../../src/config.js';
 import { freshDatabaseUrl } from '../support/databases.js';
 import { AdAdmin, adEnv, adServer, uniqueName } from '../support/directories.js';
-import { FakeClock, drain, setPolicy, startServerOnUrl, type TestServer } from '../security/helpers.js';
+import { setPolicy, startServerOnUrl, type TestServer } from '../support/app.js';
+import { FakeClock } from '../support/clock.js';
+import { drain } from '../support/flows.js';
 
 const PW = 'Initial-Pass-42x';
 const DAY = 86_400_000;

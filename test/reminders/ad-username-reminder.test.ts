@@ -7,7 +7,8 @@ import { ldapDirectory } from '../../src/adapters/directory/index.js';
 import { loadConfig } from '../../src/config.js';
 import { freshDatabaseUrl } from '../support/databases.js';
 import { AdAdmin, adEnv, uniqueName } from '../support/directories.js';
-import { api, drain, messagesTo, startServerOnUrl } from '../security/helpers.js';
+import { api, startServerOnUrl } from '../support/app.js';
+import { drain, messagesTo } from '../support/flows.js';
 
 const PW = 'Initial-Pass-42x';
 const names = (list: { username: string }[]) => list.map((u) => u.username).sort();

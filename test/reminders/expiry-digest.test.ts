@@ -4,7 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { isoWeek } from '../../src/services/expiry-digest.js';
 import { DATABASES, freshDatabaseUrl } from '../support/databases.js';
-import { FakeClock, PASSWORD, drain, seedUser, setPolicy, startServerOnUrl, type TestServer } from '../security/helpers.js';
+import { PASSWORD, seedUser, setPolicy, startServerOnUrl, type TestServer } from '../support/app.js';
+import { FakeClock } from '../support/clock.js';
+import { drain } from '../support/flows.js';
 
 const DAY = 86_400_000;
 const ENV = { SSPR_PUBLIC_URL: 'https://sspr.example.org' };

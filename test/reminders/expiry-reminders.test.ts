@@ -3,7 +3,9 @@
 // without a contact, in the configured language, with nothing secret in them.
 import { describe, expect, it } from 'vitest';
 import { DATABASES, freshDatabaseUrl } from '../support/databases.js';
-import { FakeClock, PASSWORD, api, bearer, drain, messagesTo, seedUser, setPolicy, signIn, startServerOnUrl, type TestServer } from '../security/helpers.js';
+import { PASSWORD, api, bearer, seedUser, setPolicy, startServerOnUrl, type TestServer } from '../support/app.js';
+import { FakeClock } from '../support/clock.js';
+import { drain, messagesTo, signIn } from '../support/flows.js';
 
 const DAY = 86_400_000;
 const ENV = { SSPR_PUBLIC_URL: 'https://sspr.example.org' };

@@ -3,8 +3,10 @@
 // the admins' digest are written in it, with the expiry date as it falls in their time zone.
 import { describe, expect, it } from 'vitest';
 import { DATABASES, freshDatabaseUrl } from '../support/databases.js';
-import { FakeClock, PASSWORD, api, bearer, drain, messagesTo, seedUser, setPolicy, signIn, startServerOnUrl, type TestServer } from '../security/helpers.js';
-import { FormClient } from '../pages/http-client.js';
+import { FakeClock } from '../support/clock.js';
+import { PASSWORD, api, bearer, seedUser, setPolicy, startServerOnUrl, type TestServer } from '../support/app.js';
+import { drain, messagesTo, signIn } from '../support/flows.js';
+import { FormClient } from '../support/form-client.js';
 
 const DAY = 86_400_000;
 const ENV = { SSPR_PUBLIC_URL: 'https://sspr.example.org' };

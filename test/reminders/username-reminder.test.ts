@@ -2,7 +2,9 @@
 // record, throttles that hold under a burst, on SQLite and PostgreSQL.
 import { describe, expect, it } from 'vitest';
 import { DATABASES } from '../support/databases.js';
-import { api, drain, messagesTo, seedUser, startServer, type TestServer } from '../security/helpers.js';
+import { api, seedUser, startServer, type TestServer } from '../support/app.js';
+import { drain, messagesTo } from '../support/flows.js';
+import { pendingMessageCount } from '../support/queries.js';
 
 const VOLATILE_HEADERS = new Set(['date', 'content-length', 'keep-alive']);
 function observable(res: { status: number; json: unknown; headers: Headers }) {
@@ -44,7 +46,7 @@ describe.each(DATABASES)('username reminder (%s)', (kind) => {
     expect(messagesTo(s, 'gone@example.com')).toHaveLength(0);
     // the decoys were queued like real messages and dropped unsent
     expect(s.transport.sent).toHaveLength(1);
-    expect(await s.store.r.messages.pendingCount()).toBe(0);
+    expect(await pendingMessageCount(s.store)).toBe(0);
 
     const audit = await auditOf(s);
     expect(audit.map((a) => [a.result, a.target])).toEqual([

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { REPORTS } from '../../src/core/reports.js';
 import { DATABASES } from '../support/databases.js';
-import { ADMIN_KEY, NEW_PASSWORD, PASSWORD, api, bearer, fullReset, requestCode, seedUser, setPassword, setPolicy, signIn, startFlow, startServer, verify, type TestServer } from '../security/helpers.js';
+import { ADMIN_KEY, NEW_PASSWORD, PASSWORD, api, bearer, seedUser, setPolicy, startServer, type TestServer } from '../support/app.js';
+import { fullReset, requestCode, setPassword, signIn, startFlow, verify } from '../support/flows.js';
 
 const READ_KEY = 'r'.repeat(40);
 const DESK_KEY = 'h'.repeat(40);

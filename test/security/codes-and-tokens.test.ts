@@ -5,25 +5,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createKeyring, systemRandom } from '../../src/adapters/crypto.js';
 import { newCode } from '../../src/methods/code-method.js';
 import { DATABASES } from '../support/databases.js';
-import {
-  NEW_PASSWORD,
-  PASSWORD,
-  FakeClock,
-  api,
-  bearer,
-  challenge,
-  drain,
-  dumpDatabase,
-  fullReset,
-  requestCode,
-  seedUser,
-  setPassword,
-  setPolicy,
-  signIn,
-  startFlow,
-  startServer,
-  verify,
-} from './helpers.js';
+import { NEW_PASSWORD, PASSWORD, api, bearer, seedUser, setPolicy, startServer } from '../support/app.js';
+import { FakeClock } from '../support/clock.js';
+import { challenge, drain, fullReset, requestCode, setPassword, signIn, startFlow, verify } from '../support/flows.js';
+import { dumpDatabase } from '../support/queries.js';
 
 const EMAIL = 'alice@example.com';
 const MOBILE = '+972501234567';

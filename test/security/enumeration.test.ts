@@ -2,22 +2,9 @@
 // to a contact on record, and starting a reset changes nothing.
 import { describe, expect, it } from 'vitest';
 import { DATABASES } from '../support/databases.js';
-import {
-  PASSWORD,
-  api,
-  bearer,
-  challenge,
-  drain,
-  median,
-  requestCode,
-  seedUser,
-  setPolicy,
-  signIn,
-  startFlow,
-  startServer,
-  verify,
-  type TestServer,
-} from './helpers.js';
+import { PASSWORD, api, bearer, seedUser, setPolicy, startServer, type TestServer } from '../support/app.js';
+import { challenge, drain, requestCode, signIn, startFlow, verify } from '../support/flows.js';
+import { median } from '../support/instruments.js';
 
 /** Headers that differ between any two responses whatever the account. */
 const VOLATILE_HEADERS = new Set(['date', 'content-length', 'keep-alive']);

@@ -7,21 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createKeyring } from '../../src/adapters/crypto.js';
 import { DATABASES } from '../support/databases.js';
-import {
-  ADMIN_KEY,
-  ADMIN_KEY_ENV,
-  PASSWORD,
-  api,
-  bearer,
-  expectErrorEnvelope,
-  fullReset,
-  raw,
-  seedUser,
-  signIn,
-  startFlow,
-  startServer,
-  type RawResponse,
-} from './helpers.js';
+import { ADMIN_KEY, ADMIN_KEY_ENV, PASSWORD, api, bearer, seedUser, startServer } from '../support/app.js';
+import { fullReset, signIn, startFlow } from '../support/flows.js';
+import { expectErrorEnvelope, raw, type RawResponse } from '../support/http.js';
 
 /** The API routes of API.md that exist today; the OpenAPI document must list at least these. */
 const KNOWN_ROUTES = [

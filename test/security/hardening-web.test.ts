@@ -4,24 +4,10 @@ import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { translator } from '../../src/i18n.js';
 import { DATABASES, freshDatabaseUrl } from '../support/databases.js';
-import {
-  ADMIN_KEY,
-  ADMIN_KEY_ENV,
-  Browser,
-  PASSWORD,
-  api,
-  auditRows,
-  bearer,
-  raw,
-  seedUser,
-  signIn,
-  startFlow,
-  startServer,
-  startServerOnUrl,
-  verify,
-  type FlowHandle,
-  type TestServer,
-} from './helpers.js';
+import { ADMIN_KEY, ADMIN_KEY_ENV, PASSWORD, api, bearer, seedUser, startServer, startServerOnUrl, type TestServer } from '../support/app.js';
+import { signIn, startFlow, verify, type FlowHandle } from '../support/flows.js';
+import { Browser, raw } from '../support/http.js';
+import { auditRows } from '../support/queries.js';
 
 const EVIL = 'https://evil.example';
 const WRONG = '00000000';

@@ -2,29 +2,9 @@
 // refused before hashing; Argon2id; personal words refused; no secret in logs, audit, errors or
 // messages; after a reset no sign-in, every session revoked, a notice without secrets.
 import { describe, expect, it } from 'vitest';
-import {
-  ADMIN_KEY,
-  ADMIN_KEY_ENV,
-  NEW_PASSWORD,
-  PASSWORD,
-  api,
-  bearer,
-  countingHasher,
-  drain,
-  fullReset,
-  memoryLog,
-  messagesTo,
-  requestCode,
-  seedUser,
-  setPassword,
-  setPolicy,
-  signIn,
-  startFlow,
-  startServer,
-  verify,
-  type FlowHandle,
-  type TestServer,
-} from './helpers.js';
+import { ADMIN_KEY, ADMIN_KEY_ENV, NEW_PASSWORD, PASSWORD, api, bearer, seedUser, setPolicy, startServer, type TestServer } from '../support/app.js';
+import { drain, fullReset, messagesTo, requestCode, setPassword, signIn, startFlow, verify, type FlowHandle } from '../support/flows.js';
+import { countingHasher, memoryLog } from '../support/instruments.js';
 
 const EMAIL = 'alice@example.com';
 

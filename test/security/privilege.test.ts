@@ -3,7 +3,9 @@
 // request; a session opened with a temporary password opens nothing but its change.
 import { describe, expect, it } from 'vitest';
 import { DATABASES } from '../support/databases.js';
-import { api, auditRows, drain, messagesTo, PASSWORD, seedUser, signIn, startServer, type TestServer } from './helpers.js';
+import { api, PASSWORD, seedUser, startServer, type TestServer } from '../support/app.js';
+import { drain, messagesTo, signIn } from '../support/flows.js';
+import { auditRows } from '../support/queries.js';
 
 const HELPDESK_KEY = 'h'.repeat(40);
 const ADMIN_KEY = 'a'.repeat(40);

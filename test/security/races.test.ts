@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { argon2Hasher } from '../../src/adapters/crypto.js';
 import type { Hasher } from '../../src/ports.js';
 import { DATABASES } from '../support/databases.js';
-import { api, auditRows, bearer, challenge, PASSWORD, requestCode, seedUser, signIn, startFlow, startServer, verify } from './helpers.js';
+import { api, bearer, PASSWORD, seedUser, startServer } from '../support/app.js';
+import { challenge, requestCode, signIn, startFlow, verify } from '../support/flows.js';
+import { auditRows } from '../support/queries.js';
 
 /** Argon2id that records which stored hashes were checked, to count real password checks. */
 function recordingHasher(): Hasher & { checked: string[] } {

@@ -14,7 +14,7 @@ import { sendApiError } from '../../src/http/errors.js';
 import { composeServices, type Services } from '../../src/server.js';
 import { freshDatabaseUrl } from '../support/databases.js';
 import { testSecret } from '../support/app.js';
-import { ADMIN_KEY, PASSWORD } from './helpers.js';
+import { ADMIN_KEY, PASSWORD } from '../support/app.js';
 
 let services: Services;
 beforeAll(async () => {

@@ -4,22 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DATABASES, freshDatabaseUrl } from '../support/databases.js';
-import {
-  api,
-  auditRows,
-  challenge,
-  fullReset,
-  requestCode,
-  seedUser,
-  setPolicy,
-  signIn,
-  startFlow,
-  startServer,
-  startServerOnUrl,
-  verify,
-  type FlowHandle,
-  type TestServer,
-} from './helpers.js';
+import { api, seedUser, setPolicy, startServer, startServerOnUrl, type TestServer } from '../support/app.js';
+import { challenge, fullReset, requestCode, signIn, startFlow, verify, type FlowHandle } from '../support/flows.js';
+import { auditRows } from '../support/queries.js';
 
 const EMAIL = 'alice@example.com';
 const MOBILE = '+972501234567';

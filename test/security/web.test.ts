@@ -2,26 +2,9 @@
 // load nothing from elsewhere and keep secrets out of URLs; CSRF, framing, cookie and CSP
 // protections; steps enforced on the server; no open redirects.
 import { describe, expect, it } from 'vitest';
-import {
-  Browser,
-  NEW_PASSWORD,
-  PASSWORD,
-  api,
-  bearer,
-  challenge,
-  drain,
-  pageReset,
-  parseSetCookies,
-  raw,
-  requestCode,
-  seedUser,
-  setPassword,
-  signIn,
-  startFlow,
-  startServer,
-  verify,
-  type RawResponse,
-} from './helpers.js';
+import { NEW_PASSWORD, PASSWORD, api, bearer, seedUser, startServer } from '../support/app.js';
+import { challenge, drain, pageReset, requestCode, setPassword, signIn, startFlow, verify } from '../support/flows.js';
+import { Browser, parseSetCookies, raw, type RawResponse } from '../support/http.js';
 
 const PUBLIC = 'https://sspr.example.org';
 const EMAIL = 'alice@example.com';

@@ -1,9 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config.js';
+import { onTestFinished } from 'vitest';
+import type { NewUser } from '../../src/adapters/directory/builtin.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import type { Policy } from '../../src/core/policy/settings.js';
 import type { OutgoingMessage, Transport } from '../../src/ports.js';
 import { createServer, type Overrides, type Server } from '../../src/server.js';
+import { freshDatabaseUrl, type DatabaseKind } from './databases.js';
+
+// Real servers on real databases for the HTTP tests, the users and policy they start with, and
+// JSON over real HTTP.
 
 /** A transport that keeps every message, so tests can read the codes sent. */
 export class CapturingTransport implements Transport {
@@ -48,17 +55,25 @@ export interface TestServer extends Server {
 export const testSecret = (databaseUrl: string) => createHash('sha256').update(`sspr-test:${databaseUrl}`).digest('hex');
 
 /**
- * A real server on a real database, listening on 127.0.0.1, with the CAPTCHA off unless asked.
- * `env` sets any SSPR_* key; `port` 0 picks a free one.
+ * The configuration every test starts from: a real database, the CAPTCHA off unless asked, no
+ * breached-password filter, limits per source out of the way. `env` sets any SSPR_* key.
  */
-export async function startTestServer(databaseUrl: string, env: Record<string, string> = {}, o: Overrides = {}, port = 0): Promise<TestServer> {
-  const config = loadConfig({}, { SSPR_DATABASE_URL: databaseUrl, SSPR_CAPTCHA: 'off', SSPR_SECRET: testSecret(databaseUrl), SSPR_LOG_LEVEL: 'silent', SSPR_BREACHED_FILTER: join(tmpdir(), `sspr-no-filter-${randomBytes(4).toString('hex')}`),
+export function testConfig(databaseUrl: string, env: Record<string, string> = {}): Config {
+  return loadConfig({}, { SSPR_DATABASE_URL: databaseUrl, SSPR_CAPTCHA: 'off', SSPR_SECRET: testSecret(databaseUrl), SSPR_LOG_LEVEL: 'silent', SSPR_BREACHED_FILTER: join(tmpdir(), `sspr-no-filter-${randomBytes(4).toString('hex')}`),
     // every test client is one source address typing the same few numbers; tests of these limits set them
     SSPR_SOURCE_STARTS_PER_HOUR: '1000000',
     SSPR_PHONE_PER_NUMBER_PER_HOUR: '1000',
     SSPR_PHONE_PER_NUMBER_PER_DAY: '1000',
     ...env,
   });
+}
+
+/**
+ * A real server on a real database, listening on 127.0.0.1, with the CAPTCHA off unless asked.
+ * `env` sets any SSPR_* key; `port` 0 picks a free one.
+ */
+export async function startTestServer(databaseUrl: string, env: Record<string, string> = {}, o: Overrides = {}, port = 0): Promise<TestServer> {
+  const config = testConfig(databaseUrl, env);
   const transport = new CapturingTransport();
   const server = await createServer(config, { transport, logger: false, ...o });
   await server.app.listen({ port, host: '127.0.0.1' });
@@ -85,3 +100,30 @@ export async function api(base: string, method: string, path: string, body?: unk
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** A password that passes the default policy and holds none of the seeded users' names. */
+export const PASSWORD = 'Old-Horse-Battery-7';
+export const NEW_PASSWORD = 'New-Staple-Quartz-9';
+export const ADMIN_KEY = 'k'.repeat(40);
+export const ADMIN_KEY_ENV = { SSPR_ADMIN_API_KEYS: `tests:${ADMIN_KEY}` };
+
+/** A fresh database of `kind` and a real server on it; closed when the test ends. */
+export async function startServer(kind: DatabaseKind, env: Record<string, string> = {}, o: Overrides = {}): Promise<TestServer> {
+  return startServerOnUrl(await freshDatabaseUrl(kind), env, o);
+}
+
+/** A server on an existing database: a second instance of one deployment shares it. */
+export async function startServerOnUrl(databaseUrl: string, env: Record<string, string> = {}, o: Overrides = {}): Promise<TestServer> {
+  const server = await startTestServer(databaseUrl, env, o);
+  onTestFinished(() => server.close());
+  return server;
+}
+
+/** Adds a user with a password and an e-mail on record (`<username>@example.com`) unless told otherwise. */
+export async function seedUser(server: TestServer, u: Partial<NewUser> & { username: string }) {
+  return server.directory.add({ password: PASSWORD, email: `${u.username}@example.com`, givenName: 'Given', surname: 'Person', ...u });
+}
+
+export async function setPolicy(server: TestServer, patch: Partial<Policy>): Promise<void> {
+  await server.policy.update(patch, 'test', null);
+}

@@ -66,7 +66,6 @@ const int = (e: Entry, a: string): number => {
  * own delete-old/add-new, which AD checks against the current password.
  */
 export class ActiveDirectory extends LdapDirectory {
-  readonly kind = 'ad' as const;
   protected readonly defaultFilter = '(|(sAMAccountName={username})(userPrincipalName={username}))';
   protected readonly defaultGroupFilter = '(member:1.2.840.113556.1.4.1941:={dn})';
   protected get usernameAttr(): string {

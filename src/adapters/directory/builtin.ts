@@ -11,7 +11,6 @@ import { asStoreTx, kyselyOf } from '../store/store.js';
 /** The built-in directory locks an account after this many failed sign-ins in a row (like AD's lockout threshold). */
 export const LOCKOUT_THRESHOLD = 10;
 
-export { normalizeUsername } from '../../core/username.js';
 export type { NewUser };
 
 /** a row of the built-in directory as the person the services see */

@@ -25,7 +25,6 @@ const POLICY_CACHE_MS = 60_000;
  * attributes and the groups. The flavours add the id attribute, the account state and writing.
  */
 export abstract class LdapDirectory implements Directory {
-  abstract readonly kind: 'ldap' | 'ad';
   protected readonly pool: ServicePool;
   protected readonly connector: LdapConnector;
   private policies = new Map<string, { at: number; rules: DirectoryPasswordRules | null }>();

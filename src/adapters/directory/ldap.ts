@@ -44,7 +44,6 @@ const num = (e: Entry | null, a: string): number => {
  * made by the service account, a change by the person bound with their current password.
  */
 export class OpenLdapDirectory extends LdapDirectory {
-  readonly kind = 'ldap' as const;
   protected readonly defaultFilter = '(|(uid={username})(mail={username}))';
   protected readonly defaultGroupFilter = '(|(member={dn})(uniqueMember={dn}))';
   protected get usernameAttr(): string {

@@ -57,10 +57,6 @@ export function messagesRepo(db: Kysely<Database>): MessagesRepo {
       const r = await db.deleteFrom('messages').where('state', 'in', ['sent', 'failed']).where('created_at', '<', before).executeTakeFirst();
       return Number(r.numDeletedRows);
     },
-    async pendingCount(): Promise<number> {
-      const r = await db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', 'queued').executeTakeFirst();
-      return Number(r?.n ?? 0);
-    },
     async failedSince(since: number): Promise<number> {
       const r = await db.selectFrom('messages').select(sql<string | number>`count(*)`.as('n')).where('state', '=', 'failed').where('created_at', '>=', since).executeTakeFirstOrThrow();
       return Number(r.n);

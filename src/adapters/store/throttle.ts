@@ -16,10 +16,6 @@ export function throttleRepo(db: Kysely<Database>, dialect: Dialect): ThrottleRe
     return Number(r?.n ?? 0);
   };
   return {
-    /** counts one event under each key, in one statement */
-    async hit(keys: string[], at: number): Promise<void> {
-      await db.insertInto('throttle_events').values(keys.map((key) => ({ key, at }))).execute();
-    },
     count,
     /**
      * Reserves one event under every limit's key, all or none, when every key is under its

@@ -4,7 +4,8 @@ import type { Auth, CookieNames } from '../auth.js';
 import { cookieOptions } from '../auth.js';
 import { requestContext } from '../request-context.js';
 import type { Api } from './route-contract.js';
-import { methodEnum, noContent, nullable, stringEnum } from './schemas.js';
+import { SIGN_IN_NAME_MAX } from '../../core/inputs.js';
+import { PASSWORD_INPUT, codeInput, methodEnum, noContent, nullable, stringEnum } from './schemas.js';
 
 const idParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{32}$' }) }, { additionalProperties: false });
 const methodState = (state: 'pending' | 'active') => Type.Object({ id: Type.String(), state: stringEnum([state]) });
@@ -46,7 +47,7 @@ export function accountRoutes(app: Api, accounts: AccountService, auth: Auth, na
         tags,
         summary: 'Sign in with the current password',
         body: Type.Object(
-          { username: Type.String({ minLength: 1, maxLength: 256 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
+          { username: Type.String({ description: `at most ${SIGN_IN_NAME_MAX} characters` }), password: Type.String({ description: PASSWORD_INPUT }) },
           { additionalProperties: false },
         ),
         response: { 200: Type.Object({ token: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }) },
@@ -105,7 +106,7 @@ export function accountRoutes(app: Api, accounts: AccountService, auth: Auth, na
         body: Type.Object(
           {
             method: stringEnum(['email', 'sms', 'office', 'authenticator', 'passkey', 'questions']),
-            value: Type.Optional(Type.String({ minLength: 3, maxLength: 320, description: 'the e-mail address or +E.164 number (contacts)' })),
+            value: Type.Optional(Type.String({ description: 'the e-mail address or +E.164 number (contacts); any case, spaces, dashes and brackets are read alike' })),
             name: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'a name for the authenticator or passkey' })),
             answers: Type.Optional(
               Type.Array(
@@ -139,7 +140,7 @@ export function accountRoutes(app: Api, accounts: AccountService, auth: Auth, na
         summary: 'Confirm a method: the code sent to it or shown by the authenticator, or the passkey’s attestation',
         params: idParams,
         body: Type.Object(
-          { code: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })), response: Type.Optional(Type.Record(Type.String(), Type.Unknown())) },
+          { code: Type.Optional(codeInput), response: Type.Optional(Type.Record(Type.String(), Type.Unknown())) },
           { additionalProperties: false, minProperties: 1 },
         ),
         response: { 200: Type.Object({ id: Type.String(), state: Type.String() }) },
@@ -165,7 +166,7 @@ export function accountRoutes(app: Api, accounts: AccountService, auth: Auth, na
         tags,
         summary: 'Change password with the current one',
         body: Type.Object(
-          { currentPassword: Type.String({ minLength: 1, maxLength: 1024 }), newPassword: Type.String({ minLength: 1 }) },
+          { currentPassword: Type.String({ description: PASSWORD_INPUT }), newPassword: Type.String({ description: 'judged by the password policy' }) },
           { additionalProperties: false },
         ),
         response: { 204: noContent },

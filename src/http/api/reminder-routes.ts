@@ -14,7 +14,7 @@ export function reminderRoutes(app: Api, usernames: UsernameReminder): void {
         summary: 'Send the usernames on record for an e-mail address or phone number to that contact',
         body: Type.Object(
           {
-            contact: Type.String({ minLength: 1, maxLength: 320, description: 'an e-mail address or a phone number with its country code' }),
+            contact: Type.String({ description: 'an e-mail address or a phone number with its country code' }),
             captcha: Type.Optional(Type.String({ maxLength: 16384, description: 'the solved proof-of-work payload (omit when the CAPTCHA is off)' })),
           },
           { additionalProperties: false },

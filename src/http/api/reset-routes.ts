@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox';
+import { SIGN_IN_NAME_MAX } from '../../core/inputs.js';
 import type { ResetService } from '../../services/reset-service.js';
 import { requestContext } from '../request-context.js';
 import type { Api } from './route-contract.js';
-import { flowIdParams, flowStarted, flowView, methodEnum, stringEnum } from './schemas.js';
+import { codeInput, flowIdParams, flowStarted, flowView, methodEnum, stringEnum } from './schemas.js';
 
 /** The reset / unlock flow over JSON. Every call after the first carries the flow's bearer token. */
 export function resetRoutes(app: Api, reset: ResetService): void {
@@ -18,7 +19,7 @@ export function resetRoutes(app: Api, reset: ResetService): void {
         summary: 'Start a reset or unlock flow',
         body: Type.Object(
           {
-            username: Type.String({ minLength: 1, maxLength: 256 }),
+            username: Type.String({ description: `at most ${SIGN_IN_NAME_MAX} characters` }),
             captcha: Type.Optional(Type.String({ maxLength: 16384, description: 'the solved proof-of-work payload (omit when the CAPTCHA is off)' })),
             intent: Type.Optional(stringEnum(['reset', 'unlock'], { default: 'reset' })),
           },
@@ -50,7 +51,7 @@ export function resetRoutes(app: Api, reset: ResetService): void {
         body: Type.Object(
           {
             method: methodEnum,
-            contact: Type.Optional(Type.String({ minLength: 1, maxLength: 320, description: 'the full e-mail or phone number (required with enumeration protection)' })),
+            contact: Type.Optional(Type.String({ description: 'the full e-mail or phone number (required with enumeration protection); any case, spaces, dashes and brackets are read alike' })),
           },
           { additionalProperties: false },
         ),
@@ -71,7 +72,7 @@ export function resetRoutes(app: Api, reset: ResetService): void {
         body: Type.Object(
           {
             method: methodEnum,
-            code: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+            code: Type.Optional(codeInput),
             answers: Type.Optional(
               Type.Array(Type.Object({ id: Type.String({ minLength: 1, maxLength: 40 }), answer: Type.String({ maxLength: 200 }) }, { additionalProperties: false }), { maxItems: 5 }),
             ),

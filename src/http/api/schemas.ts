@@ -1,4 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import { CODE_INPUT_MAX, PASSWORD_INPUT_MAX } from '../../core/inputs.js';
 import { METHOD_IDS } from '../../core/methods.js';
 
 // Route schemas are the types: a handler's request and reply types are inferred from them
@@ -12,6 +13,15 @@ export const stringEnum = <const T extends readonly string[]>(values: T, options
   Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
 
 export const methodEnum = stringEnum(METHOD_IDS);
+
+// Typed codes, contacts and passwords are read by the services (core/inputs.ts), not bounded
+// here, so the JSON API refuses them with the same code and message as the pages do.
+
+/** A typed one-time code. */
+export const codeInput = Type.String({ description: `the code as received; spaces and dashes between digits are ignored (at most ${CODE_INPUT_MAX} characters)` });
+
+/** How a password typed to sign in is described. */
+export const PASSWORD_INPUT = `at most ${PASSWORD_INPUT_MAX} characters; longer is refused (SSPR_BAD_REQUEST, password.tooLong), never cut`;
 
 /** A string, or null when there is none. */
 export const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);

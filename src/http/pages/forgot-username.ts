@@ -55,7 +55,7 @@ export function forgotUsernamePages(app: FastifyInstance, kit: PageKit): void {
   app.post('/reset/username', hide, async (request, reply) => {
     const c = await kit.ctx(request, reply);
     const field = kit.form(request);
-    const contact = field('contact').slice(0, 1024);
+    const contact = field('contact');
     const again = (e: SsprError, where: string) => kit.send(reply, e.status, askPage(c, captchaWidget(kit, c), contact, pageError(e, c.locale, where)));
     if (!contact.trim() || contact.length > 320) return again(new SsprError('SSPR_BAD_REQUEST', [{ code: 'contact.invalid', field: 'contact' }]), 'contact');
     try {

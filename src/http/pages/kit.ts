@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SsprError } from '../../core/errors.js';
+import { signInProblems } from '../../core/inputs.js';
 import { isLocale, translator } from '../../i18n.js';
 import { errorBody } from '../errors.js';
 import type { Brand } from './brand.js';
@@ -68,12 +69,13 @@ export function pageError(err: SsprError, locale: string, field?: string, fields
 }
 
 /**
- * The username and password of a sign-in form, bounded; `missing` names each empty field, so
- * both sign-in pages refuse them alike before any check runs.
+ * The username and password of a sign-in form as typed; `missing` holds the reasons the account
+ * service would refuse them (an empty or over-long field), so both sign-in pages can show them
+ * before any check runs. Nothing is cut: an over-long password is refused, never shortened.
  */
 export function signInFields(field: (name: string) => string): { username: string; password: string; missing: SsprError | null } {
-  const username = field('username').slice(0, 256);
-  const password = field('password').slice(0, 1024);
-  const details = [...(!username.trim() ? [{ code: 'username.required', field: 'username' }] : []), ...(!password ? [{ code: 'password.required', field: 'password' }] : [])];
-  return { username, password, missing: details.length ? new SsprError('SSPR_BAD_REQUEST', details) : null };
+  const username = field('username');
+  const password = field('password');
+  const problems = signInProblems(username, password);
+  return { username, password, missing: problems.length ? new SsprError('SSPR_BAD_REQUEST', problems) : null };
 }

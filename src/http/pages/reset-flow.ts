@@ -211,13 +211,12 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
     const c = await kit.ctx(request, reply);
     const policy = await deps.policy.get();
     const field = kit.form(request);
-    const username = field('username').slice(0, 1024);
+    const username = field('username');
     const intent = field('intent') === 'unlock' ? 'unlock' : 'reset';
     const captcha = field('altcha');
     const returnTo = allowedReturn(field('return'), policy);
     const again = (e: SsprError, where?: string) =>
       kit.send(reply, e.status, startPage(c, { allowUnlock: policy.allowUnlock, widget: widget(c), form: { username, intent, returnTo }, error: pageError(e, c.locale, where) }));
-    if (!username.trim() || username.length > 256) return again(new SsprError('SSPR_BAD_REQUEST', [{ code: 'username.required', field: 'username' }]), 'username');
     try {
       const { view, token } = await deps.reset.start({ username, captcha: captcha || undefined, intent }, requestContext(request));
       reply.setCookie(names.flow, token, cookieOptions(https, 900));
@@ -360,11 +359,10 @@ export function resetPages(app: FastifyInstance, kit: PageKit): void {
       const field = kit.form(request);
       const method = codeMethod(f.v, field('method'));
       if (!method) return kit.redirect(reply, '/reset/method');
-      const code = field('code').replace(/[\s-]/g, '');
+      const code = field('code');
       const show = async (e: SsprError) => kit.send(reply, e.status, await renderCode(request, f, method, pageError(e, f.c.locale, 'code')));
-      if (!code) return show(new SsprError('SSPR_BAD_REQUEST', [{ code: 'code.required', field: 'code' }]));
       try {
-        const next = await deps.reset.verify(f.id, f.token, { method, code: code.slice(0, 32) }, requestContext(request));
+        const next = await deps.reset.verify(f.id, f.token, { method, code }, requestContext(request));
         return await onward(request, reply, f, next);
       } catch (err) {
         return failed(request, reply, f.c, '/reset/code', err, show);

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
 import { stringify } from 'csv-stringify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AdminScope } from '../../../config.js';
+import type { AdminScope } from '../../../core/scopes.js';
 import { SsprError } from '../../../core/errors.js';
 import { errorCatalog } from '../../../core/errors.js';
 import { POLICY_SETTINGS, settingSpec, type SettingSpec } from '../../../core/policy/settings.js';
@@ -86,11 +86,10 @@ export function adminPages(app: FastifyInstance, kit: PageKit): void {
 
   app.post('/admin/code', hide, async (request, reply) => {
     const c = await kit.ctx(request, reply);
-    const code = kit.form(request)('code').replace(/[\s-]/g, '').slice(0, 32);
+    const code = kit.form(request)('code');
     const pending = await portal.pending(token(request));
     if (!pending) return kit.send(reply, 401, signInPage(c, { error: pageError(new SsprError('SSPR_UNAUTHENTICATED'), c.locale) }));
     try {
-      if (!code) throw new SsprError('SSPR_BAD_REQUEST', [{ code: 'code.required', field: 'code' }]);
       await portal.verifyCode(token(request)!, code, requestContext(request));
       return go(reply, '/admin');
     } catch (err) {

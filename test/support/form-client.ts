@@ -1,4 +1,4 @@
-import type { TestServer } from '../support/app.js';
+import type { TestServer } from './app.js';
 
 // A minimal browser over fetch: keeps cookies, never follows redirects by itself, and records
 // every URL it asked for and every Location it was sent to (to prove secrets stay out of them).

@@ -1,6 +1,8 @@
+// Registering methods over the JSON API: sessions, authenticator codes, security questions.
 import { Secret, TOTP } from 'otpauth';
 import { expect } from 'vitest';
-import { PASSWORD, api, bearer, signIn, type TestServer } from '../security/helpers.js';
+import { PASSWORD, api, bearer, type TestServer } from './app.js';
+import { signIn } from './flows.js';
 
 /** the code an authenticator app shows at `at` */
 export const totp = (secret: string, at: number) => new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({ timestamp: at });
