@@ -38,12 +38,13 @@ export class UsernameReminder {
 
   async request(input: { contact: string; captcha?: string | undefined }, ctx: RequestContext): Promise<void> {
     const { d } = this;
+    // what was typed is read first, for both doors: a contact to correct spends no CAPTCHA proof
+    const contact = contactLookup(input.contact);
+    if (!contact) throw new SsprError('SSPR_BAD_REQUEST', [{ code: 'contact.invalid', field: 'contact' }]);
     if (d.captcha.enabled) {
       if (!input.captcha) throw new SsprError('SSPR_CAPTCHA_REQUIRED');
       if (!(await d.captcha.verify(input.captcha))) throw new SsprError('SSPR_CAPTCHA_INVALID');
     }
-    const contact = contactLookup(input.contact);
-    if (!contact) throw new SsprError('SSPR_BAD_REQUEST', [{ code: 'contact.invalid', field: 'contact' }]);
     const now = d.clock.now();
     const masked = contact.kind === 'email' ? maskEmail(contact.value) : maskPhone(contact.value);
     const contactKey = d.keyring.mac('contact', `${contact.kind}:${contact.value}`);

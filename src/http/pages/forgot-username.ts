@@ -57,7 +57,6 @@ export function forgotUsernamePages(app: FastifyInstance, kit: PageKit): void {
     const field = kit.form(request);
     const contact = field('contact');
     const again = (e: SsprError, where: string) => kit.send(reply, e.status, askPage(c, captchaWidget(kit, c), contact, pageError(e, c.locale, where)));
-    if (!contact.trim() || contact.length > 320) return again(new SsprError('SSPR_BAD_REQUEST', [{ code: 'contact.invalid', field: 'contact' }]), 'contact');
     try {
       await kit.deps.usernames.request({ contact, captcha: field('altcha') || undefined }, requestContext(request));
     } catch (err) {
