@@ -50,6 +50,8 @@ export interface Overrides {
   transport?: Transport;
   /** stands another directory in front of the built-in one (tests of a directory outside the database) */
   wrapDirectory?: (builtin: BuiltinDirectory) => Directory;
+  /** told of every SQL statement the store runs (statement counts per request) */
+  onQuery?: (sql: string) => void;
 }
 
 export interface Server {
@@ -104,7 +106,7 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const hasher = o.hasher ?? argon2Hasher;
   // adapters made before the HTTP server log through it once it exists
   const log: { target: Pick<FastifyBaseLogger, 'warn' | 'info'> | null } = { target: null };
-  const store = Store.open(config.databaseUrl, { pool: config.databasePool, onIdleError: (err) => log.target?.warn({ err: err.message }, 'database connection lost; it is replaced on next use') });
+  const store = Store.open(config.databaseUrl, { pool: config.databasePool, ...(o.onQuery ? { onQuery: o.onQuery } : {}), onIdleError: (err) => log.target?.warn({ err: err.message }, 'database connection lost; it is replaced on next use') });
   let applied: string[];
   try {
     applied = await store.migrate();

@@ -1,7 +1,7 @@
 import SQLite from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type LogEvent, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 
@@ -22,6 +22,8 @@ export interface OpenOptions {
   pool?: number;
   /** told when an idle pooled connection breaks (the server restarted, a proxy cut it) */
   onIdleError?: (err: Error) => void;
+  /** told of every SQL statement run, with its text (statement counts in tests and benchmarks) */
+  onQuery?: (sql: string) => void;
 }
 
 /** `sqlite:PATH` (or `sqlite::memory:`) or `postgres://…`. */
@@ -34,7 +36,7 @@ export function openDatabase(url: string, o: OpenOptions = {}): OpenDb {
     // discards the broken connection and opens a new one when the server is back.
     pool.on('error', (err) => o.onIdleError?.(err));
     pool.on('connect', (client) => client.on('error', (err) => o.onIdleError?.(err)));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...queryLog(o) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
   if (!url.startsWith('sqlite:')) throw new Error('SSPR_DATABASE_URL must start with sqlite: or postgres://');
@@ -50,9 +52,11 @@ export function openDatabase(url: string, o: OpenOptions = {}): OpenDb {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }), ...queryLog(o) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }
+
+const queryLog = (o: OpenOptions) => (o.onQuery ? { log: (e: LogEvent) => o.onQuery!(e.query.sql) } : {});
 
 /**
  * The database holds password hashes, sealed seeds and the audit: directories this creates are
