@@ -250,9 +250,12 @@ function printProfile(dir, windows) {
     if (url.startsWith('node:')) return 'node';
     return cf.functionName.startsWith('(') ? cf.functionName : '(native)';
   };
+  const parent = new Map();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   for (const w of windows) {
     const self = new Map();
     const mods = new Map();
+    const ours = new Map(); // inclusive time of the product's own functions
     let t = prof.startTime;
     let total = 0;
     for (let i = 0; i < prof.samples.length; i++) {
@@ -267,9 +270,18 @@ function printProfile(dir, windows) {
       self.set(k, (self.get(k) ?? 0) + dt);
       const mk = where(cf);
       mods.set(mk, (mods.get(mk) ?? 0) + dt);
+      const seen = new Set();
+      for (let id = n.id; id !== undefined; id = parent.get(id)) {
+        const f = byId.get(id).callFrame;
+        if (!f.url.includes('/dist/')) continue;
+        const fk = `${f.functionName || '(anonymous)'} ${where(f)}:${f.lineNumber + 1}`;
+        if (seen.has(fk)) continue;
+        seen.add(fk);
+        ours.set(fk, (ours.get(fk) ?? 0) + dt);
+      }
     }
     const top = (mp, n) => [...mp].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `    ${fmt((v / total) * 100, 1).padStart(5)} %  ${k}`).join('\n');
-    process.stdout.write(`\n### profile: ${w.name} — ${fmt(total / 1000, 0)} ms busy\n  by module:\n${top(mods, 14)}\n  by function:\n${top(self, 20)}\n`);
+    process.stdout.write(`\n### profile: ${w.name} — ${fmt(total / 1000, 0)} ms busy\n  by module:\n${top(mods, 14)}\n  by function (self):\n${top(self, 20)}\n  the product's functions (inclusive):\n${top(ours, 20)}\n`);
   }
 }
 

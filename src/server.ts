@@ -132,10 +132,11 @@ export async function composeServices(config: Config, o: Overrides = {}) {
 
   // the outbox keeps codes in clear for the demo page; a real deployment never writes to it
   const outbox = createOutboxTransport(store, clock);
+  const smtp = !o.transport && config.smtpUrl ? createSmtpTransport({ url: config.smtpUrl, from: config.mailFrom }) : null;
   const transport =
     o.transport ??
     routeTransports({
-      email: config.smtpUrl ? createSmtpTransport({ url: config.smtpUrl, from: config.mailFrom }) : config.demo ? outbox : unconfigured('email', 'SSPR_SMTP_URL'),
+      email: smtp ?? (config.demo ? outbox : unconfigured('email', 'SSPR_SMTP_URL')),
       sms: config.smsWebhookUrl ? createWebhookTransport({ url: config.smsWebhookUrl, secret: config.smsWebhookSecret! }) : config.demo ? outbox : unconfigured('sms', 'SSPR_SMS_WEBHOOK_URL'),
     });
   const metrics = createMetrics();
@@ -163,13 +164,13 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const accounts = new AccountService(journey);
   const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, nudge });
   const reports = new ReportService({ store, methods, policy });
-  return { clock, random, hasher, store, keyring, directory, builtin, metrics, queue, captcha, policy, passwords, breached, reset, usernames, accounts, admin, reports, journey, nudge, log };
+  return { smtp, clock, random, hasher, store, keyring, directory, builtin, metrics, queue, captcha, policy, passwords, breached, reset, usernames, accounts, admin, reports, journey, nudge, log };
 }
 export type Services = Awaited<ReturnType<typeof composeServices>>;
 
 export async function createServer(config: Config, o: Overrides = {}): Promise<Server> {
   assertDeployable(config, o);
-  const { store, keyring, directory, builtin, metrics, queue, captcha, policy, reset, usernames, accounts, admin, reports, journey, breached, log, clock } = await composeServices(config, o);
+  const { smtp, store, keyring, directory, builtin, metrics, queue, captcha, policy, reset, usernames, accounts, admin, reports, journey, breached, log, clock } = await composeServices(config, o);
   const seeded = config.demo && directory === builtin ? await seedDemo(store, builtin) : false;
   const app = await buildApp({
     config,
@@ -238,6 +239,7 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
       }
       await app.close();
       await queue.stop();
+      smtp?.close();
       breached.close();
       await directory.close?.();
       await store.close();

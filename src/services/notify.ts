@@ -1,6 +1,7 @@
 import type { SecurityInfoRow } from '../adapters/store/security-info.js';
 import type { Repos } from '../adapters/store/store.js';
 import { brandName } from '../core/branding.js';
+import type { Policy } from '../core/policy/settings.js';
 import { normalizeEmail, normalizePhone } from '../core/contacts.js';
 import { translator } from '../i18n.js';
 import type { Clock, DirectoryUser, Keyring, Random } from '../ports.js';
@@ -28,7 +29,8 @@ export type Notice =
  */
 export async function notifyUser(
   r: Repos,
-  deps: { keyring: Keyring; random: Random; clock: Clock },
+  /** `currentPolicy`: the one the caller already read, spared a second read inside its transaction */
+  deps: { keyring: Keyring; random: Random; clock: Clock; currentPolicy?: Policy },
   user: DirectoryUser,
   info: SecurityInfoRow[],
   locale: string,
@@ -37,7 +39,7 @@ export async function notifyUser(
   params: Record<string, string> = {},
 ): Promise<void> {
   const t = translator(locale);
-  const org = brandName(await r.policy.load());
+  const org = brandName(deps.currentPolicy ?? (await r.policy.load()));
   const vars = { username: user.username, time: new Date(deps.clock.now()).toISOString().slice(0, 16).replace('T', ' '), ...params };
   const active = info.filter((i) => i.state === 'active' && i.value);
   const emails = new Set(active.filter((i) => i.method === 'email').map((i) => i.value as string));

@@ -452,9 +452,8 @@ export class ResetService {
       then: async (r) => {
         if (!(await r.flows.advance(completing, done, now))) throw new SsprError('SSPR_FLOW_STATE');
         await rest(r);
-        await d.throttle.clearSubject(r, flow.subjectKey);
-        await r.throttle.clear([signInKey(d.keyring, user.username)]);
-        if (policy.notifyUserOnReset) await notifyUser(r, { keyring: d.keyring, random: d.random, clock: d.clock }, user, info, flow.locale, notice, flow.id);
+        await d.throttle.clearSubject(r, flow.subjectKey, [signInKey(d.keyring, user.username)]);
+        if (policy.notifyUserOnReset) await notifyUser(r, { keyring: d.keyring, random: d.random, clock: d.clock, currentPolicy: policy }, user, info, flow.locale, notice, flow.id);
         await r.audit.append(this.audit(flow, ctx, now, { activity, method: flow.gatesPassed.join('+'), result: 'success' }));
       },
     });
