@@ -273,7 +273,7 @@ function printProfile(dir, windows) {
       const seen = new Set();
       for (let id = n.id; id !== undefined; id = parent.get(id)) {
         const f = byId.get(id).callFrame;
-        if (!f.url.includes('/dist/')) continue;
+        if (!f.url.includes('/dist/') || f.url.includes('/node_modules/')) continue;
         const fk = `${f.functionName || '(anonymous)'} ${where(f)}:${f.lineNumber + 1}`;
         if (seen.has(fk)) continue;
         seen.add(fk);
