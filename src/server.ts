@@ -27,7 +27,6 @@ import { DeliveryQueue } from './services/delivery-queue.js';
 import { createMetrics } from './services/metrics.js';
 import { PasswordPolicy } from './services/password-policy.js';
 import { PolicyService } from './services/policy-service.js';
-import { strengthScore } from './adapters/strength.js';
 import { BreachedFilterStore } from './adapters/breached/filter-store.js';
 import { createRangeCheck } from './adapters/breached/range-check.js';
 import { ResetService } from './services/reset-service.js';
@@ -155,7 +154,10 @@ export async function composeServices(config: Config, o: Overrides = {}) {
     logger: { warn: (obj, msg) => log.target?.warn(obj, msg), info: (obj, msg) => log.target?.info(obj, msg) },
   });
   const range = config.breachedRangeUrl ? createRangeCheck({ baseUrl: config.breachedRangeUrl }) : null;
-  const passwords = new PasswordPolicy({ store, policy, hasher, clock, random, strength: strengthScore, breached, range, directory });
+  // zxcvbn's dictionaries take ~13 MB when loaded and ~25 MB more once scored with; only a policy
+  // with a minimum strength score needs them, so they load on its first check
+  const strength = async (password: string, inputs: string[]) => (await import('./adapters/strength.js')).strengthScore(password, inputs);
+  const passwords = new PasswordPolicy({ store, policy, hasher, clock, random, strength, breached, range, directory });
   const phoneCost = new PhoneCost(config.phoneLimits, keyring);
   const startLimit = new StartLimit(config.sourceStartsPerHour);
   const journey = { store, directory, methods, policy, throttle, keyring, hasher, random, clock, nudge, passwords, phoneCost, startLimit };
