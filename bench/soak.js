@@ -154,7 +154,7 @@ async function main() {
       const c = await code;
       if (Math.random() < 0.3) await wrongCode(f, c);
       if (!check(await call('POST', `/api/v1/reset/${f.id}/verify`, { method: 'email', code: c }, f.token), [200], 'verify')) return;
-      if (check(await call('POST', `/api/v1/reset/${f.id}/password`, { newPassword: `Soak-${serial++}-Quartz-Lantern` }, f.token), [200], 'password')) counts.reset++;
+      if (check(await call('POST', `/api/v1/reset/${f.id}/password`, { newPassword: `Quartz-${serial++}-Lantern-Basalt` }, f.token), [200], 'password')) counts.reset++;
     },
     async wrong(email) {
       const f = await start(email);
