@@ -82,6 +82,8 @@ export class Inbox {
         });
       },
     });
+    // a server that stops (or is killed) drops its pooled connections: a reset, not a failure
+    this.server.on('error', () => {});
     await new Promise((r) => this.server.listen(0, '127.0.0.1', r));
     return this.server.server.address().port;
   }
