@@ -11,8 +11,14 @@ export const DEMO_USERS = [
 
 export async function seedDemo(store: Store, dir: BuiltinDirectory): Promise<boolean> {
   if ((await dir.count()) > 0) return false;
-  await store.transaction(async (r) => {
-    for (const u of DEMO_USERS) await dir.add({ ...u, groups: [...u.groups] }, r.tx);
-  });
+  try {
+    await store.transaction(async (r) => {
+      for (const u of DEMO_USERS) await dir.add({ ...u, groups: [...u.groups] }, r.tx);
+    });
+  } catch (e) {
+    // instances started together on an empty database race here: one seeds, the others find it done
+    if ((await dir.count()) > 0) return false;
+    throw e;
+  }
   return true;
 }

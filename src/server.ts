@@ -27,7 +27,6 @@ import { DeliveryQueue } from './services/delivery-queue.js';
 import { createMetrics } from './services/metrics.js';
 import { PasswordPolicy } from './services/password-policy.js';
 import { PolicyService } from './services/policy-service.js';
-import { strengthScore } from './adapters/strength.js';
 import { BreachedFilterStore } from './adapters/breached/filter-store.js';
 import { createRangeCheck } from './adapters/breached/range-check.js';
 import { ResetService } from './services/reset-service.js';
@@ -51,6 +50,8 @@ export interface Overrides {
   transport?: Transport;
   /** stands another directory in front of the built-in one (tests of a directory outside the database) */
   wrapDirectory?: (builtin: BuiltinDirectory) => Directory;
+  /** told of every SQL statement the store runs (statement counts per request) */
+  onQuery?: (sql: string) => void;
 }
 
 export interface Server {
@@ -105,7 +106,7 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const hasher = o.hasher ?? argon2Hasher;
   // adapters made before the HTTP server log through it once it exists
   const log: { target: Pick<FastifyBaseLogger, 'warn' | 'info'> | null } = { target: null };
-  const store = Store.open(config.databaseUrl, { pool: config.databasePool, onIdleError: (err) => log.target?.warn({ err: err.message }, 'database connection lost; it is replaced on next use') });
+  const store = Store.open(config.databaseUrl, { pool: config.databasePool, ...(o.onQuery ? { onQuery: o.onQuery } : {}), onIdleError: (err) => log.target?.warn({ err: err.message }, 'database connection lost; it is replaced on next use') });
   let applied: string[];
   try {
     applied = await store.migrate();
@@ -131,10 +132,11 @@ export async function composeServices(config: Config, o: Overrides = {}) {
 
   // the outbox keeps codes in clear for the demo page; a real deployment never writes to it
   const outbox = createOutboxTransport(store, clock);
+  const smtp = !o.transport && config.smtpUrl ? createSmtpTransport({ url: config.smtpUrl, from: config.mailFrom }) : null;
   const transport =
     o.transport ??
     routeTransports({
-      email: config.smtpUrl ? createSmtpTransport({ url: config.smtpUrl, from: config.mailFrom }) : config.demo ? outbox : unconfigured('email', 'SSPR_SMTP_URL'),
+      email: smtp ?? (config.demo ? outbox : unconfigured('email', 'SSPR_SMTP_URL')),
       sms: config.smsWebhookUrl ? createWebhookTransport({ url: config.smsWebhookUrl, secret: config.smsWebhookSecret! }) : config.demo ? outbox : unconfigured('sms', 'SSPR_SMS_WEBHOOK_URL'),
     });
   const metrics = createMetrics();
@@ -153,7 +155,10 @@ export async function composeServices(config: Config, o: Overrides = {}) {
     logger: { warn: (obj, msg) => log.target?.warn(obj, msg), info: (obj, msg) => log.target?.info(obj, msg) },
   });
   const range = config.breachedRangeUrl ? createRangeCheck({ baseUrl: config.breachedRangeUrl }) : null;
-  const passwords = new PasswordPolicy({ store, policy, hasher, clock, random, strength: strengthScore, breached, range, directory });
+  // zxcvbn's dictionaries take ~13 MB when loaded and ~25 MB more once scored with; only a policy
+  // with a minimum strength score needs them, so they load on its first check
+  const strength = async (password: string, inputs: string[]) => (await import('./adapters/strength.js')).strengthScore(password, inputs);
+  const passwords = new PasswordPolicy({ store, policy, hasher, clock, random, strength, breached, range, directory });
   const phoneCost = new PhoneCost(config.phoneLimits, keyring);
   const startLimit = new StartLimit(config.sourceStartsPerHour);
   const journey = { store, directory, methods, policy, throttle, keyring, hasher, random, clock, nudge, passwords, phoneCost, startLimit };
@@ -163,13 +168,13 @@ export async function composeServices(config: Config, o: Overrides = {}) {
   const admin = new AdminService({ store, directory, clock, random, keyring, policy, passwords, people: builtin, nudge, publicUrl: config.publicUrl, resetCauses: (username) => reset.diagnose(username) });
   const reports = new ReportService({ store, methods, policy, people: builtin });
   const directoryHealth = new DirectoryHealth(directory, clock);
-  return { directoryHealth, clock, random, hasher, store, keyring, directory, builtin, metrics, queue, captcha, policy, passwords, breached, reset, usernames, accounts, admin, reports, journey, nudge, log };
+  return { smtp, directoryHealth, clock, random, hasher, store, keyring, directory, builtin, metrics, queue, captcha, policy, passwords, breached, reset, usernames, accounts, admin, reports, journey, nudge, log };
 }
 export type Services = Awaited<ReturnType<typeof composeServices>>;
 
 export async function createServer(config: Config, o: Overrides = {}): Promise<Server> {
   assertDeployable(config, o);
-  const { directoryHealth, store, keyring, directory, builtin, metrics, queue, captcha, policy, reset, usernames, accounts, admin, reports, journey, breached, log, clock } = await composeServices(config, o);
+  const { smtp, directoryHealth, store, keyring, directory, builtin, metrics, queue, captcha, policy, reset, usernames, accounts, admin, reports, journey, breached, log, clock } = await composeServices(config, o);
   const seeded = config.demo && directory === builtin ? await seedDemo(store, builtin) : false;
   const app = await buildApp({
     config,
@@ -239,6 +244,7 @@ export async function createServer(config: Config, o: Overrides = {}): Promise<S
       }
       await app.close();
       await queue.stop();
+      smtp?.close();
       breached.close();
       await directory.close?.();
       await store.close();

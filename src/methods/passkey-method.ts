@@ -1,20 +1,17 @@
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransport,
-  type RegistrationResponseJSON,
-  type WebAuthnCredential,
-} from '@simplewebauthn/server';
-import { isoBase64URL } from '@simplewebauthn/server/helpers';
+import type { AuthenticationResponseJSON, AuthenticatorTransport, RegistrationResponseJSON, WebAuthnCredential } from '@simplewebauthn/server';
 import { brandName } from '../core/branding.js';
 import { SsprError } from '../core/errors.js';
 import { CODE_TRIES } from '../core/methods.js';
 import type { SecurityInfoRow } from '../ports/store.js';
 import type { Keyring } from '../ports.js';
 import type { ResetMethod } from './method.js';
+
+// the WebAuthn library (~12 MB resident) loads on the first passkey ceremony, not at start
+const webauthn = () => import('@simplewebauthn/server');
+const isoBase64URL = {
+  toBuffer: (s: string) => new Uint8Array(Buffer.from(s, 'base64url')),
+  fromBuffer: (b: Uint8Array) => Buffer.from(b).toString('base64url'),
+};
 
 export const MAX_PASSKEYS = 10;
 /** how long a ceremony may take, in the browser and at the server */
@@ -83,7 +80,7 @@ export function passkeyMethod(config: PasskeyConfig): ResetMethod {
 
     async challenge(env) {
       // the same options for every account: a decoy flow gets a challenge nothing can answer
-      const options = await generateAuthenticationOptions({ rpID, userVerification: 'required', timeout: CEREMONY_MS, challenge: new Uint8Array(env.random.bytes(CHALLENGE_BYTES)) });
+      const options = await (await webauthn()).generateAuthenticationOptions({ rpID, userVerification: 'required', timeout: CEREMONY_MS, challenge: new Uint8Array(env.random.bytes(CHALLENGE_BYTES)) });
       await env.slot.write({ challenge: options.challenge } satisfies Asked);
       const mine = env.user !== null && active(env.info).length > 0;
       return { delivered: mine, ...(mine ? {} : { reason: env.user ? 'no passkey' : 'decoy' }), publicData: { options } };
@@ -101,7 +98,7 @@ export function passkeyMethod(config: PasskeyConfig): ResetMethod {
       // a discoverable credential names its person: it must be this flow's
       if (handle !== undefined && handle !== isoBase64URL.fromBuffer(userHandle(env.keyring, env.user.id))) return null;
       try {
-        const result = await verifyAuthenticationResponse({
+        const result = await (await webauthn()).verifyAuthenticationResponse({
           response: response as unknown as AuthenticationResponseJSON,
           expectedChallenge: asked.challenge,
           expectedOrigin: origin,
@@ -137,7 +134,7 @@ export function passkeyMethod(config: PasskeyConfig): ResetMethod {
         const mine = active(env.info);
         if (mine.length >= MAX_PASSKEYS) throw new SsprError('SSPR_CONFLICT', [{ code: 'passkey.tooMany', params: { max: MAX_PASSKEYS } }]);
         const name = typeof input.name === 'string' && input.name.trim() ? input.name.trim().slice(0, 64) : env.t('passkey.defaultName', { n: mine.length + 1 });
-        const options = await generateRegistrationOptions({
+        const options = await (await webauthn()).generateRegistrationOptions({
           rpName: brandName(env.policy),
           rpID,
           userName: env.user.username,
@@ -178,7 +175,7 @@ export function passkeyMethod(config: PasskeyConfig): ResetMethod {
         if (typeof pending.challenge !== 'string' || !isObject(response)) return 'wrong';
         let credential: StoredPasskey;
         try {
-          const result = await verifyRegistrationResponse({
+          const result = await (await webauthn()).verifyRegistrationResponse({
             response: response as unknown as RegistrationResponseJSON,
             expectedChallenge: pending.challenge,
             expectedOrigin: origin,

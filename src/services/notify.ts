@@ -1,5 +1,6 @@
 import type { Repos, SecurityInfoRow } from '../ports/store.js';
 import { brandName } from '../core/branding.js';
+import type { Policy } from '../core/policy/settings.js';
 import { normalizeEmail, normalizePhone } from '../core/contacts.js';
 import { translator } from '../i18n.js';
 import type { Clock, DirectoryUser, Keyring, Random } from '../ports.js';
@@ -29,7 +30,8 @@ export type Notice =
  */
 export async function notifyUser(
   r: Repos,
-  deps: { keyring: Keyring; random: Random; clock: Clock },
+  /** `currentPolicy`: the one the caller already read, spared a second read inside its transaction */
+  deps: { keyring: Keyring; random: Random; clock: Clock; currentPolicy?: Policy },
   user: DirectoryUser,
   info: SecurityInfoRow[],
   locale: string,
@@ -40,7 +42,7 @@ export async function notifyUser(
   skip: string | null = null,
 ): Promise<void> {
   const t = translator(locale);
-  const org = brandName(await r.policy.load());
+  const org = brandName(deps.currentPolicy ?? (await r.policy.load()));
   const vars = { username: user.username, time: new Date(deps.clock.now()).toISOString().slice(0, 16).replace('T', ' '), ...params };
   const active = info.filter((i) => i.state === 'active' && i.value);
   const emails = new Set(active.filter((i) => i.method === 'email').map((i) => i.value as string));

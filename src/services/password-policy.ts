@@ -47,7 +47,7 @@ export class PasswordPolicy {
       random: Random;
       breached?: BreachedLookup | null;
       range?: BreachedRange | null;
-      strength?: (password: string, inputs: string[]) => number;
+      strength?: (password: string, inputs: string[]) => number | Promise<number>;
       /** a directory that enforces rules of its own (ppolicy, AD) tightens ours */
       directory?: Pick<Directory, 'effectivePolicy'>;
     },
@@ -98,7 +98,7 @@ export class PasswordPolicy {
       if (hit) failures.push({ code: 'password.breached' });
     }
     if (p.minStrengthScore > 0 && this.d.strength) {
-      const score = this.d.strength(normalized, [owner.username, owner.givenName, owner.surname].filter(Boolean));
+      const score = await this.d.strength(normalized, [owner.username, owner.givenName, owner.surname].filter(Boolean));
       if (score < p.minStrengthScore) failures.push({ code: 'password.weak', params: { min: p.minStrengthScore } });
     }
     const depth = purpose === 'change' ? p.historyOnChange : purpose === 'reset' ? p.historyOnReset : 0;

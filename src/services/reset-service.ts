@@ -538,9 +538,8 @@ export class ResetService {
         await rest(r);
         // a helpdesk's reset link still open for this person has nothing left to do
         await r.resetLinks.revokeFor(user.id, now);
-        await d.throttle.clearSubject(r, flow.subjectKey);
-        await r.throttle.clear([signInKey(d.keyring, user.username)]);
-        if (policy.notifyUserOnReset) await notifyUser(r, { keyring: d.keyring, random: d.random, clock: d.clock }, user, info, flow.locale, notice, flow.id);
+        await d.throttle.clearSubject(r, flow.subjectKey, [signInKey(d.keyring, user.username)]);
+        if (policy.notifyUserOnReset) await notifyUser(r, { keyring: d.keyring, random: d.random, clock: d.clock, currentPolicy: policy }, user, info, flow.locale, notice, flow.id);
         await r.audit.append(this.audit(flow, ctx, now, { activity, method: flow.gatesPassed.join('+'), result: 'success' }));
       },
     });

@@ -100,7 +100,8 @@ export class Throttle {
     return (await r.throttle.count(key, now - SIGN_IN_WINDOW_MS)) >= SIGN_IN_FAILURES;
   }
 
-  clearSubject(r: Repos, subject: string): Promise<void> {
-    return r.throttle.clear(subjectKeys(subject));
+  /** clears the person's counters and blocks, and `also` (other keys of theirs) in the same statements */
+  clearSubject(r: Repos, subject: string, also: string[] = []): Promise<void> {
+    return r.throttle.clear([...subjectKeys(subject), ...also]);
   }
 }

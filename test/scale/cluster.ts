@@ -65,6 +65,8 @@ export class SmtpSink {
           .catch(cb);
       },
     });
+    // an instance killed outright drops its pooled connection mid-session: a reset, not a failure here
+    server.on('error', () => {});
     await new Promise<void>((resolve, reject) => {
       server.server.once('error', reject);
       server.listen(this.port, '127.0.0.1', () => resolve());

@@ -47,6 +47,7 @@ describe('smtp transport', () => {
     const to = Array.isArray(mail.to) ? mail.to[0] : mail.to;
     expect(to?.value.map((a) => a.address)).toEqual(['alice@example.test']);
     expect(auths).toEqual(['sspr:s3cret']);
+    t.close();
   });
 
   it("sends as the organisation's name from the configured address", async () => {
@@ -56,6 +57,7 @@ describe('smtp transport', () => {
     const mail = received[before]!;
     expect(mail.from?.value[0]).toEqual({ name: 'Acme Health', address: 'sspr@example.test' });
     await expect(t.send({ channel: 'email', to: 'alice@example.test', locale: 'en', subject: 'Hi', text: 'x', fromName: 'Acme\r\nBcc: eve@example.test' })).rejects.toThrow(/line break/);
+    t.close();
   });
 
   it('refuses CR/LF in subject or recipient before connecting', async () => {
@@ -65,6 +67,7 @@ describe('smtp transport', () => {
     await expect(t.send({ ...base, to: 'alice@example.test', subject: 'Hi\r\nBcc: eve@example.test' })).rejects.toThrow(/line break/);
     await expect(t.send({ ...base, to: 'alice@example.test\nBcc: eve@example.test', subject: 'Hi' })).rejects.toThrow(/line break/);
     expect(received.length).toBe(before);
+    t.close();
   });
 
   it('refuses a sender with a line break at construction', () => {

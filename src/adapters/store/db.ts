@@ -1,7 +1,7 @@
 import SQLite from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, type LogEvent, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 
@@ -22,6 +22,8 @@ export interface OpenOptions {
   pool?: number;
   /** told when an idle pooled connection breaks (the server restarted, a proxy cut it) */
   onIdleError?: (err: Error) => void;
+  /** told of every SQL statement run, with its text (statement counts in tests and benchmarks) */
+  onQuery?: (sql: string) => void;
 }
 
 /** `sqlite:PATH` (or `sqlite::memory:`) or `postgres://…`. */
@@ -34,13 +36,16 @@ export function openDatabase(url: string, o: OpenOptions = {}): OpenDb {
     // discards the broken connection and opens a new one when the server is back.
     pool.on('error', (err) => o.onIdleError?.(err));
     pool.on('connect', (client) => client.on('error', (err) => o.onIdleError?.(err)));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...queryLog(o) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
   if (!url.startsWith('sqlite:')) throw new Error('SSPR_DATABASE_URL must start with sqlite: or postgres://');
   const path = url.slice('sqlite:'.length);
   if (path !== ':memory:') ownerOnlyFile(path);
   const sqlite = new SQLite(path);
+  // first: switching a new file to WAL takes a lock that another process opening it at the
+  // same moment may hold, and without a timeout that is an immediate SQLITE_BUSY
+  sqlite.pragma('busy_timeout = 5000');
   // WAL lets readers run beside the writer; NORMAL keeps commits durable across a process
   // crash (the WAL is fsynced at checkpoints), which is what one small machine needs.
   sqlite.pragma('journal_mode = WAL');
@@ -48,11 +53,29 @@ export function openDatabase(url: string, o: OpenOptions = {}): OpenDb {
   // version are tightened here
   if (path !== ':memory:') for (const f of [`${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
   sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new StoreSqliteDialect({ database: cachingStatements(sqlite) }), ...queryLog(o) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }
+
+/**
+ * SQLite runs DDL in transactions, but Kysely's adapter says it does not, so its migrator would
+ * apply migrations outside one and without a lock: two processes starting on a new file both
+ * ran them ("table already exists"). Said true, every migration run is one transaction, whose
+ * BEGIN IMMEDIATE (below) makes the second process wait and then find nothing pending.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+class StoreSqliteDialect extends SqliteDialect {
+  override createAdapter(): SqliteAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
+const queryLog = (o: OpenOptions) => (o.onQuery ? { log: (e: LogEvent) => o.onQuery!(e.query.sql) } : {});
 
 /**
  * The database holds password hashes, sealed seeds and the audit: directories this creates are

@@ -33,13 +33,18 @@ export function throttleRepo(db: Kysely<Database>, dialect: Dialect): ThrottleRe
           await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(db);
         }
       }
-      for (const l of limits) if ((await count(l.key, l.since)) >= l.max) return null;
-      const rows = await db
-        .insertInto('throttle_events')
-        .values(limits.map((l) => ({ key: l.key, at })))
-        .returning('id')
-        .execute();
-      return rows.map((r) => Number(r.id));
+      // the counts and the insert are one statement: every limit checked and all events
+      // inserted, or none (an empty result), at one statement's cost instead of one per limit
+      const under = sql.join(
+        limits.map((l) => sql`(select count(*) from throttle_events where key = ${l.key} and at > ${l.since}) < ${l.max}`),
+        sql` and `,
+      );
+      const keys = sql.join(
+        limits.map((l) => sql`select ${l.key} as key`),
+        sql` union all `,
+      );
+      const { rows } = await sql<{ id: number | string }>`insert into throttle_events (key, at) select k.key, cast(${at} as bigint) from (${keys}) k where ${under} returning id`.execute(db);
+      return rows.length === limits.length ? rows.map((r) => Number(r.id)) : null;
     },
     /** takes back reserved events: the attempt they stood for did not count */
     async release(ids: number[]): Promise<void> {

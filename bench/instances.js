@@ -1,0 +1,160 @@
+/**
+ * What the bench scripts that drive `sspr start` as child processes share: a mail server that
+ * hands each code to the virtual user waiting for it, a child instance, and what /proc says of a
+ * process (CPU time, RSS).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { SMTPServer } from 'smtp-server';
+import { freePort, sleep } from './common.js';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const run = promisify(execFile);
+export const HIGH_LIMITS = { SSPR_SOURCE_CODES_PER_HOUR: '10000000', SSPR_SOURCE_FAILURES_PER_HOUR: '10000000', SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR: '10000000', SSPR_SOURCE_STARTS_PER_HOUR: '10000000' };
+const CLK = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
+
+/** CPU ms (user + system, every thread) and RSS MiB of a process; NaN off Linux */
+export function usage(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpu = ((Number(f[11]) + Number(f[12])) * 1000) / CLK;
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+    return { cpu, rss };
+  } catch {
+    return { cpu: NaN, rss: NaN };
+  }
+}
+
+/**
+ * CPU ms of a process's main thread and of all its other threads (the libuv pool: Argon2id),
+ * with the time they were runnable but waited for a CPU (schedstat, ns precision). Linux only.
+ */
+export function threadTimes(pid) {
+  const main = { run: 0, wait: 0 };
+  const others = { run: 0, wait: 0 };
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      let fields;
+      try {
+        fields = readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+      } catch {
+        continue; // the thread ended meanwhile
+      }
+      const into = t === String(pid) ? main : others;
+      into.run += fields[0] / 1e6;
+      into.wait += fields[1] / 1e6;
+    }
+  } catch {
+    return { main: { run: NaN, wait: NaN }, others: { run: NaN, wait: NaN } };
+  }
+  return { main, others };
+}
+
+/** An SMTP server that hands each verification code to whoever waits for it, and counts mail. */
+export class Inbox {
+  waiting = new Map();
+  early = new Map();
+  mails = 0;
+  async start() {
+    this.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onData: (stream, session, cb) => {
+        const chunks = [];
+        stream.on('data', (c) => chunks.push(c));
+        stream.on('end', () => {
+          this.mails++;
+          const to = session.envelope.rcptTo[0]?.address;
+          const code = /verification code is (\d{6,10})/.exec(Buffer.concat(chunks).toString('utf8'))?.[1];
+          if (code && to) {
+            const w = this.waiting.get(to);
+            if (w) {
+              this.waiting.delete(to);
+              w(code);
+            } else this.early.set(to, code);
+          }
+          cb();
+        });
+      },
+    });
+    // a server that stops (or is killed) drops its pooled connections: a reset, not a failure
+    this.server.on('error', () => {});
+    await new Promise((r) => this.server.listen(0, '127.0.0.1', r));
+    return this.server.server.address().port;
+  }
+  code(to, ms = 30_000) {
+    if (this.early.has(to)) {
+      const c = this.early.get(to);
+      this.early.delete(to);
+      return Promise.resolve(c);
+    }
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => (this.waiting.delete(to), reject(new Error(`no code for ${to}`))), ms);
+      this.waiting.set(to, (c) => (clearTimeout(t), resolve(c)));
+    });
+  }
+  stop() {
+    return new Promise((r) => this.server.close(r));
+  }
+}
+
+/** the environment without any SSPR_* key of the caller's */
+export const baseEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SSPR_')));
+
+/** runs `sspr ARGS` to the end */
+export function cli(args, env) {
+  return run(process.execPath, [join(root, 'dist/cli/main.js'), ...args], { env: { ...baseEnv(), ...env }, maxBuffer: 1 << 24 });
+}
+
+/** A child `sspr start` on a free port, answered /healthz; `nodeArgs` go before the script. */
+export async function instance(env, nodeArgs = []) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'dist/cli/main.js'), 'start'], {
+    env: { ...baseEnv(), ...env, SSPR_PORT: String(port), SSPR_HOST: '127.0.0.1' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error('sspr start exited');
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      /* not yet */
+    }
+    if (i > 300) throw new Error('sspr start did not answer in 30 s');
+    await sleep(100);
+  }
+  return {
+    port,
+    url,
+    pid: child.pid,
+    child,
+    async stop() {
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(10_000)]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Argon2id hashes/s with the product's parameters, `inFlight` at once for `seconds`, in a process of its own; and its CPU ms per hash */
+export async function argon2Limit(seconds, inFlight) {
+  const code = `
+    const { argon2Hasher } = await import(${JSON.stringify(join(root, 'dist/adapters/crypto.js'))});
+    const { randomBytes } = await import('node:crypto');
+    const end = performance.now() + ${seconds * 1000};
+    let done = 0;
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    await Promise.all(Array.from({ length: ${inFlight} }, async () => { while (performance.now() < end) { await argon2Hasher.hash(randomBytes(12).toString('base64')); done++; } }));
+    const c = process.cpuUsage(c0);
+    process.stdout.write(JSON.stringify({ rps: done * 1000 / (performance.now() - t0), cpuPerHash: (c.user + c.system) / 1000 / done }));`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code]);
+  return JSON.parse(stdout);
+}
