@@ -1,5 +1,5 @@
 import { ACTIVITIES, type Activity, type AuditInput } from '../core/audit.js';
-import type { Repos } from '../ports/store.js';
+import type { Repos, SecurityInfoRow } from '../ports/store.js';
 import { normalizeUsername } from '../core/username.js';
 import { SsprError, isSsprError, type ErrorCode } from '../core/errors.js';
 import { codeProblems, normalizeCode, usernameInputProblems } from '../core/inputs.js';
@@ -437,7 +437,7 @@ export class ResetService {
     const now = d.clock.now();
     assertGatesPassed(flow, now);
     const policy = await d.policy.get();
-    const user = await this.recheck(flow, 'reset', policy);
+    const { user, info } = await this.recheck(flow, 'reset', policy);
     const failures = await d.passwords.check(newPassword, user, 'reset', policy);
     if (failures.length) {
       await this.auditAlone(flow, ctx, { step: 'password', result: 'failure', reason: failures.map((f) => f.code).join(',') });
@@ -446,7 +446,7 @@ export class ResetService {
     }
     const hash = await d.passwords.prepare(newPassword, d.directory, policy);
     const write = d.passwords.write(d.directory, user.id, newPassword, hash, { mustChange: false });
-    const done = await this.finish(flow, user, policy, ctx, ACTIVITIES.resetSelf, 'resetDone', write, async (r) => {
+    const done = await this.finish(flow, user, info, policy, ctx, ACTIVITIES.resetSelf, 'resetDone', write, async (r) => {
       await d.passwords.remember(r, user.id, hash, policy);
       await r.sessions.revokeAllFor(user.id, now);
     });
@@ -460,9 +460,9 @@ export class ResetService {
     assertGatesPassed(flow, now);
     const policy = await d.policy.get();
     if (!policy.allowUnlock) throw new SsprError('SSPR_UNLOCK_NOT_ALLOWED');
-    const user = await this.recheck(flow, 'unlock', policy);
+    const { user, info } = await this.recheck(flow, 'unlock', policy);
     if (!user.locked) throw new SsprError('SSPR_ACCOUNT_NOT_LOCKED');
-    const done = await this.finish(flow, user, policy, ctx, ACTIVITIES.unlockSelf, 'unlockDone', unlockWrite(d.directory, user.id), async () => {});
+    const done = await this.finish(flow, user, info, policy, ctx, ACTIVITIES.unlockSelf, 'unlockDone', unlockWrite(d.directory, user.id), async () => {});
     return this.view(done, policy, user, now);
   }
 
@@ -517,12 +517,11 @@ export class ResetService {
    * person can try again. Both endings clear the portal's sign-in wait: the person proved who
    * they are, and an unlock clears the directory's lock and that wait alike.
    */
-  private async finish(flow: Flow, user: DirectoryUser, policy: Policy, ctx: RequestContext, activity: Activity, notice: 'resetDone' | 'unlockDone', write: DirectoryWrite, rest: (r: Repos) => Promise<void>): Promise<Flow> {
+  private async finish(flow: Flow, user: DirectoryUser, info: SecurityInfoRow[], policy: Policy, ctx: RequestContext, activity: Activity, notice: 'resetDone' | 'unlockDone', write: DirectoryWrite, rest: (r: Repos) => Promise<void>): Promise<Flow> {
     const { d } = this;
     const now = d.clock.now();
     const completing: Flow = { ...flow, state: 'completing' };
     const done: Flow = { ...flow, state: 'completed' };
-    const info = await d.store.r.securityInfo.listFor(user.id);
     await commitAroundDirectory(d.store, write, {
       claim: async (r, remote) => {
         if (!(await r.flows.advance(flow, completing, now))) throw new SsprError('SSPR_FLOW_STATE');
@@ -584,7 +583,8 @@ export class ResetService {
    * methods it still allows), the reset scope and the account being enabled. A flow short of
    * gates goes back to `verify` for the one it now needs.
    */
-  private async recheck(flow: Flow, intent: FlowIntent, policy: Policy): Promise<DirectoryUser> {
+  /** the person as the directory has them now, and all their security info, when nothing has changed that stops this flow */
+  private async recheck(flow: Flow, intent: FlowIntent, policy: Policy): Promise<{ user: DirectoryUser; info: SecurityInfoRow[] }> {
     const user = await this.present(flow.userId ? await this.d.directory.findById(flow.userId) : null, flow.username);
     if (!user || !user.enabled) throw new SsprError('SSPR_FLOW_STATE');
     if (flow.intent !== intent) throw new SsprError('SSPR_FLOW_STATE', [{ code: `flow.intent.${flow.intent}` }]);
@@ -596,14 +596,15 @@ export class ResetService {
       await this.d.store.r.flows.advance(flow, { ...flow, state: 'verify', gatesRequired: required, gatesPassed: flow.gatesPassed.filter((m) => allowed.includes(m)) }, this.d.clock.now());
       throw new SsprError('SSPR_FLOW_STATE', [{ code: 'flow.moreGates', params: { required } }]);
     }
-    const info = (await this.d.store.r.securityInfo.listFor(user.id)).filter((i) => i.state === 'active');
+    const all = await this.d.store.r.securityInfo.listFor(user.id);
+    const info = all.filter((i) => i.state === 'active');
     const strong = this.strongOwed({ user, info, policy }, flow.gatesPassed);
     if (strong.length) {
       const methods = strong.map((m) => m.offer({ user, info, policy }, false));
       await this.d.store.r.flows.advance(flow, { ...flow, state: 'verify', gatesRequired: flow.gatesPassed.length + 1, methods }, this.d.clock.now());
       throw new SsprError('SSPR_FLOW_STATE', [{ code: 'flow.moreGates', params: { required: flow.gatesPassed.length + 1 } }]);
     }
-    return user;
+    return { user, info: all };
   }
 
   private env(r: Repos, flow: Flow, method: ResetMethod, user: DirectoryUser | null, info: MethodSubject['info'], policy: Policy, now: number, outbox: OutgoingMessage[]): GateEnv {
