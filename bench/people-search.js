@@ -1,8 +1,8 @@
 // People search on a large built-in directory. Fills a fresh SQLite database (or the PostgreSQL
 // database in SSPR_BENCH_DATABASE_URL, which must be empty) with 100 000 users, then times the
 // portal's people search twice: as it was (a `%term%` match on five lower-cased columns, pages by
-// OFFSET) on the schema before migration 0009, and as it is (a prefix range per column over the
-// lower() expression indexes of 0009, pages by keyset) after it. Each line is the median of 7
+// OFFSET) on the schema before migration 0010, and as it is (a prefix range per column over the
+// lower() expression indexes of 0010, pages by keyset) after it. Each line is the median of 7
 // runs; the ratio before / after is the figure to compare across machines.
 //
 //   npm run bench:people [-- --record]
@@ -41,7 +41,7 @@ for (let done = 0; done < USERS; ) {
 }
 const fill = performance.now() - t0;
 
-/** the search as it was before 0009: `%term%` on every column, count, then one page by OFFSET */
+/** the search as it was before 0010: `%term%` on every column, count, then one page by OFFSET */
 async function before(q, page) {
   const p = `%${q.replace(/[%_\\]/g, (c) => `\\${c}`).toLowerCase()}%`;
   let base = store.db.selectFrom('users');
@@ -112,8 +112,8 @@ const m = machine();
 const lines = [
   `## People search over ${USERS.toLocaleString('en')} users (${store.dialect === 'postgres' ? 'PostgreSQL' : 'SQLite'}) — ${m.date}`,
   '',
-  `- machine: ${m.cpu}, ${m.memory}, ${m.os}, Node ${m.node}; load average at start ${m.load}; fill ${(fill / 1000).toFixed(1)} s, migration 0009 ${(migrateMs / 1000).toFixed(1)} s`,
-  `- before: \`%term%\` on five lower()ed columns, OFFSET pages (schema at 0008); after: prefix ranges on lower() expression indexes (0009), keyset pages`,
+  `- machine: ${m.cpu}, ${m.memory}, ${m.os}, Node ${m.node}; load average at start ${m.load}; fill ${(fill / 1000).toFixed(1)} s, migration 0010 ${(migrateMs / 1000).toFixed(1)} s`,
+  `- before: \`%term%\` on five lower()ed columns, OFFSET pages (schema at 0009); after: prefix ranges on lower() expression indexes (0010), keyset pages`,
   `- plan of a filtered count before: ${planBefore}`,
   `- plan after: ${planAfter}`,
   '',
