@@ -13,8 +13,8 @@ export interface AroundWrite<T> {
   claim?: (r: Repos, remote: boolean) => Promise<void>;
   /** commits when the directory refused: gives the step back, audits why */
   refused?: (r: Repos, error: SsprError) => Promise<void>;
-  /** commits after the write: everything that goes with it (audit, notices, sessions) */
-  then: (r: Repos) => Promise<T>;
+  /** commits after the write: everything that goes with it (audit, notices, sessions); `remote` as for `claim` */
+  then: (r: Repos, remote: boolean) => Promise<T>;
 }
 
 /** A directory's own failure reaches the person as a clear error, never a 500. */
@@ -37,7 +37,7 @@ export async function commitAroundDirectory<T>(store: Store, write: DirectoryWri
       } catch (e) {
         throw directoryError(e);
       }
-      return steps.then(r);
+      return steps.then(r, false);
     });
   }
   if (steps.claim) await store.transaction((r) => steps.claim!(r, true));
@@ -48,7 +48,7 @@ export async function commitAroundDirectory<T>(store: Store, write: DirectoryWri
     if (steps.refused) await store.transaction((r) => steps.refused!(r, error));
     throw error;
   }
-  return store.transaction(steps.then);
+  return store.transaction((r) => steps.then(r, true));
 }
 
 /** the directory write of an unlock: the lock and the failure count go, the password stays */

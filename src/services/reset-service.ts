@@ -523,8 +523,10 @@ export class ResetService {
     const completing: Flow = { ...flow, state: 'completing' };
     const done: Flow = { ...flow, state: 'completed' };
     await commitAroundDirectory(d.store, write, {
+      // in our own database the whole step is one transaction, so the flow goes straight to
+      // completed; `completing` only marks a flow while a directory elsewhere is being written
       claim: async (r, remote) => {
-        if (!(await r.flows.advance(flow, completing, now))) throw new SsprError('SSPR_FLOW_STATE');
+        if (!(await r.flows.advance(flow, remote ? completing : done, now))) throw new SsprError('SSPR_FLOW_STATE');
         // a write that can fail apart from our commit leaves a trace of its attempt first
         if (remote) await r.audit.append(this.audit(flow, ctx, now, { step: 'write', result: 'success', method: flow.gatesPassed.join('+') }));
       },
@@ -532,8 +534,8 @@ export class ResetService {
         await r.flows.advance(completing, flow, now);
         await r.audit.append(this.audit(flow, ctx, now, { activity, step: 'write', method: flow.gatesPassed.join('+'), result: 'failure', reason: error.code }));
       },
-      then: async (r) => {
-        if (!(await r.flows.advance(completing, done, now))) throw new SsprError('SSPR_FLOW_STATE');
+      then: async (r, remote) => {
+        if (remote && !(await r.flows.advance(completing, done, now))) throw new SsprError('SSPR_FLOW_STATE');
         await rest(r);
         // a helpdesk's reset link still open for this person has nothing left to do
         await r.resetLinks.revokeFor(user.id, now);

@@ -7,8 +7,8 @@ import { challenge, setPassword, startFlow, verify, waitForCode } from '../suppo
 
 // BEGIN and COMMIT included; PostgreSQL adds an advisory lock per throttle key (src/adapters/store/throttle.ts)
 const CEILINGS = {
-  sqlite: { start: 11, challenge: 12, verify: 16, password: 19 },
-  postgres: { start: 12, challenge: 14, verify: 19, password: 19 },
+  sqlite: { start: 11, challenge: 12, verify: 16, password: 18 },
+  postgres: { start: 12, challenge: 14, verify: 19, password: 18 },
 } as const;
 
 describe.each(DATABASES)('statements per reset step on %s', (kind) => {
