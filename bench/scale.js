@@ -19,21 +19,16 @@
  * on), removed at the end. Tunables: BENCH_START_SECONDS (10), BENCH_START_CONNECTIONS (32),
  * BENCH_JOURNEY_SECONDS (15), BENCH_VUS (16), BENCH_HASH_SECONDS (6).
  */
-import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pgClient from 'pg';
-import { SMTPServer } from 'smtp-server';
 import { fmt, freePort, jsonRequest, machine, num, pct, record, sleep } from './common.js';
+import { argon2Limit, cli, HIGH_LIMITS, Inbox, instance, root, run, usage } from './instances.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
 const RECORD = process.argv.includes('--record');
 const SOAK = Number(process.argv.find((a) => a.startsWith('--soak='))?.slice('--soak='.length) ?? 0);
 const START_SECONDS = num('BENCH_START_SECONDS', 10);
@@ -42,27 +37,10 @@ const JOURNEY_SECONDS = num('BENCH_JOURNEY_SECONDS', 15);
 const VUS = num('BENCH_VUS', 16);
 const HASH_SECONDS = num('BENCH_HASH_SECONDS', 6);
 const USERS = VUS * 4;
-const HIGH_LIMITS = { SSPR_SOURCE_CODES_PER_HOUR: '10000000', SSPR_SOURCE_FAILURES_PER_HOUR: '10000000', SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR: '10000000', SSPR_SOURCE_STARTS_PER_HOUR: '10000000' };
-const run = promisify(execFile);
 const tmp = mkdtempSync(join(os.tmpdir(), 'opensspr-scale-'));
 const progress = (m) => process.stderr.write(`… ${m}\n`);
 const out = [];
 const say = (line = '') => (out.push(line), process.stdout.write(line + '\n'));
-const CLK = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
-
-/** CPU ms (user + system, every thread) and RSS MiB of a process */
-function usage(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const cpu = ((Number(f[11]) + Number(f[12])) * 1000) / CLK;
-    const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
-    return { cpu, rss };
-  } catch {
-    return { cpu: NaN, rss: NaN };
-  }
-}
-
 // ---------------------------------------------------------------- PostgreSQL of our own
 
 async function startPostgres() {
@@ -94,93 +72,9 @@ async function startPostgres() {
   };
 }
 
-// ---------------------------------------------------------------- mail: codes to the waiting user
-
-class Inbox {
-  waiting = new Map();
-  early = new Map();
-  mails = 0;
-  async start() {
-    this.server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData: (stream, session, cb) => {
-        const chunks = [];
-        stream.on('data', (c) => chunks.push(c));
-        stream.on('end', () => {
-          this.mails++;
-          const to = session.envelope.rcptTo[0]?.address;
-          const code = /verification code is (\d{6,10})/.exec(Buffer.concat(chunks).toString('utf8'))?.[1];
-          if (code && to) {
-            const w = this.waiting.get(to);
-            if (w) {
-              this.waiting.delete(to);
-              w(code);
-            } else this.early.set(to, code);
-          }
-          cb();
-        });
-      },
-    });
-    await new Promise((r) => this.server.listen(0, '127.0.0.1', r));
-    return this.server.server.address().port;
-  }
-  code(to, ms = 30_000) {
-    if (this.early.has(to)) {
-      const c = this.early.get(to);
-      this.early.delete(to);
-      return Promise.resolve(c);
-    }
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => (this.waiting.delete(to), reject(new Error(`no code for ${to}`))), ms);
-      this.waiting.set(to, (c) => (clearTimeout(t), resolve(c)));
-    });
-  }
-  stop() {
-    return new Promise((r) => this.server.close(r));
-  }
-}
-
 // ---------------------------------------------------------------- instances
 
 const SECRET = randomBytes(32).toString('hex');
-const baseEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SSPR_')));
-
-function cli(args, env) {
-  return run(process.execPath, [join(root, 'dist/cli/main.js'), ...args], { env: { ...baseEnv(), ...env }, maxBuffer: 1 << 24 });
-}
-
-async function instance(env) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'start'], {
-    env: { ...baseEnv(), ...env, SSPR_PORT: String(port), SSPR_HOST: '127.0.0.1' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const exited = new Promise((r) => child.once('exit', r));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error('sspr start exited');
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      /* not yet */
-    }
-    if (i > 300) throw new Error('sspr start did not answer in 30 s');
-    await sleep(100);
-  }
-  return {
-    port,
-    url,
-    pid: child.pid,
-    async stop() {
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000)]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    },
-  };
-}
-
 /** one deployment: a fresh database with the bench users, and `n` instances on it */
 async function deployment(databaseUrl, n, smtpPort) {
   const env = {
@@ -296,20 +190,6 @@ async function journeys(instances, emails, inbox, seconds, onSample) {
   return { ...r, done: latencies.length, rps: (latencies.length * 1000) / ms, p50: pct(latencies, 50), p99: pct(latencies, 99), failures: failures.length, firstFailure: failures[0] };
 }
 
-/** Argon2id hashes/s with the product's parameters, 16 in flight, in a process of its own */
-async function argon2Limit() {
-  const code = `
-    const { argon2Hasher } = await import(${JSON.stringify(join(root, 'dist/adapters/crypto.js'))});
-    const { randomBytes } = await import('node:crypto');
-    const end = performance.now() + ${HASH_SECONDS * 1000};
-    let done = 0;
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: ${VUS} }, async () => { while (performance.now() < end) { await argon2Hasher.hash(randomBytes(12).toString('base64')); done++; } }));
-    process.stdout.write(String(done * 1000 / (performance.now() - t0)));`;
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code]);
-  return Number(stdout);
-}
-
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -321,7 +201,7 @@ async function main() {
   const rows = [];
   try {
     progress('Argon2id limit (before)');
-    const limitBefore = await argon2Limit();
+    const limitBefore = (await argon2Limit(HASH_SECONDS, VUS)).rps;
     const setups = [
       { name: 'SQLite × 1', url: async () => `sqlite:${join(tmp, 'bench.db')}`, n: 1 },
       { name: 'PostgreSQL × 1', url: () => pg.database(), n: 1 },
@@ -342,7 +222,7 @@ async function main() {
       }
     }
     progress('Argon2id limit (after)');
-    const limitAfter = await argon2Limit();
+    const limitAfter = (await argon2Limit(HASH_SECONDS, VUS)).rps;
     const limit = (limitBefore + limitAfter) / 2;
 
     say(`## Scale: one and three instances, SQLite and PostgreSQL — ${m.date}`);
