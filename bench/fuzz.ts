@@ -19,7 +19,7 @@ import { join } from 'node:path';
 // @ts-expect-error plain JS helpers of the bench scripts
 import { fmt, machine, num, record } from './common.js';
 // @ts-expect-error plain JS helpers of the bench scripts
-import { cli, HIGH_LIMITS, Inbox, instance, usage } from './instances.js';
+import { benchEnv, cli, Inbox, instance, usage } from './instances.js';
 import { baseline, CONTENT_TYPES, FIELD_VALUES, FUZZ_PASSWORD, ODD_BODIES, QUERY, REFUSED_BODIES, routesOf, type Route } from '../test/security/fuzz-inputs.js';
 
 const RECORD = process.argv.includes('--record');
@@ -59,16 +59,9 @@ async function main() {
   const inbox = new Inbox();
   const smtpPort = await inbox.start();
   const env = {
-    SSPR_DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${join(tmp, 'fuzz.db')}`,
-    SSPR_SECRET: randomBytes(32).toString('hex'),
-    SSPR_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
-    SSPR_MAIL_FROM: 'OpenSSPR <fuzz@example.test>',
-    SSPR_CAPTCHA: 'off',
-    SSPR_LOG_LEVEL: 'silent',
-    SSPR_BREACHED_FILTER: join(tmp, 'no-filter'),
+    ...benchEnv({ dir: tmp, name: 'fuzz', smtpPort, captcha: 'off' }),
     SSPR_ADMIN_API_KEYS: `fuzz:${ADMIN_KEY}`,
     SSPR_METRICS_TOKEN: METRICS_TOKEN,
-    ...HIGH_LIMITS,
   };
   await cli(['migrate'], env);
   const csv = join(tmp, 'users.csv');

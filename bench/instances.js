@@ -4,6 +4,7 @@
  * process (CPU time, RSS).
  */
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +102,20 @@ export class Inbox {
   stop() {
     return new Promise((r) => this.server.close(r));
   }
+}
+
+/** the settings every bench server shares: its own database under `dir` (or BENCH_DATABASE_URL), mail to `smtpPort`, limits raised, quiet logs */
+export function benchEnv({ dir, name, smtpPort, captcha = 'off' }) {
+  return {
+    SSPR_DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${join(dir, `${name}.db`)}`,
+    SSPR_SECRET: randomBytes(32).toString('hex'),
+    SSPR_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+    SSPR_MAIL_FROM: `OpenSSPR <${name}@example.test>`,
+    SSPR_CAPTCHA: captcha,
+    SSPR_LOG_LEVEL: 'silent',
+    SSPR_BREACHED_FILTER: join(dir, 'no-filter'),
+    ...HIGH_LIMITS,
+  };
 }
 
 /** the environment without any SSPR_* key of the caller's */

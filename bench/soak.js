@@ -17,7 +17,6 @@
  * least-squares trend in MB per minute after the first minute (warm-up), with its RssAnon and
  * RssFile split at the end. Every answer of 500 or more counts as a failure.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -25,7 +24,7 @@ import { join } from 'node:path';
 import { solveChallenge } from 'altcha-lib';
 import { deriveKey } from 'altcha-lib/algorithms/pbkdf2';
 import { fmt, jsonRequest, machine, num, pct, record, sleep } from './common.js';
-import { cli, HIGH_LIMITS, Inbox, instance, usage } from './instances.js';
+import { benchEnv, cli, Inbox, instance, usage } from './instances.js';
 
 const arg = (name) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -65,16 +64,7 @@ async function main() {
   const m = machine();
   const inbox = new Inbox();
   const smtpPort = await inbox.start();
-  const env = {
-    SSPR_DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${join(tmp, 'soak.db')}`,
-    SSPR_SECRET: randomBytes(32).toString('hex'),
-    SSPR_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
-    SSPR_MAIL_FROM: 'OpenSSPR <soak@example.test>',
-    SSPR_CAPTCHA: 'altcha',
-    SSPR_LOG_LEVEL: 'silent',
-    SSPR_BREACHED_FILTER: join(tmp, 'no-filter'),
-    ...HIGH_LIMITS,
-  };
+  const env = benchEnv({ dir: tmp, name: 'soak', smtpPort, captcha: 'altcha' });
   await cli(['migrate'], env);
   const people = Array.from({ length: PEOPLE }, (_, i) => `soak${String(i).padStart(4, '0')}@example.org`);
   const signers = Array.from({ length: SIGNERS }, (_, i) => `signer${String(i).padStart(3, '0')}@example.org`);

@@ -20,14 +20,13 @@
  * Tunables: BENCH_USERS (400), BENCH_VUS (16), BENCH_START_SECONDS, BENCH_JOURNEY_SECONDS,
  * BENCH_HASH_SECONDS (5).
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { fmt, jsonRequest, machine, num, pct, record, sleep } from './common.js';
-import { argon2Limit, cli, HIGH_LIMITS, Inbox, instance, root, threadTimes, usage } from './instances.js';
+import { argon2Limit, benchEnv, cli, Inbox, instance, root, threadTimes, usage } from './instances.js';
 
 const RECORD = process.argv.includes('--record');
 const PROFILE = process.argv.includes('--profile');
@@ -68,16 +67,7 @@ async function main() {
   const m = machine();
   const inbox = new Inbox();
   const smtpPort = await inbox.start();
-  const env = {
-    SSPR_DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${join(tmp, 'steps.db')}`,
-    SSPR_SECRET: randomBytes(32).toString('hex'),
-    SSPR_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
-    SSPR_MAIL_FROM: 'OpenSSPR <bench@example.test>',
-    SSPR_CAPTCHA: 'off',
-    SSPR_LOG_LEVEL: 'silent',
-    SSPR_BREACHED_FILTER: join(tmp, 'no-filter'),
-    ...HIGH_LIMITS,
-  };
+  const env = benchEnv({ dir: tmp, name: 'steps', smtpPort });
   const dbKind = env.SSPR_DATABASE_URL.startsWith('sqlite:') ? 'SQLite' : 'PostgreSQL';
   progress('Argon2id limit (before)');
   const limitBefore = await argon2Limit(HASH_SECONDS, VUS);
