@@ -23,7 +23,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -33,6 +33,7 @@ import { argon2Hasher, ARGON2_PARAMS } from '../dist/adapters/crypto.js';
 import { loadConfig } from '../dist/config.js';
 import { createServer } from '../dist/server.js';
 import { fmt, freePort, hashSlice as sharedHashSlice, jsonRequest, machine, num, pct, record, sleep } from './common.js';
+import { threadTimes } from './instances.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -56,30 +57,6 @@ const say = (line = '') => {
 };
 const progress = (msg) => process.stderr.write(`… ${msg}\n`);
 
-/**
- * CPU time (ms) of a process's main thread and of all its other threads, and the time they
- * spent runnable but waiting for a CPU. Linux only; null elsewhere.
- */
-function threadTimes(pid) {
-  try {
-    const main = { run: 0, wait: 0 };
-    const others = { run: 0, wait: 0 };
-    for (const t of readdirSync(`/proc/${pid}/task`)) {
-      let fields;
-      try {
-        fields = readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
-      } catch {
-        continue; // the thread ended meanwhile
-      }
-      const into = t === String(pid) ? main : others;
-      into.run += fields[0] / 1e6;
-      into.wait += fields[1] / 1e6;
-    }
-    return { main, others };
-  } catch {
-    return null;
-  }
-}
 const since = (t0, t1) =>
   t0 && t1
     ? {

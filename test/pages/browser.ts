@@ -50,6 +50,30 @@ export async function openPage(browser: Browser, o: { width?: number } = {}): Pr
   return { page, problems, close: () => context.close() };
 }
 
+export const PHONE = { width: 360, height: 740 };
+
+/** A phone-sized page for axe: the injected axe would be refused by the strict CSP, so only this context bypasses it. */
+export async function phonePage(browser: Browser): Promise<{ page: Page; problems: string[]; close(): Promise<void> }> {
+  const context = await browser.newContext({ bypassCSP: true, viewport: PHONE });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('response', (r) => {
+    if (r.request().resourceType() !== 'document' && r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
+  });
+  return { page, problems, close: () => context.close() };
+}
+
+/** The page as it is now on a phone: the language's direction, axe violations (into `found`), nothing sticking out sideways. */
+export async function checkPhoneState(page: Page, lang: 'en' | 'he', state: string, found: string[]): Promise<void> {
+  await expectDir(page, lang);
+  for (const v of await axeViolations(page)) found.push(`${lang} ${state}: ${v}`);
+  expect(await page.evaluate<number>('document.documentElement.scrollWidth'), `${lang} ${state}`).toBeLessThanOrEqual(PHONE.width);
+}
+
+/** clicks and waits for the page it leads to */
+export const click = (page: Page, selector: string) => Promise.all([page.waitForNavigation(), page.locator(selector).first().click()]);
+
 export const submit = (page: Page) => Promise.all([page.waitForNavigation(), page.locator('main form button[type="submit"]').first().click()]);
 
 export async function expectDir(page: Page, lang: 'en' | 'he') {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildClient } from '../../src/web/client/build.js';
 import { api, startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl } from '../support/databases.js';
-import { axeViolations, expectDir, launchChromium, person } from './browser.js';
+import { checkPhoneState, click, launchChromium, person, phonePage } from './browser.js';
 import { FormClient, codeSince } from '../support/form-client.js';
 
 // A reset in at most four screens, on a phone, in English and Hebrew, with the real CAPTCHA:
@@ -12,7 +12,6 @@ import { FormClient, codeSince } from '../support/form-client.js';
 // straight after the last gate, and may go on to a new password in the same verified flow.
 // Deep links: ?username= prefills, ?return= is followed only to an allowed origin.
 
-const PHONE = { width: 360, height: 740 };
 const SIGN_IN = 'https://login.acme.example/';
 const IDP = 'https://idp.acme.example';
 const POLICY = { orgName: 'Acme Health', signInUrl: SIGN_IN, returnUrls: [IDP], helpdeskLink: 'help@acme.example' };
@@ -29,7 +28,6 @@ const NOT_ALLOWED = [
   'https:evil.example',
 ];
 
-const click = (page: Page, selector: string) => Promise.all([page.waitForNavigation(), page.locator(selector).first().click()]);
 
 /** which screen a page is: the address its language switch keeps (the same for every state of a screen, errors included) */
 const screenOf = async (page: Page) => new URL((await page.locator('header a[hreflang]').getAttribute('href'))!, 'http://page.invalid').pathname;
@@ -48,24 +46,15 @@ describe('four screens in Chromium on a phone', () => {
   let server: TestServer;
   const found: string[] = [];
 
-  async function phonePage() {
-    // axe is injected, which the strict CSP would refuse: only this context bypasses it
-    const context = await browser.newContext({ bypassCSP: true, viewport: PHONE });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('response', (r) => {
-      if (r.request().resourceType() !== 'document' && r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
-    });
+  async function phone() {
+    const opened = await phonePage(browser);
     const walk: string[] = [];
     /** every state of every screen: recorded, the right language and direction, axe-clean, nothing sideways */
     const step = async (lang: 'en' | 'he', state: string) => {
-      walk.push(await screenOf(page));
-      await expectDir(page, lang);
-      for (const v of await axeViolations(page)) found.push(`${lang} ${state}: ${v}`);
-      expect(await page.evaluate<number>('document.documentElement.scrollWidth'), `${lang} ${state}`).toBeLessThanOrEqual(PHONE.width);
+      walk.push(await screenOf(opened.page));
+      await checkPhoneState(opened.page, lang, state, found);
     };
-    return { page, problems, walk, step, close: () => context.close() };
+    return { ...opened, walk, step };
   }
 
   beforeAll(async () => {
@@ -87,7 +76,7 @@ describe('four screens in Chromium on a phone', () => {
     it(`${lang}: a reset takes four screens; choosing a method sends and shows the code box on the same screen`, async () => {
       const who = person(`four${lang}`);
       await server.directory.add(who);
-      const { page, problems, walk, step, close } = await phonePage();
+      const { page, problems, walk, step, close } = await phone();
       await page.goto(`${server.url}/reset${q}`);
       await step(lang, 'username');
       await page.fill('#username', who.username);
@@ -134,7 +123,7 @@ describe('four screens in Chromium on a phone', () => {
     it(`${lang}: an unlock ends on the result straight after the gate, and "also set a new password" goes on in the same flow, once`, async () => {
       const who = person(`alsounlock${lang}`, { locked: true });
       await server.directory.add(who);
-      const { page, problems, walk, step, close } = await phonePage();
+      const { page, problems, walk, step, close } = await phone();
       await page.goto(`${server.url}/reset${q}`);
       await page.fill('#username', who.username);
       await page.check('#intent-unlock');
@@ -187,7 +176,7 @@ describe('four screens in Chromium on a phone', () => {
   it('he: an admin\'s second check (revealed after the first) is on the gate screen too: still four screens', async () => {
     const who = { ...person('twogates'), isAdmin: true, mobile: '+972501234567' };
     await server.directory.add(who);
-    const { page, problems, walk, step, close } = await phonePage();
+    const { page, problems, walk, step, close } = await phone();
     await page.goto(`${server.url}/reset?lang=he`);
     await step('he', 'username');
     await page.fill('#username', who.username);
@@ -221,7 +210,7 @@ describe('four screens in Chromium on a phone', () => {
     const who = person('onlyemail');
     await server.directory.add(who);
     await server.policy.update({ methods: ['email'] }, 'test', null);
-    const { page, problems, walk, step, close } = await phonePage();
+    const { page, problems, walk, step, close } = await phone();
     try {
       await page.goto(`${server.url}/reset?lang=he&username=${encodeURIComponent(who.username)}`);
       await step('he', 'username');
@@ -250,7 +239,7 @@ describe('four screens in Chromium on a phone', () => {
       const who = person(`deeplink${lang}`);
       await server.directory.add(who);
       const back = `${IDP}/sso/login?client=portal&lang=${lang}`;
-      const { page, problems, walk, step, close } = await phonePage();
+      const { page, problems, walk, step, close } = await phone();
       await page.goto(`${server.url}/reset?username=${encodeURIComponent(who.username)}&return=${encodeURIComponent(back)}&lang=${lang}`);
       await step(lang, 'deep link');
       expect(await page.inputValue('#username')).toBe(who.username);
@@ -275,7 +264,7 @@ describe('four screens in Chromium on a phone', () => {
   it('en: a ?return= that is not allow-listed is ignored: the finish button goes to the sign-in page', async () => {
     const who = person('notallowed');
     await server.directory.add(who);
-    const { page, problems, step, close } = await phonePage();
+    const { page, problems, step, close } = await phone();
     await page.goto(`${server.url}/reset?username=${encodeURIComponent(who.username)}&return=${encodeURIComponent('https://evil.example/phish')}`);
     await step('en', 'deep link, not allowed');
     expect(await page.locator('input[name="return"]').count()).toBe(0);

@@ -7,29 +7,15 @@ import { AuditQuery, parseAuditFilter } from '../../src/services/audit-query.js'
 import { buildClient } from '../../src/web/client/build.js';
 import { startTestServer, type TestServer } from '../support/app.js';
 import { freshDatabaseUrl } from '../support/databases.js';
-import { axeViolations, expectDir, launchChromium, person, type Person } from './browser.js';
+import { checkPhoneState, click, launchChromium, person, phonePage, type Person } from './browser.js';
 import { FormClient, codeSince } from '../support/form-client.js';
 
 // The journey of a locked-out person on a phone, in English and Hebrew: the organisation's
 // name and look on every step, nothing typed twice, and no page without a way on.
 
-const PHONE = { width: 360, height: 740 };
 const BRAND = { orgName: 'Acme Health', brandColour: '#7a1f5c', signInText: 'Locked out at night? Call the service desk.', signInUrl: 'https://login.acme.example/', helpdeskLink: 'help@acme.example' };
 const LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64"><circle cx="32" cy="32" r="30" fill="#7a1f5c"/></svg>';
 
-async function phonePage(browser: Browser) {
-  // axe is injected, which the strict CSP would refuse: only this context bypasses it
-  const context = await browser.newContext({ bypassCSP: true, viewport: PHONE });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(e.message));
-  page.on('response', (r) => {
-    if (r.request().resourceType() !== 'document' && r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
-  });
-  return { page, problems, close: () => context.close() };
-}
-
-const click = (page: Page, selector: string) => Promise.all([page.waitForNavigation(), page.locator(selector).first().click()]);
 const path = (page: Page) => new URL(page.url()).pathname;
 
 describe('the journey in Chromium on a phone', () => {
@@ -37,13 +23,8 @@ describe('the journey in Chromium on a phone', () => {
   let server: TestServer;
   let offset = 0;
   const found: string[] = [];
-  /** axe on the page as it is now; every state of every journey goes through here */
-  const check = async (page: Page, lang: 'en' | 'he', state: string) => {
-    await expectDir(page, lang);
-    for (const v of await axeViolations(page)) found.push(`${lang} ${state}: ${v}`);
-    // nothing sticks out sideways on a phone
-    expect(await page.evaluate<number>('document.documentElement.scrollWidth'), `${lang} ${state}`).toBeLessThanOrEqual(PHONE.width);
-  };
+  /** every state of every journey goes through here */
+  const check = (page: Page, lang: 'en' | 'he', state: string) => checkPhoneState(page, lang, state, found);
 
   beforeAll(async () => {
     await buildClient();
