@@ -29,7 +29,7 @@ import { Store } from '../dist/adapters/store/store.js';
 import { GLOBAL_BANNED_TERMS } from '../dist/core/password/global-banned-terms.js';
 import { PasswordPolicy } from '../dist/services/password-policy.js';
 import { PolicyService } from '../dist/services/policy-service.js';
-import { machine, record } from './common.js';
+import { machine, record, runBench } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -202,12 +202,4 @@ async function wholePolicyLatency(breached) {
   return out.sort();
 }
 
-main()
-  .then((ok) => {
-    process.exitCode = ok ? 0 : 1;
-  })
-  .catch((e) => {
-    console.error(e);
-    process.exitCode = 2;
-  })
-  .finally(() => rmSync(tmp, { recursive: true, force: true }));
+runBench(main, tmp);

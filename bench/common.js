@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
@@ -95,4 +95,20 @@ export async function hashSlice(hash, seconds, concurrency) {
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   return { done, ms: performance.now() - t0 };
+}
+
+/** runs a bench's `main` (true when every check held): exit 0, 1 when a check failed, 2 on an error; its scratch directory goes after (BENCH_KEEP_TMP=1 keeps it) */
+export function runBench(main, tmp) {
+  return main()
+    .then((ok) => {
+      process.exitCode = ok ? 0 : 1;
+    })
+    .catch((e) => {
+      console.error(e);
+      process.exitCode = 2;
+    })
+    .finally(() => {
+      if (process.env.BENCH_KEEP_TMP) process.stderr.write(`kept ${tmp}\n`);
+      else rmSync(tmp, { recursive: true, force: true });
+    });
 }

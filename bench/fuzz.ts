@@ -12,12 +12,12 @@
  * since fuzzing uses them up (a flow completes, a session signs out).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error plain JS helpers of the bench scripts
-import { fmt, machine, num, record } from './common.js';
+import { fmt, machine, num, record, runBench } from './common.js';
 // @ts-expect-error plain JS helpers of the bench scripts
 import { benchEnv, cli, Inbox, instance, usage } from './instances.js';
 import { baseline, CONTENT_TYPES, FIELD_VALUES, FUZZ_PASSWORD, ODD_BODIES, QUERY, REFUSED_BODIES, routesOf, type Route } from '../test/security/fuzz-inputs.js';
@@ -189,10 +189,4 @@ async function main() {
   }
 }
 
-main()
-  .then((ok) => (process.exitCode = ok ? 0 : 1))
-  .catch((e) => {
-    console.error(e);
-    process.exitCode = 2;
-  })
-  .finally(() => rmSync(tmp, { recursive: true, force: true }));
+runBench(main, tmp);

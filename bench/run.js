@@ -23,7 +23,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,7 +32,7 @@ import autocannon from 'autocannon';
 import { argon2Hasher, ARGON2_PARAMS } from '../dist/adapters/crypto.js';
 import { loadConfig } from '../dist/config.js';
 import { createServer } from '../dist/server.js';
-import { fmt, freePort, hashSlice as sharedHashSlice, jsonRequest, machine, num, pct, record, sleep } from './common.js';
+import { fmt, freePort, hashSlice as sharedHashSlice, jsonRequest, machine, num, pct, record, sleep, runBench } from './common.js';
 import { threadTimes } from './instances.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -346,15 +346,4 @@ async function main() {
   return b.failures === 0;
 }
 
-main()
-  .then((ok) => {
-    process.exitCode = ok ? 0 : 1;
-  })
-  .catch((e) => {
-    console.error(e);
-    process.exitCode = 2;
-  })
-  .finally(() => {
-    if (process.env.BENCH_KEEP_TMP) process.stderr.write(`kept ${tmp}\n`);
-    else rmSync(tmp, { recursive: true, force: true });
-  });
+runBench(main, tmp);

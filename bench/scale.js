@@ -20,13 +20,13 @@
  * BENCH_JOURNEY_SECONDS (15), BENCH_VUS (16), BENCH_HASH_SECONDS (6).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pgClient from 'pg';
-import { fmt, freePort, jsonRequest, machine, num, pct, record, sleep } from './common.js';
+import { fmt, freePort, jsonRequest, machine, num, pct, record, sleep, runBench } from './common.js';
 import { argon2Limit, cli, HIGH_LIMITS, Inbox, instance, root, run, usage } from './instances.js';
 
 const RECORD = process.argv.includes('--record');
@@ -265,10 +265,4 @@ async function main() {
   }
 }
 
-main()
-  .then((ok) => (process.exitCode = ok ? 0 : 1))
-  .catch((e) => {
-    console.error(e);
-    process.exitCode = 2;
-  })
-  .finally(() => rmSync(tmp, { recursive: true, force: true }));
+runBench(main, tmp);

@@ -17,13 +17,13 @@
  * least-squares trend in MB per minute after the first minute (warm-up), with its RssAnon and
  * RssFile split at the end. Every answer of 500 or more counts as a failure.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import { solveChallenge } from 'altcha-lib';
 import { deriveKey } from 'altcha-lib/algorithms/pbkdf2';
-import { fmt, jsonRequest, machine, num, pct, record, sleep } from './common.js';
+import { fmt, jsonRequest, machine, num, pct, record, sleep, runBench } from './common.js';
 import { benchEnv, cli, Inbox, instance, usage } from './instances.js';
 
 const arg = (name) => {
@@ -236,10 +236,4 @@ async function main() {
   return counts.fivexx === 0 && ready.status === 200;
 }
 
-main()
-  .then((ok) => (process.exitCode = ok ? 0 : 1))
-  .catch((e) => {
-    console.error(e);
-    process.exitCode = 2;
-  })
-  .finally(() => rmSync(tmp, { recursive: true, force: true }));
+runBench(main, tmp);

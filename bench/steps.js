@@ -20,12 +20,12 @@
  * Tunables: BENCH_USERS (400), BENCH_VUS (16), BENCH_START_SECONDS, BENCH_JOURNEY_SECONDS,
  * BENCH_HASH_SECONDS (5).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { fmt, jsonRequest, machine, num, pct, record, sleep } from './common.js';
+import { fmt, jsonRequest, machine, num, pct, record, sleep, runBench } from './common.js';
 import { argon2Limit, benchEnv, cli, Inbox, instance, root, threadTimes, usage } from './instances.js';
 
 const RECORD = process.argv.includes('--record');
@@ -275,10 +275,4 @@ function printProfile(dir, windows) {
   }
 }
 
-main()
-  .then((ok) => (process.exitCode = ok ? 0 : 1))
-  .catch((e) => {
-    console.error(e);
-    process.exitCode = 2;
-  })
-  .finally(() => rmSync(tmp, { recursive: true, force: true }));
+runBench(main, tmp);
