@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ARGON2_CONCURRENCY, argon2Hasher, concurrencyLimit } from './crypto.js';
+import { ARGON2_CONCURRENCY, argon2Hasher, concurrencyLimit, systemRandom } from './crypto.js';
 
 describe('concurrencyLimit', () => {
   it('runs at most n tasks at once, in order, and frees the slot of a failed task', async () => {
@@ -35,5 +35,30 @@ describe('argon2Hasher', () => {
     expect(await argon2Hasher.verify(hashes[1]!, 'b-2')).toBe(true);
     expect(await argon2Hasher.verify(hashes[1]!, 'a-1')).toBe(false);
     expect(await argon2Hasher.verify('not a hash', 'a-1')).toBe(false);
+  });
+});
+
+describe('systemRandom.bytes', () => {
+  it('never hands out the same bytes twice, across pool refills and for large draws', () => {
+    const seen = new Set<string>();
+    // far more than one pooled block, in sizes that do not divide it
+    for (let i = 0; i < 2000; i++) {
+      const b = systemRandom.bytes(16 + (i % 37));
+      expect(b.length).toBe(16 + (i % 37));
+      const head = b.subarray(0, 16).toString('hex');
+      expect(seen.has(head)).toBe(false);
+      seen.add(head);
+    }
+    const big = systemRandom.bytes(10_000);
+    expect(big.length).toBe(10_000);
+    expect(new Set(big).size).toBeGreaterThan(200);
+  });
+
+  it('gives the caller its own copy: changing one draw changes no later draw', () => {
+    const a = systemRandom.bytes(32);
+    a.fill(0);
+    const b = systemRandom.bytes(32);
+    expect(b.equals(Buffer.alloc(32))).toBe(false);
+    expect(a.buffer === b.buffer && a.byteOffset === b.byteOffset).toBe(false);
   });
 });

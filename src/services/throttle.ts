@@ -51,14 +51,11 @@ export class Throttle {
    * limit refused it. Call inside the transaction that checks the proof.
    */
   async reserveProof(r: Repos, subject: string, ip: string, now: number): Promise<number[] | 'source' | 'subject'> {
-    const source = await r.throttle.reserve([{ key: `fail-ip:${ip}`, max: this.limits.failuresPerHour, since: now - HOUR }], now);
-    if (!source) return 'source';
-    const person = await r.throttle.reserve([{ key: `fail:${subject}`, max: PROOF_FAILURES_PER_DAY, since: now - DAY }], now);
-    if (!person) {
-      await r.throttle.release(source);
-      return 'subject';
-    }
-    return [...source, ...person];
+    const source = { key: `fail-ip:${ip}`, max: this.limits.failuresPerHour, since: now - HOUR };
+    const reserved = await r.throttle.reserve([source, { key: `fail:${subject}`, max: PROOF_FAILURES_PER_DAY, since: now - DAY }], now);
+    if (reserved) return reserved;
+    // refused: only now is it worth a statement to tell which limit did it; the source's first
+    return (await r.throttle.count(source.key, source.since)) >= source.max ? 'source' : 'subject';
   }
 
   /** a reserved proof failed: returns true when this failure blocks the person */

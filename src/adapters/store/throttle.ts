@@ -29,9 +29,9 @@ export function throttleRepo(db: Kysely<Database>, dialect: Dialect): ThrottleRe
     async reserve(limits: ThrottleLimit[], at: number): Promise<number[] | null> {
       if (limits.length === 0) return [];
       if (dialect === 'postgres') {
-        for (const key of [...new Set(limits.map((l) => l.key))].sort()) {
-          await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(db);
-        }
+        // every key's lock in one statement, taken in key order
+        const keys = [...new Set(limits.map((l) => l.key))].sort();
+        await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(cast(${keys} as text[])) with ordinality as t(k, n) order by n`.execute(db);
       }
       // the counts and the insert are one statement: every limit checked and all events
       // inserted, or none (an empty result), at one statement's cost instead of one per limit
