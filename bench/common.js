@@ -55,10 +55,10 @@ export function freePort() {
 }
 
 /** One JSON request over a keep-alive agent to 127.0.0.1; resolves `{status, json}`. */
-export function jsonRequest(agent, port, method, path, body, token) {
+export function jsonRequest(agent, port, method, path, body, token, extraHeaders = {}) {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
-    const headers = {};
+    const headers = { ...extraHeaders };
     if (data !== undefined) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = Buffer.byteLength(data);
@@ -111,4 +111,24 @@ export function runBench(main, tmp) {
       if (process.env.BENCH_KEEP_TMP) process.stderr.write(`kept ${tmp}\n`);
       else rmSync(tmp, { recursive: true, force: true });
     });
+}
+
+/**
+ * The client address a load balancer in front of the servers reports for person `i`
+ * (X-Forwarded-For; the bench servers trust 127.0.0.1 as their proxy). People reach a
+ * deployment from many addresses, and the per-source counters are keyed by address: from one
+ * address every start would queue on the same counter.
+ */
+export const sourceAddress = (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+export const fromSource = (i) => ({ 'x-forwarded-for': sourceAddress(i) });
+
+/** autocannon requests starting resets for `names` in turn, each from the next of `sources` client addresses */
+export function startRequests(names, sources = 1000) {
+  let n = 0;
+  return names.map((username) => ({
+    method: 'POST',
+    path: '/api/v1/reset',
+    body: JSON.stringify({ username }),
+    setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'content-type': 'application/json', ...fromSource(n++ % sources) } }),
+  }));
 }

@@ -5,10 +5,11 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import pgClient from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { freePort, sleep } from './common.js';
 
@@ -104,15 +105,17 @@ export class Inbox {
   }
 }
 
-/** the settings every bench server shares: its own database under `dir` (or BENCH_DATABASE_URL), mail to `smtpPort`, limits raised, quiet logs */
-export function benchEnv({ dir, name, smtpPort, captcha = 'off' }) {
+/** the settings every bench server shares: `databaseUrl`, else BENCH_DATABASE_URL, else its own SQLite file under `dir`; mail to `smtpPort`, limits raised, quiet logs */
+export function benchEnv({ dir, name, smtpPort, captcha = 'off', databaseUrl = process.env.BENCH_DATABASE_URL }) {
   return {
-    SSPR_DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${join(dir, `${name}.db`)}`,
+    SSPR_DATABASE_URL: databaseUrl ?? `sqlite:${join(dir, `${name}.db`)}`,
     SSPR_SECRET: randomBytes(32).toString('hex'),
     SSPR_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
     SSPR_MAIL_FROM: `OpenSSPR <${name}@example.test>`,
     SSPR_CAPTCHA: captcha,
     SSPR_LOG_LEVEL: 'silent',
+    // the load generator stands in for a load balancer: it says which client each request is from
+    SSPR_TRUST_PROXY: '127.0.0.1',
     SSPR_BREACHED_FILTER: join(dir, 'no-filter'),
     ...HIGH_LIMITS,
   };
@@ -172,4 +175,37 @@ export async function argon2Limit(seconds, inFlight) {
     process.stdout.write(JSON.stringify({ rps: done * 1000 / (performance.now() - t0), cpuPerHash: (c.user + c.system) / 1000 / done }));`;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code]);
   return JSON.parse(stdout);
+}
+
+/**
+ * A throwaway PostgreSQL cluster under `tmp` (durable defaults: fsync and synchronous_commit on),
+ * on loopback and a free port; `database()` creates an empty database in it and returns its URL.
+ */
+export async function startPostgres(tmp) {
+  const base = '/usr/lib/postgresql';
+  const v = existsSync(base) ? readdirSync(base).filter((d) => existsSync(join(base, d, 'bin', 'initdb'))).sort((a, b) => parseFloat(b) - parseFloat(a))[0] : null;
+  if (!v) throw new Error('PostgreSQL is not installed (apt-get install postgresql)');
+  const bin = join(base, v, 'bin');
+  const dir = join(tmp, 'pg');
+  const asPg = process.getuid?.() === 0;
+  const pg = (b, args) => (asPg ? run('runuser', ['-u', 'postgres', '--', join(bin, b), ...args], { cwd: tmp }) : run(join(bin, b), args, { cwd: tmp }));
+  if (asPg) {
+    await run('mkdir', ['-p', dir]);
+    await run('chown', ['postgres:postgres', tmp, dir]);
+  }
+  const port = await freePort();
+  await pg('initdb', ['-D', join(dir, 'data'), '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8']);
+  await pg('pg_ctl', ['-D', join(dir, 'data'), '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`, 'start']);
+  let n = 0;
+  return {
+    async database() {
+      const name = `bench${n++}`;
+      const admin = new pgClient.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
+      await admin.connect();
+      await admin.query(`create database ${name}`);
+      await admin.end();
+      return `postgres://postgres@127.0.0.1:${port}/${name}`;
+    },
+    stop: () => pg('pg_ctl', ['-D', join(dir, 'data'), '-m', 'fast', '-w', 'stop']).catch(() => {}),
+  };
 }

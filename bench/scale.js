@@ -20,14 +20,13 @@
  * BENCH_JOURNEY_SECONDS (15), BENCH_VUS (16), BENCH_HASH_SECONDS (6).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import pgClient from 'pg';
-import { fmt, freePort, jsonRequest, machine, num, pct, record, sleep, runBench } from './common.js';
-import { argon2Limit, cli, HIGH_LIMITS, Inbox, instance, root, run, usage } from './instances.js';
+import { fmt, fromSource, jsonRequest, machine, num, pct, record, sleep, runBench, startRequests } from './common.js';
+import { argon2Limit, benchEnv, cli, Inbox, instance, root, startPostgres, usage } from './instances.js';
 
 const RECORD = process.argv.includes('--record');
 const SOAK = Number(process.argv.find((a) => a.startsWith('--soak='))?.slice('--soak='.length) ?? 0);
@@ -41,52 +40,12 @@ const tmp = mkdtempSync(join(os.tmpdir(), 'opensspr-scale-'));
 const progress = (m) => process.stderr.write(`… ${m}\n`);
 const out = [];
 const say = (line = '') => (out.push(line), process.stdout.write(line + '\n'));
-// ---------------------------------------------------------------- PostgreSQL of our own
-
-async function startPostgres() {
-  const base = '/usr/lib/postgresql';
-  const v = existsSync(base) ? readdirSync(base).filter((d) => existsSync(join(base, d, 'bin', 'initdb'))).sort((a, b) => parseFloat(b) - parseFloat(a))[0] : null;
-  if (!v) throw new Error('PostgreSQL is not installed (apt-get install postgresql)');
-  const bin = join(base, v, 'bin');
-  const dir = join(tmp, 'pg');
-  const asPg = process.getuid?.() === 0;
-  const pg = (b, args) => (asPg ? run('runuser', ['-u', 'postgres', '--', join(bin, b), ...args], { cwd: tmp }) : run(join(bin, b), args, { cwd: tmp }));
-  if (asPg) {
-    await run('mkdir', ['-p', dir]);
-    await run('chown', ['postgres:postgres', tmp, dir]);
-  }
-  const port = await freePort();
-  await pg('initdb', ['-D', join(dir, 'data'), '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8']);
-  await pg('pg_ctl', ['-D', join(dir, 'data'), '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`, 'start']);
-  let n = 0;
-  return {
-    async database() {
-      const name = `bench${n++}`;
-      const admin = new pgClient.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
-      await admin.connect();
-      await admin.query(`create database ${name}`);
-      await admin.end();
-      return `postgres://postgres@127.0.0.1:${port}/${name}`;
-    },
-    stop: () => pg('pg_ctl', ['-D', join(dir, 'data'), '-m', 'fast', '-w', 'stop']).catch(() => {}),
-  };
-}
-
 // ---------------------------------------------------------------- instances
 
 const SECRET = randomBytes(32).toString('hex');
 /** one deployment: a fresh database with the bench users, and `n` instances on it */
 async function deployment(databaseUrl, n, smtpPort) {
-  const env = {
-    SSPR_DATABASE_URL: databaseUrl,
-    SSPR_SECRET: SECRET,
-    SSPR_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
-    SSPR_MAIL_FROM: 'OpenSSPR <bench@example.test>',
-    SSPR_CAPTCHA: 'off',
-    SSPR_LOG_LEVEL: 'silent',
-    SSPR_BREACHED_FILTER: join(tmp, 'no-filter'),
-    ...HIGH_LIMITS,
-  };
+  const env = { ...benchEnv({ dir: tmp, name: 'scale', smtpPort, databaseUrl }), SSPR_SECRET: SECRET };
   await cli(['migrate'], env);
   const csv = join(tmp, `users-${randomBytes(4).toString('hex')}.csv`);
   const emails = Array.from({ length: USERS }, (_, i) => `bench${String(i).padStart(4, '0')}@example.org`);
@@ -102,9 +61,9 @@ async function deployment(databaseUrl, n, smtpPort) {
 function client(instances, maxSockets) {
   const agents = instances.map(() => new http.Agent({ keepAlive: true, maxSockets }));
   let turn = 0;
-  return (method, path, body, token) => {
+  return (method, path, body, token, from = 0) => {
     const k = turn++ % instances.length;
-    return jsonRequest(agents[k], instances[k].port, method, path, body, token);
+    return jsonRequest(agents[k], instances[k].port, method, path, body, token, fromSource(from));
   };
 }
 
@@ -128,7 +87,7 @@ async function measured(instances, fn) {
 
 async function starts(instances) {
   const names = ['bench0000@example.org', 'nobody-1@example.org', 'bench0001@example.org', 'ghost@example.net'];
-  const requests = names.map((username) => ({ method: 'POST', path: '/api/v1/reset', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username }) }));
+  const requests = startRequests(names);
   const each = Math.max(1, Math.floor(START_CONNECTIONS / instances.length));
   const go = (duration) => Promise.all(instances.map((i) => autocannon({ url: i.url, connections: each, duration, requests })));
   await go(2); // warm-up
@@ -146,14 +105,14 @@ async function journeys(instances, emails, inbox, seconds, onSample) {
     if (res.status !== status) throw new Error(`${step}: HTTP ${res.status} ${JSON.stringify(res.json)?.slice(0, 200)}`);
     return res.json;
   };
-  const journey = async (email) => {
-    const s = expectStatus(await call('POST', '/api/v1/reset', { username: email }), 201, 'start');
+  const journey = async (email, from) => {
+    const s = expectStatus(await call('POST', '/api/v1/reset', { username: email }, undefined, from), 201, 'start');
     const path = `/api/v1/reset/${s.id}`;
     const code = inbox.code(email);
     code.catch(() => {});
-    expectStatus(await call('POST', `${path}/challenge`, { method: 'email', contact: email }, s.token), 202, 'challenge');
-    expectStatus(await call('POST', `${path}/verify`, { method: 'email', code: await code }, s.token), 200, 'verify');
-    const done = expectStatus(await call('POST', `${path}/password`, { newPassword: `Quartz-Staple-${passwordSerial++}-Horse` }, s.token), 200, 'password');
+    expectStatus(await call('POST', `${path}/challenge`, { method: 'email', contact: email }, s.token, from), 202, 'challenge');
+    expectStatus(await call('POST', `${path}/verify`, { method: 'email', code: await code }, s.token, from), 200, 'verify');
+    const done = expectStatus(await call('POST', `${path}/password`, { newPassword: `Quartz-Staple-${passwordSerial++}-Horse` }, s.token, from), 200, 'password');
     if (done.state !== 'completed') throw new Error(`password: state ${done.state}`);
   };
   const latencies = [];
@@ -166,7 +125,7 @@ async function journeys(instances, emails, inbox, seconds, onSample) {
         const email = emails[(v + k * VUS) % emails.length];
         const t = performance.now();
         try {
-          await journey(email);
+          await journey(email, v + k * VUS);
           latencies.push(performance.now() - t);
         } catch (e) {
           failures.push(e.message);
@@ -197,7 +156,7 @@ async function main() {
   const inbox = new Inbox();
   const smtpPort = await inbox.start();
   progress('PostgreSQL cluster');
-  const pg = await startPostgres();
+  const pg = await startPostgres(tmp);
   const rows = [];
   try {
     progress('Argon2id limit (before)');

@@ -4,7 +4,8 @@
  * `-- --record` to append the results to bench/RESULTS.md, `-- --profile` to run the server
  * under `--cpu-prof` and print, for every step, where its main thread spent its time.
  *
- * One child `sspr start` (SQLite, or BENCH_DATABASE_URL), this process the load generator and
+ * One child `sspr start` (SQLite; `-- --postgres` a throwaway PostgreSQL cluster started here;
+ * or BENCH_DATABASE_URL), this process the load generator and
  * the mail server. Every bench user goes through the steps in phases, all users one step before
  * the next: starts, then challenges (e-mail), then verifies, then new passwords, VUS requests in
  * flight. A phase's CPU time is read from /proc (the main thread alone, and the other threads,
@@ -17,6 +18,10 @@
  * measured before and after: a reset needs exactly one hash, so the last step's and the
  * journeys' rates divided by it are the share of hashing capacity that reaches people.
  *
+ * Every person comes from a client address of their own, as through the load balancer of the
+ * reference deployment (X-Forwarded-For, the server trusting the bench as its proxy): from one
+ * address every step would queue on that address's counter, which on PostgreSQL is a lock.
+ *
  * Tunables: BENCH_USERS (400), BENCH_VUS (16), BENCH_START_SECONDS, BENCH_JOURNEY_SECONDS,
  * BENCH_HASH_SECONDS (5).
  */
@@ -25,11 +30,12 @@ import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { fmt, jsonRequest, machine, num, pct, record, sleep, runBench } from './common.js';
-import { argon2Limit, benchEnv, cli, Inbox, instance, root, threadTimes, usage } from './instances.js';
+import { fmt, fromSource, jsonRequest, machine, num, pct, record, sleep, runBench, startRequests } from './common.js';
+import { argon2Limit, benchEnv, cli, Inbox, instance, startPostgres, threadTimes, usage } from './instances.js';
 
 const RECORD = process.argv.includes('--record');
 const PROFILE = process.argv.includes('--profile');
+const POSTGRES = process.argv.includes('--postgres');
 const USERS = num('BENCH_USERS', 400);
 const VUS = num('BENCH_VUS', 16);
 const START_SECONDS = num('BENCH_START_SECONDS', 10);
@@ -67,7 +73,8 @@ async function main() {
   const m = machine();
   const inbox = new Inbox();
   const smtpPort = await inbox.start();
-  const env = benchEnv({ dir: tmp, name: 'steps', smtpPort });
+  const pg = POSTGRES ? await startPostgres(tmp) : null;
+  const env = benchEnv({ dir: tmp, name: 'steps', smtpPort, ...(pg ? { databaseUrl: await pg.database() } : {}) });
   const dbKind = env.SSPR_DATABASE_URL.startsWith('sqlite:') ? 'SQLite' : 'PostgreSQL';
   progress('Argon2id limit (before)');
   const limitBefore = await argon2Limit(HASH_SECONDS, VUS);
@@ -80,7 +87,8 @@ async function main() {
   const profDir = join(tmp, 'prof');
   const server = await instance(env, PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=200'] : []);
   const agent = new http.Agent({ keepAlive: true, maxSockets: VUS });
-  const call = (method, path, body, token) => jsonRequest(agent, server.port, method, path, body, token);
+  // `from`: the person's number, so that each person comes from an address of their own
+  const call = (method, path, body, token, from = 0) => jsonRequest(agent, server.port, method, path, body, token, fromSource(from));
   const windows = [];
   /** measures the server while `fn` runs; `settle` waits for work the step left behind (its message) */
   const phase = async (name, n, fn, settle) => {
@@ -107,25 +115,25 @@ async function main() {
   try {
     // warm-up: a few whole resets, not counted
     progress('warm-up');
-    const journey = async (email, password) => {
-      const s = expectStatus(await call('POST', '/api/v1/reset', { username: email }), 201, 'start');
+    const journey = async (email, password, from) => {
+      const s = expectStatus(await call('POST', '/api/v1/reset', { username: email }, undefined, from), 201, 'start');
       const path = `/api/v1/reset/${s.id}`;
       const code = inbox.code(email);
       code.catch(() => {});
-      expectStatus(await call('POST', `${path}/challenge`, { method: 'email', contact: email }, s.token), 202, 'challenge');
-      expectStatus(await call('POST', `${path}/verify`, { method: 'email', code: await code }, s.token), 200, 'verify');
-      const done = expectStatus(await call('POST', `${path}/password`, { newPassword: password }, s.token), 200, 'password');
+      expectStatus(await call('POST', `${path}/challenge`, { method: 'email', contact: email }, s.token, from), 202, 'challenge');
+      expectStatus(await call('POST', `${path}/verify`, { method: 'email', code: await code }, s.token, from), 200, 'verify');
+      const done = expectStatus(await call('POST', `${path}/password`, { newPassword: password }, s.token, from), 200, 'password');
       if (done.state !== 'completed') throw new Error(`password: state ${done.state}`);
     };
     let serial = 0;
-    await pool(VUS * 4, VUS, (i) => journey(emails[i % emails.length], `Warm-Staple-${serial++}-Horse`));
+    await pool(VUS * 4, VUS, (i) => journey(emails[i % emails.length], `Warm-Staple-${serial++}-Horse`, i));
 
     const flows = new Array(USERS);
     const codes = new Array(USERS);
     const rows = [];
     progress(`phases: ${USERS} users, ${VUS} in flight`);
     rows.push(await phase('start', USERS, async (i) => {
-      flows[i] = expectStatus(await call('POST', '/api/v1/reset', { username: emails[i] }), 201, 'start');
+      flows[i] = expectStatus(await call('POST', '/api/v1/reset', { username: emails[i] }, undefined, i), 201, 'start');
     }));
     rows.push(
       await phase(
@@ -134,14 +142,14 @@ async function main() {
         async (i) => {
           codes[i] = inbox.code(emails[i]);
           codes[i].catch(() => {});
-          expectStatus(await call('POST', `/api/v1/reset/${flows[i].id}/challenge`, { method: 'email', contact: emails[i] }, flows[i].token), 202, 'challenge');
+          expectStatus(await call('POST', `/api/v1/reset/${flows[i].id}/challenge`, { method: 'email', contact: emails[i] }, flows[i].token, i), 202, 'challenge');
         },
         () => Promise.all(codes),
       ),
     );
     const resolved = await Promise.all(codes);
     rows.push(await phase('verify', USERS, async (i) => {
-      const v = expectStatus(await call('POST', `/api/v1/reset/${flows[i].id}/verify`, { method: 'email', code: resolved[i] }, flows[i].token), 200, 'verify');
+      const v = expectStatus(await call('POST', `/api/v1/reset/${flows[i].id}/verify`, { method: 'email', code: resolved[i] }, flows[i].token, i), 200, 'verify');
       if (v.state !== 'set_password') throw new Error(`verify: state ${v.state}`);
     }));
     const noticesFrom = inbox.mails;
@@ -150,7 +158,7 @@ async function main() {
         'password',
         USERS,
         async (i) => {
-          const d = expectStatus(await call('POST', `/api/v1/reset/${flows[i].id}/password`, { newPassword: `Quartz-Staple-${serial++}-Horse` }, flows[i].token), 200, 'password');
+          const d = expectStatus(await call('POST', `/api/v1/reset/${flows[i].id}/password`, { newPassword: `Quartz-Staple-${serial++}-Horse` }, flows[i].token, i), 200, 'password');
           if (d.state !== 'completed') throw new Error(`password: state ${d.state}`);
         },
         async () => {
@@ -161,7 +169,7 @@ async function main() {
 
     progress(`starts: ${START_SECONDS} s, 50 connections`);
     const names = [emails[0], 'nobody-1@example.org', emails[1], 'ghost@example.net'];
-    const requests = names.map((username) => ({ method: 'POST', path: '/api/v1/reset', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username }) }));
+    const requests = startRequests(names);
     const t0 = threadTimes(server.pid);
     const a = await autocannon({ url: server.url, connections: 50, duration: START_SECONDS, requests });
     const aMain = (threadTimes(server.pid).main.run - t0.main.run) / a.requests.total;
@@ -177,7 +185,7 @@ async function main() {
         for (let k = 0; performance.now() < end; k++) {
           const t = performance.now();
           try {
-            await journey(emails[(v + k * VUS) % emails.length], `Journey-Staple-${serial++}-Horse`);
+            await journey(emails[(v + k * VUS) % emails.length], `Journey-Staple-${serial++}-Horse`, v + k * VUS);
             jLat.push(performance.now() - t);
           } catch {
             jFailed++;
@@ -200,7 +208,7 @@ async function main() {
 
     say(`## Steps: server CPU per reset step (${dbKind}) — ${m.date}`);
     say('');
-    say(`- machine: ${m.cpu}, ${m.memory} RAM, ${m.os}, Node ${m.node}, threadpool ${m.threadpool}; load average at start ${m.load}, at end ${os.loadavg()[0].toFixed(1)}. \`npm run bench:steps\` (bench/steps.js): one child \`sspr start\`, the load generator and mail server in this process; ${USERS} users through each step in turn, ${VUS} requests in flight`);
+    say(`- machine: ${m.cpu}, ${m.memory} RAM, ${m.os}, Node ${m.node}, threadpool ${m.threadpool}; load average at start ${m.load}, at end ${os.loadavg()[0].toFixed(1)}. \`npm run bench:steps${POSTGRES ? ' -- --postgres' : ''}\` (bench/steps.js): one child \`sspr start\`${pg ? ' on a PostgreSQL cluster of its own (durable defaults) on the same machine' : ''}, the load generator and mail server in this process; ${USERS} users through each step in turn, ${VUS} requests in flight, each person from a client address of their own`);
     say(`- Argon2id limit in this run (own process, ${VUS} in flight): **${fmt(limit)} hashes/s** (${fmt(limitBefore.rps)} before, ${fmt(limitAfter.rps)} after), ${fmt(hashCpu, 2)} ms CPU per hash`);
     say('');
     say('| step | main thread CPU per request | then delivering its message | other threads (Argon2id) | whole process | requests/s | p50 | p99 | main thread waiting for a CPU |');
@@ -210,7 +218,7 @@ async function main() {
     say('');
     // on two cores a reset needs one hash (any core) and the main thread's work (one core):
     // with nothing else running, journeys ÷ limit cannot pass hash ÷ (hash + main thread)
-    say(`- main thread per whole reset (the four steps and their two messages): **${fmt(perJourney, 2)} ms**, so journeys ÷ limit cannot pass ${fmt(hashCpu, 1)} ÷ (${fmt(hashCpu, 1)} + ${fmt(perJourney, 1)}) = **${fmt(hashCpu / (hashCpu + perJourney), 2)}** on two cores even with nothing else running (here the load generator, mail server and SQLite share them)`);
+    say(`- main thread per whole reset (the four steps and their two messages): **${fmt(perJourney, 2)} ms**, so journeys ÷ limit cannot pass ${fmt(hashCpu, 1)} ÷ (${fmt(hashCpu, 1)} + ${fmt(perJourney, 1)}) = **${fmt(hashCpu / (hashCpu + perJourney), 2)}** on two cores even with nothing else running (here the load generator, mail server and ${dbKind} share them)`);
     say(`- last step alone (${VUS} in flight): **${fmt(password.rps, 1)}/s** = **${fmt(password.rps / limit, 2)}** of the limit`);
     say(`- whole journeys (${VUS} users, ${JOURNEY_SECONDS} s): **${fmt(jRps, 1)}/s** = **${fmt(jRps / limit, 2)}** of the limit, p50 ${fmt(pct(jLat, 50), 0)} ms, p99 ${fmt(pct(jLat, 99), 0)} ms, ${jFailed} failed; server main thread ${fmt(jMain, 2)} ms per journey`);
     say(`- starts (autocannon, 50 connections, ${START_SECONDS} s): **${fmt(a.requests.total / a.duration, 0)}/s**, p50 ${a.latency.p50} ms, p99 ${a.latency.p99} ms, non-2xx ${a.non2xx}, errors ${a.errors + a.timeouts}; server main thread ${fmt(aMain * 1000, 0)} µs per start`);
@@ -223,6 +231,7 @@ async function main() {
   } finally {
     await server.stop();
     await inbox.stop();
+    await pg?.stop();
   }
 }
 
