@@ -26,8 +26,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pgClient from 'pg';
-import { fmt, freePort, jsonRequest, machine, num, pct, record, sleep, runBench } from './common.js';
-import { argon2Limit, cli, HIGH_LIMITS, Inbox, instance, root, run, usage } from './instances.js';
+import { expectStatus, fmt, freePort, jsonRequest, machine, num, pct, record, sleep, runBench } from './common.js';
+import { argon2Limit, cli, HIGH_LIMITS, Inbox, instance, root, run, toSetPassword, usage } from './instances.js';
 
 const RECORD = process.argv.includes('--record');
 const SOAK = Number(process.argv.find((a) => a.startsWith('--soak='))?.slice('--soak='.length) ?? 0);
@@ -142,18 +142,9 @@ async function starts(instances) {
 let passwordSerial = 0;
 async function journeys(instances, emails, inbox, seconds, onSample) {
   const call = client(instances, VUS);
-  const expectStatus = (res, status, step) => {
-    if (res.status !== status) throw new Error(`${step}: HTTP ${res.status} ${JSON.stringify(res.json)?.slice(0, 200)}`);
-    return res.json;
-  };
   const journey = async (email) => {
-    const s = expectStatus(await call('POST', '/api/v1/reset', { username: email }), 201, 'start');
-    const path = `/api/v1/reset/${s.id}`;
-    const code = inbox.code(email);
-    code.catch(() => {});
-    expectStatus(await call('POST', `${path}/challenge`, { method: 'email', contact: email }, s.token), 202, 'challenge');
-    expectStatus(await call('POST', `${path}/verify`, { method: 'email', code: await code }, s.token), 200, 'verify');
-    const done = expectStatus(await call('POST', `${path}/password`, { newPassword: `Quartz-Staple-${passwordSerial++}-Horse` }, s.token), 200, 'password');
+    const { path, token } = await toSetPassword(call, inbox, email);
+    const done = expectStatus(await call('POST', `${path}/password`, { newPassword: `Quartz-Staple-${passwordSerial++}-Horse` }, token), 200, 'password');
     if (done.state !== 'completed') throw new Error(`password: state ${done.state}`);
   };
   const latencies = [];
