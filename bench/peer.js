@@ -187,10 +187,11 @@ async function main() {
   progress('Argon2id limit (after)');
   const limitAfter = await argon2Limit(HASH_SECONDS, VUS);
   const limit = (limitBefore.rps + limitAfter.rps) / 2;
-  const mean = (measure, key) => {
+  const mean = (measure, key, field = 'rps') => {
     const rs = rows.filter((r) => r.measure === measure && r.key === key);
-    return rs.reduce((s, r) => s + r.rps, 0) / rs.length;
+    return rs.reduce((s, r) => s + r[field], 0) / rs.length;
   };
+  const cpuRatio = (measure, field) => fmt(mean(measure, 'peer', field) / mean(measure, 'ours', field), 2);
   const ratio = (measure) => mean(measure, 'ours') / mean(measure, 'peer');
   const betterAuth = `Better Auth ${readJson(installed).version}`;
 
@@ -207,6 +208,8 @@ async function main() {
   say('');
   say(`- starts (mean of two runs each): OpenSSPR **${fmt(mean('starts', 'ours'), 0)}/s**, the peer **${fmt(mean('starts', 'peer'), 0)}/s**: ours ÷ peer = **${fmt(ratio('starts'), 2)}** (target ≥ 4)`);
   say(`- last step (mean of two rounds each): OpenSSPR **${fmt(mean('last step', 'ours'), 1)}/s** = ${fmt(mean('last step', 'ours') / limit, 2)} of the limit (target ≥ 0.8), the peer **${fmt(mean('last step', 'peer'), 1)}/s** = ${fmt(mean('last step', 'peer') / limit, 2)}: ours ÷ peer = **${fmt(ratio('last step'), 2)}** (target ≥ 1.5)`);
+  // CPU per request moves far less with the machine's load than throughput does
+  say(`- CPU per request, peer ÷ OpenSSPR: starts ${cpuRatio('starts', 'main')} (main thread), ${cpuRatio('starts', 'process')} (process); last step ${cpuRatio('last step', 'main')} (main thread), ${cpuRatio('last step', 'process')} (process)`);
   say(`- OpenSSPR's last step also queues and sends a notice e-mail (its delivery counts in its CPU when it falls inside the run); the peer sends none`);
   if (RECORD) record(out);
   return rows.every((r) => r.non2xx + r.errors === 0);
