@@ -82,6 +82,29 @@ export function jsonRequest(agent, port, method, path, body, token, extraHeaders
   });
 }
 
+/** runs `fn(i)` for i < n with `inFlight` at once; latencies in ms, ascending */
+export async function pool(n, inFlight, fn) {
+  let next = 0;
+  const lat = [];
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < n) {
+        const i = next++;
+        const t = performance.now();
+        await fn(i);
+        lat.push(performance.now() - t);
+      }
+    }),
+  );
+  return lat.sort((a, b) => a - b);
+}
+
+/** the answer's JSON when its status is `status`; else an error naming the step */
+export const expectStatus = (res, status, step) => {
+  if (res.status !== status) throw new Error(`${step}: HTTP ${res.status} ${JSON.stringify(res.json)?.slice(0, 200)}`);
+  return res.json;
+};
+
 /** `concurrency` hashes of random secrets in flight for `seconds` with `hash`; how many finished and when */
 export async function hashSlice(hash, seconds, concurrency) {
   let done = 0;

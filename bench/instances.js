@@ -5,13 +5,13 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pgClient from 'pg';
 import { SMTPServer } from 'smtp-server';
-import { freePort, sleep } from './common.js';
+import { expectStatus, freePort, sleep } from './common.js';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const run = promisify(execFile);
@@ -127,6 +127,29 @@ export const baseEnv = () => Object.fromEntries(Object.entries(process.env).filt
 /** runs `sspr ARGS` to the end */
 export function cli(args, env) {
   return run(process.execPath, [join(root, 'dist/cli/main.js'), ...args], { env: { ...baseEnv(), ...env }, maxBuffer: 1 << 24 });
+}
+
+/** adds one user per address (username = e-mail) with `sspr users import`; no password column, so no Argon2 hash is spent */
+export async function importUsers(env, dir, emails) {
+  const csv = join(dir, 'users.csv');
+  writeFileSync(csv, 'username,email,given,surname\n' + emails.map((e, i) => `${e},${e},Bench,User${i}`).join('\n') + '\n');
+  await cli(['users', 'import', csv], env);
+}
+
+/**
+ * start → e-mail challenge → code from `inbox` → verify: a reset waiting for its new password
+ * (`path`, `token`). `from`, the person's number, goes to `call` as its last argument: the
+ * client address the requests come from.
+ */
+export async function toSetPassword(call, inbox, email, from = 0) {
+  const s = expectStatus(await call('POST', '/api/v1/reset', { username: email }, undefined, from), 201, 'start');
+  const path = `/api/v1/reset/${s.id}`;
+  const code = inbox.code(email);
+  code.catch(() => {}); // awaited below; a failed challenge must not leave it unhandled
+  expectStatus(await call('POST', `${path}/challenge`, { method: 'email', contact: email }, s.token, from), 202, 'challenge');
+  const v = expectStatus(await call('POST', `${path}/verify`, { method: 'email', code: await code }, s.token, from), 200, 'verify');
+  if (v.state !== 'set_password') throw new Error(`verify: state ${v.state}`);
+  return { path, token: s.token };
 }
 
 /** A child `sspr start` on a free port, answered /healthz; `nodeArgs` go before the script. */

@@ -20,13 +20,13 @@
  * BENCH_JOURNEY_SECONDS (15), BENCH_VUS (16), BENCH_HASH_SECONDS (6).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { fmt, fromSource, jsonRequest, machine, num, pct, record, sleep, runBench, startRequests } from './common.js';
-import { argon2Limit, benchEnv, cli, Inbox, instance, root, startPostgres, usage } from './instances.js';
+import { expectStatus, fmt, fromSource, jsonRequest, machine, num, pct, record, sleep, runBench, startRequests } from './common.js';
+import { argon2Limit, benchEnv, cli, importUsers, Inbox, instance, startPostgres, toSetPassword, usage } from './instances.js';
 
 const RECORD = process.argv.includes('--record');
 const SOAK = Number(process.argv.find((a) => a.startsWith('--soak='))?.slice('--soak='.length) ?? 0);
@@ -47,11 +47,8 @@ const SECRET = randomBytes(32).toString('hex');
 async function deployment(databaseUrl, n, smtpPort) {
   const env = { ...benchEnv({ dir: tmp, name: 'scale', smtpPort, databaseUrl }), SSPR_SECRET: SECRET };
   await cli(['migrate'], env);
-  const csv = join(tmp, `users-${randomBytes(4).toString('hex')}.csv`);
   const emails = Array.from({ length: USERS }, (_, i) => `bench${String(i).padStart(4, '0')}@example.org`);
-  // no password column: adding users spends no Argon2 hash
-  writeFileSync(csv, 'username,email,given,surname\n' + emails.map((e, i) => `${e},${e},Bench,User${i}`).join('\n') + '\n');
-  await cli(['users', 'import', csv], env);
+  await importUsers(env, tmp, emails);
   const instances = await Promise.all(Array.from({ length: n }, () => instance(env)));
   return { instances, emails, stop: () => Promise.all(instances.map((i) => i.stop())) };
 }
@@ -101,18 +98,9 @@ async function starts(instances) {
 let passwordSerial = 0;
 async function journeys(instances, emails, inbox, seconds, onSample) {
   const call = client(instances, VUS);
-  const expectStatus = (res, status, step) => {
-    if (res.status !== status) throw new Error(`${step}: HTTP ${res.status} ${JSON.stringify(res.json)?.slice(0, 200)}`);
-    return res.json;
-  };
   const journey = async (email, from) => {
-    const s = expectStatus(await call('POST', '/api/v1/reset', { username: email }, undefined, from), 201, 'start');
-    const path = `/api/v1/reset/${s.id}`;
-    const code = inbox.code(email);
-    code.catch(() => {});
-    expectStatus(await call('POST', `${path}/challenge`, { method: 'email', contact: email }, s.token, from), 202, 'challenge');
-    expectStatus(await call('POST', `${path}/verify`, { method: 'email', code: await code }, s.token, from), 200, 'verify');
-    const done = expectStatus(await call('POST', `${path}/password`, { newPassword: `Quartz-Staple-${passwordSerial++}-Horse` }, s.token, from), 200, 'password');
+    const { path, token } = await toSetPassword(call, inbox, email, from);
+    const done = expectStatus(await call('POST', `${path}/password`, { newPassword: `Quartz-Staple-${passwordSerial++}-Horse` }, token, from), 200, 'password');
     if (done.state !== 'completed') throw new Error(`password: state ${done.state}`);
   };
   const latencies = [];

@@ -25,13 +25,13 @@
  * Tunables: BENCH_USERS (400), BENCH_VUS (16), BENCH_START_SECONDS, BENCH_JOURNEY_SECONDS,
  * BENCH_HASH_SECONDS (5).
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { fmt, fromSource, jsonRequest, machine, num, pct, record, sleep, runBench, startRequests } from './common.js';
-import { argon2Limit, benchEnv, cli, Inbox, instance, startPostgres, threadTimes, usage } from './instances.js';
+import { expectStatus, fmt, fromSource, jsonRequest, machine, num, pct, pool, record, sleep, runBench, startRequests } from './common.js';
+import { argon2Limit, benchEnv, cli, importUsers, Inbox, instance, startPostgres, threadTimes, toSetPassword, usage } from './instances.js';
 
 const RECORD = process.argv.includes('--record');
 const PROFILE = process.argv.includes('--profile');
@@ -47,28 +47,6 @@ const out = [];
 const say = (line = '') => (out.push(line), process.stdout.write(line + '\n'));
 const nowUs = () => Number(process.hrtime.bigint() / 1000n); // V8's profile clock is the same monotonic clock
 
-/** runs `fn(i)` for i < n with `inFlight` at once; latencies in ms, ascending */
-async function pool(n, inFlight, fn) {
-  let next = 0;
-  const lat = [];
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < n) {
-        const i = next++;
-        const t = performance.now();
-        await fn(i);
-        lat.push(performance.now() - t);
-      }
-    }),
-  );
-  return lat.sort((a, b) => a - b);
-}
-
-const expectStatus = (res, status, step) => {
-  if (res.status !== status) throw new Error(`${step}: HTTP ${res.status} ${JSON.stringify(res.json)?.slice(0, 200)}`);
-  return res.json;
-};
-
 async function main() {
   const m = machine();
   const inbox = new Inbox();
@@ -80,10 +58,7 @@ async function main() {
   const limitBefore = await argon2Limit(HASH_SECONDS, VUS);
   await cli(['migrate'], env);
   const emails = Array.from({ length: USERS }, (_, i) => `steps${String(i).padStart(5, '0')}@example.org`);
-  const csv = join(tmp, 'users.csv');
-  // no password column: adding users spends no Argon2 hash
-  writeFileSync(csv, 'username,email,given,surname\n' + emails.map((e, i) => `${e},${e},Bench,User${i}`).join('\n') + '\n');
-  await cli(['users', 'import', csv], env);
+  await importUsers(env, tmp, emails);
   const profDir = join(tmp, 'prof');
   const server = await instance(env, PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=200'] : []);
   const agent = new http.Agent({ keepAlive: true, maxSockets: VUS });
@@ -116,13 +91,8 @@ async function main() {
     // warm-up: a few whole resets, not counted
     progress('warm-up');
     const journey = async (email, password, from) => {
-      const s = expectStatus(await call('POST', '/api/v1/reset', { username: email }, undefined, from), 201, 'start');
-      const path = `/api/v1/reset/${s.id}`;
-      const code = inbox.code(email);
-      code.catch(() => {});
-      expectStatus(await call('POST', `${path}/challenge`, { method: 'email', contact: email }, s.token, from), 202, 'challenge');
-      expectStatus(await call('POST', `${path}/verify`, { method: 'email', code: await code }, s.token, from), 200, 'verify');
-      const done = expectStatus(await call('POST', `${path}/password`, { newPassword: password }, s.token, from), 200, 'password');
+      const { path, token } = await toSetPassword(call, inbox, email, from);
+      const done = expectStatus(await call('POST', `${path}/password`, { newPassword: password }, token, from), 200, 'password');
       if (done.state !== 'completed') throw new Error(`password: state ${done.state}`);
     };
     let serial = 0;
