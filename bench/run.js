@@ -21,22 +21,18 @@
  * BENCH_VUS (16), BENCH_USERS (4000). `--only=a` / `--only=b` runs one part (never recorded),
  * e.g. under `node --cpu-prof bench/run.js --only=b`; BENCH_KEEP_TMP=1 keeps the databases.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { argon2Hasher, ARGON2_PARAMS } from '../dist/adapters/crypto.js';
 import { loadConfig } from '../dist/config.js';
 import { createServer } from '../dist/server.js';
-import { fmt, freePort, hashSlice as sharedHashSlice, jsonRequest, machine, num, pct, record, sleep, runBench } from './common.js';
-import { threadTimes } from './instances.js';
+import { fmt, hashSlice as sharedHashSlice, jsonRequest, machine, num, pct, record, sleep, runBench } from './common.js';
+import { HIGH_LIMITS, instance, threadTimes } from './instances.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
 const RECORD = process.argv.includes('--record');
 const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? null;
 const START_SECONDS = num('BENCH_START_SECONDS', 15);
@@ -46,7 +42,6 @@ const HASH_SECONDS = num('BENCH_HASH_SECONDS', 12);
 const VUS = num('BENCH_VUS', 16);
 const USERS = num('BENCH_USERS', 4000);
 const SLICES = 3;
-const HIGH_LIMITS = { SSPR_SOURCE_CODES_PER_HOUR: '10000000', SSPR_SOURCE_FAILURES_PER_HOUR: '10000000', SSPR_SOURCE_SIGNIN_FAILURES_PER_HOUR: '10000000', SSPR_SOURCE_STARTS_PER_HOUR: '10000000' };
 const NEW_PASSWORD = 'Correct-Horse-42!';
 
 const tmp = mkdtempSync(join(os.tmpdir(), 'opensspr-bench-'));
@@ -74,33 +69,9 @@ const load = () =>
 // ---------------------------------------------------------------- (a) flow starts
 
 async function benchStarts() {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'start'], {
-    env: {
-      ...process.env,
-      SSPR_CAPTCHA: 'off',
-      SSPR_DATABASE_URL: `sqlite:${join(tmp, 'bench.db')}`,
-      SSPR_PORT: String(port),
-      SSPR_HOST: '127.0.0.1',
-      SSPR_LOG_LEVEL: 'warn',
-      SSPR_DEMO: '1',
-      ...HIGH_LIMITS,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const exited = new Promise((r) => child.once('exit', r));
+  const server = await instance({ SSPR_CAPTCHA: 'off', SSPR_DATABASE_URL: `sqlite:${join(tmp, 'bench.db')}`, SSPR_LOG_LEVEL: 'warn', SSPR_DEMO: '1', ...HIGH_LIMITS });
+  const base = server.url;
   try {
-    for (let i = 0; ; i++) {
-      if (child.exitCode !== null) throw new Error('server exited during start');
-      try {
-        if ((await fetch(`${base}/healthz`)).ok) break;
-      } catch {
-        /* not listening yet */
-      }
-      if (i > 300) throw new Error('server did not start within 30 s');
-      await sleep(100);
-    }
     // demo users (one locked, so a decoy) and unknown names, in turn on every connection
     const names = ['alice@example.org', 'nobody-1@example.org', 'dana@example.org', 'ghost@example.net', 'bob@example.org', 'unknown-user'];
     const requests = names.map((username) => ({ method: 'POST', path: '/api/v1/reset', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username }) }));
@@ -108,9 +79,9 @@ async function benchStarts() {
     progress(`(a) warm-up 3 s`);
     await run(3);
     progress(`(a) ${START_SECONDS} s, ${START_CONNECTIONS} connections`);
-    const t0 = threadTimes(child.pid);
+    const t0 = threadTimes(server.pid);
     const r = await run(START_SECONDS);
-    const cpu = since(t0, threadTimes(child.pid));
+    const cpu = since(t0, threadTimes(server.pid));
     const total = r.requests.total;
     return {
       rps: total / r.duration,
@@ -125,9 +96,7 @@ async function benchStarts() {
       mainWaiting: cpu ? cpu.main.wait / (r.duration * 1000) : NaN,
     };
   } finally {
-    child.kill('SIGTERM');
-    await Promise.race([exited, sleep(5000)]);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await server.stop();
   }
 }
 
