@@ -1,7 +1,7 @@
 import type { AccountService } from '../../../services/account-service.js';
 import { attr, html, raw, type SafeHtml } from '../html.js';
 import { TIME_ZONES } from '../../../core/preferences.js';
-import { actionForm, button, csrfField, fieldErrors, input, layout, passkeyScript, passwordRules, strengthScript, userInputsAttr, type PageCtx, type PageError } from './layout.js';
+import { actionForm, button, csrfField, field, input, layout, passkeyScript, passwordRules, strengthScript, userInputsAttr, type PageCtx, type PageError } from './layout.js';
 import { addChooser, addedNotice, methodList, type AddChoice } from './add-method.js';
 
 export type Me = Awaited<ReturnType<AccountService['me']>>;
@@ -27,16 +27,13 @@ export function passwordExpiry(ctx: PageCtx, at: string | null, timeZone = 'UTC'
 
 /** a labelled select with its help and errors tied to it, as `input` does for text */
 function select(ctx: PageCtx, o: { id: string; label: string; help?: string; options: { value: string; text: string; lang?: string }[]; value: string; ltr?: boolean }, error?: PageError | null): SafeHtml {
-  const errors = fieldErrors(error, o.id);
-  const helpId = `${o.id}-help`;
-  const errorId = `${o.id}-error`;
-  const describedBy = [o.help ? helpId : '', errors.length ? errorId : ''].filter(Boolean).join(' ');
-  return html`<div class="field${errors.length ? ' field-invalid' : ''}">
-<label for="${o.id}">${o.label}</label>
-${o.help ? html`<p class="help" id="${helpId}">${o.help}</p>` : ''}
-${errors.length ? html`<p class="field-error" id="${errorId}"><span class="visually-hidden">${ctx.t('pages.error.prefix')} </span>${errors.join(' ')}</p>` : ''}
-<select id="${o.id}" name="${o.id}"${describedBy ? html` aria-describedby="${describedBy}"` : ''}${attr(errors.length > 0, 'aria-invalid="true"')}${attr(Boolean(o.ltr), 'dir="ltr"')}>${o.options.map((x) => html`<option value="${x.value}"${x.lang ? html` lang="${x.lang}"` : ''}${attr(x.value === o.value, 'selected')}>${x.text}</option>`)}</select>
-</div>`;
+  return field(
+    ctx,
+    o,
+    error,
+    (tie) =>
+      html`<select id="${o.id}" name="${o.id}"${tie}${attr(Boolean(o.ltr), 'dir="ltr"')}>${o.options.map((x) => html`<option value="${x.value}"${x.lang ? html` lang="${x.lang}"` : ''}${attr(x.value === o.value, 'selected')}>${x.text}</option>`)}</select>`,
+  );
 }
 
 /** "Language and time zone": what reminders and other messages to the person are written in */

@@ -215,20 +215,35 @@ function toggleAttrs(ctx: PageCtx, toggle: InputOptions['toggle']): SafeHtml | '
   return html` data-toggle-password data-show="${ctx.t(show)}" data-hide="${ctx.t(hide)}"`;
 }
 
-/** A labelled input with its help text and errors tied to it through aria-describedby. */
-export function input(ctx: PageCtx, o: InputOptions, error?: PageError | null): SafeHtml {
+/**
+ * A labelled form control with its help text and errors tied to it through aria-describedby;
+ * `control` draws the control itself from the attributes that tie it to them.
+ */
+export function field(ctx: PageCtx, o: { id: string; label: string; help?: string | undefined }, error: PageError | null | undefined, control: (tie: SafeHtml) => SafeHtml, after: SafeHtml | '' = ''): SafeHtml {
   const errors = fieldErrors(error, o.id);
   const helpId = `${o.id}-help`;
   const errorId = `${o.id}-error`;
   const describedBy = [o.help ? helpId : '', errors.length ? errorId : ''].filter(Boolean).join(' ');
+  const tie = html`${describedBy ? html` aria-describedby="${describedBy}"` : ''}${attr(errors.length > 0, 'aria-invalid="true"')}`;
   return html`<div class="field${errors.length ? ' field-invalid' : ''}">
 <label for="${o.id}">${o.label}</label>
 ${o.help ? html`<p class="help" id="${helpId}">${o.help}</p>` : ''}
 ${fieldErrorList(ctx, errorId, errors)}
-<input id="${o.id}" name="${o.name ?? o.id}" type="${o.type ?? 'text'}"${o.value ? html` value="${o.value}"` : ''}${o.autocomplete ? html` autocomplete="${o.autocomplete}"` : ''}${o.inputmode ? html` inputmode="${o.inputmode}"` : ''}${o.maxlength ? html` maxlength="${o.maxlength}"` : ''}${o.pattern ? html` pattern="${o.pattern}"` : ''}${describedBy ? html` aria-describedby="${describedBy}"` : ''}${attr(errors.length > 0, 'aria-invalid="true"')}${attr(Boolean(o.required), 'required')}${attr(Boolean(o.ltr), 'dir="ltr"')}${attr(o.spellcheck === false, 'spellcheck="false"')}${attr(o.autocapitalize === false, 'autocapitalize="none"')}${toggleAttrs(ctx, o.toggle)}>
-${o.rules ? ruleChecklist(ctx, o.id, o.rules) : ''}
-${o.meter ? strengthMeter(ctx, o.id) : ''}
+${control(tie)}
+${after}
 </div>`;
+}
+
+/** A labelled input with its help text and errors tied to it through aria-describedby. */
+export function input(ctx: PageCtx, o: InputOptions, error?: PageError | null): SafeHtml {
+  return field(
+    ctx,
+    o,
+    error,
+    (tie) =>
+      html`<input id="${o.id}" name="${o.name ?? o.id}" type="${o.type ?? 'text'}"${o.value ? html` value="${o.value}"` : ''}${o.autocomplete ? html` autocomplete="${o.autocomplete}"` : ''}${o.inputmode ? html` inputmode="${o.inputmode}"` : ''}${o.maxlength ? html` maxlength="${o.maxlength}"` : ''}${o.pattern ? html` pattern="${o.pattern}"` : ''}${tie}${attr(Boolean(o.required), 'required')}${attr(Boolean(o.ltr), 'dir="ltr"')}${attr(o.spellcheck === false, 'spellcheck="false"')}${attr(o.autocapitalize === false, 'autocapitalize="none"')}${toggleAttrs(ctx, o.toggle)}>`,
+    html`${o.rules ? ruleChecklist(ctx, o.id, o.rules) : ''}${o.meter ? strengthMeter(ctx, o.id) : ''}`,
+  );
 }
 
 /** One message as a paragraph; several (every failed password rule) as a list. */
