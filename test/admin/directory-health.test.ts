@@ -5,7 +5,7 @@ import { ldapSettingsFrom } from '../../src/adapters/directory/ldap-config.js';
 import { systemClock } from '../../src/adapters/crypto.js';
 import { DirectoryHealth } from '../../src/services/directory-health.js';
 import { api } from '../support/app.js';
-import { Browser } from '../support/http.js';
+import { adminBrowser } from '../support/http.js';
 import { FakeClock } from '../support/clock.js';
 import { PASSWORD, seedUser, startServer } from '../support/app.js';
 
@@ -44,9 +44,7 @@ describe('directory health on the dashboard', () => {
     const clock = new FakeClock();
     const s = await startServer('sqlite', apiKeys, { clock });
     await seedUser(s, { username: 'desk', groups: ['helpdesk'] });
-    const b = new Browser(s.url);
-    await b.get('/admin');
-    expect((await b.post('/admin/sign-in', { username: 'desk', password: PASSWORD })).status).toBe(303);
+    const b = await adminBrowser(s.url, 'desk', PASSWORD);
     const page = await b.get('/admin');
     expect(page.status).toBe(200);
     expect(page.text).toContain('data-health="up"');
@@ -81,9 +79,7 @@ describe('directory health on the dashboard', () => {
     onTestFinished(() => gone.close());
     const s = await startServer('sqlite', {}, { wrapDirectory: (b) => Object.assign(Object.create(b) as typeof b, { health: () => gone.health() }) });
     await seedUser(s, { username: 'desk', groups: ['helpdesk'] });
-    const b = new Browser(s.url);
-    await b.get('/admin');
-    expect((await b.post('/admin/sign-in', { username: 'desk', password: PASSWORD })).status).toBe(303);
+    const b = await adminBrowser(s.url, 'desk', PASSWORD);
     const page = await b.get('/admin');
     expect(page.status).toBe(200);
     expect(page.text).toContain('data-health="down"');

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { Browser } from '../support/http.js';
+import { adminBrowser } from '../support/http.js';
 import { PASSWORD, seedUser, startServer } from '../support/app.js';
 import { DATABASES } from '../support/databases.js';
 
@@ -16,9 +16,7 @@ describe.each(DATABASES)('people search (%s)', (kind) => {
       await s.directory.add({ username: `p${n}.tester`, givenName: i % 2 ? 'Shira' : 'Omer', surname: i < 30 ? 'Levi' : 'Cohen', displayName: `Person ${n}`, email: `mail${n}@example.org` });
     }
     await s.directory.add({ username: 'odd%_name', givenName: 'X', surname: 'Y', email: null });
-    const b = new Browser(s.url);
-    await b.get('/admin');
-    expect((await b.post('/admin/sign-in', { username: 'desk', password: PASSWORD })).status).toBe(303);
+    const b = await adminBrowser(s.url, 'desk', PASSWORD);
     const search = async (q: string) => (await b.get(`/admin/people?q=${encodeURIComponent(q)}`)).text;
 
     expect(names(await search('P05.'))).toEqual(['p05.tester']);

@@ -125,3 +125,11 @@ export class Browser {
     return this.request('POST', path, { _csrf: this.csrf, ...fields }, headers);
   }
 }
+
+/** A Browser signed in to the admin portal (the sign-in page first, for its CSRF field). */
+export async function adminBrowser(base: string, username: string, password: string): Promise<Browser> {
+  const b = new Browser(base);
+  await b.get('/admin');
+  expect((await b.post('/admin/sign-in', { username, password })).status).toBe(303);
+  return b;
+}
