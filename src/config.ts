@@ -3,6 +3,7 @@ import ipaddr from 'ipaddr.js';
 import { breachedSettingsFromEnv, DEFAULT_FILTER_PATH } from './adapters/breached/filter-store.js';
 import { LDAP_CONFIG_KEYS, LdapConfigError, ldapSettingsFrom, type LdapSettings } from './adapters/directory/ldap-config.js';
 import { ADMIN_SCOPES, type AdminScope } from './core/scopes.js';
+import { HEAP_MODES } from './cli/heap.js';
 
 /**
  * One typed configuration, read once at start by the service and by every command. Every key
@@ -198,6 +199,10 @@ export const SETTINGS = {
   SSPR_METRICS_TOKEN: { doc: 'bearer token (32–512 characters) required to read `/metrics`', ...optionalParsed(metricsToken) },
   SSPR_METRICS_LISTEN: { doc: '`host:port` (`[::1]:9464` for IPv6) of a separate listener that serves only `GET /metrics`; then the public port has none', ...optionalParsed(listenAddress) },
   SSPR_LOG_LEVEL: { doc: 'pino level', ...text('info') },
+  SSPR_HEAP: {
+    doc: "how V8 sizes the heap of `sspr start`: `lean` keeps the young generation at 1 MiB semi-spaces and collects the old one when it is 20 % past its live size (an instance stays near 130 MiB resident under load); `v8` leaves V8's own sizing (~40–80 MiB more under load, slightly fewer collections). Read from the environment when the process starts, not from the SSPR_CONFIG file; a node flag of the operator's `--max-semi-space-size`, `--semi-space-growth-factor` or `--heap-growing-percent` wins (docs/decisions/0028)",
+    ...oneOf(HEAP_MODES, 'lean'),
+  },
   SSPR_LOGO_FILE: { doc: 'the organisation logo shown in the page header: a PNG, JPEG, WebP or SVG file of at most 512 KB', ...optionalText() },
   SSPR_SOURCE_CODES_PER_HOUR: { doc: 'codes one source address may request per hour', ...integer(60, 1, 10_000_000) },
   SSPR_SOURCE_FAILURES_PER_HOUR: { doc: 'failed proofs one source address may make per hour', ...integer(50, 1, 10_000_000) },
@@ -315,6 +320,8 @@ function readConfigFile(path: string): Record<string, unknown> {
   }
   if (typeof file !== 'object' || file === null || Array.isArray(file)) return fail(`SSPR_CONFIG: ${path} must hold a JSON object of settings`);
   for (const k of Object.keys(file)) if (!isKnownKey(k)) fail(`unknown key ${k} in SSPR_CONFIG file`);
+  // read before any module loads, long before this file (src/cli/size-heap.ts)
+  if ('SSPR_HEAP' in file) fail('SSPR_HEAP belongs in the environment, not in the SSPR_CONFIG file');
   return file as Record<string, unknown>;
 }
 

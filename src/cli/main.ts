@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// first, before any other module loads: sizes the heap of `sspr start` (size-heap.ts)
+import './size-heap.js';
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import type { Actor } from '../core/scopes.js';
