@@ -117,6 +117,8 @@ export function benchEnv({ dir, name, smtpPort, captcha = 'off', databaseUrl = p
     // the load generator stands in for a load balancer: it says which client each request is from
     SSPR_TRUST_PROXY: '127.0.0.1',
     SSPR_BREACHED_FILTER: join(dir, 'no-filter'),
+    // BENCH_HEAP=v8 measures V8's own heap sizing against the product's (src/cli/heap.ts)
+    ...(process.env.BENCH_HEAP && { SSPR_HEAP: process.env.BENCH_HEAP }),
     ...HIGH_LIMITS,
   };
 }

@@ -200,7 +200,7 @@ export const SETTINGS = {
   SSPR_METRICS_LISTEN: { doc: '`host:port` (`[::1]:9464` for IPv6) of a separate listener that serves only `GET /metrics`; then the public port has none', ...optionalParsed(listenAddress) },
   SSPR_LOG_LEVEL: { doc: 'pino level', ...text('info') },
   SSPR_HEAP: {
-    doc: "how V8 sizes the heap of `sspr start`: `lean` keeps the young generation at 1 MiB semi-spaces and collects the old one when it is 20 % past its live size (an instance stays near 130 MiB resident under load); `v8` leaves V8's own sizing (~40–80 MiB more under load, slightly fewer collections). Read from the environment when the process starts, not from the SSPR_CONFIG file; a node flag of the operator's `--max-semi-space-size`, `--semi-space-growth-factor` or `--heap-growing-percent` wins (docs/decisions/0028)",
+    doc: "how V8 sizes the heap of `sspr start`: `lean` keeps the young generation at 1 MiB semi-spaces and collects the old one when it is 20 % past its live size (an instance stays near 130 MiB resident under load, for ~12 % more CPU per request); `v8` leaves V8's own sizing (~40–80 MiB more under load). Read from the environment when the process starts, not from the SSPR_CONFIG file; a node flag of the operator's `--max-semi-space-size`, `--semi-space-growth-factor` or `--heap-growing-percent` wins (docs/decisions/0028)",
     ...oneOf(HEAP_MODES, 'lean'),
   },
   SSPR_LOGO_FILE: { doc: 'the organisation logo shown in the page header: a PNG, JPEG, WebP or SVG file of at most 512 KB', ...optionalText() },
