@@ -4,7 +4,7 @@
  * append the result to bench/RESULTS.md). The suite's fuzz test (test/security/fuzz.test.ts)
  * sends each hostile input once; this sends BENCH_FUZZ_REQUESTS (100,000) drawn at random from
  * the same generators (test/security/fuzz-inputs.ts), 16 at a time, to a child `sspr start`
- * (SQLite, or BENCH_DATABASE_URL): whole hostile bodies, one field replaced by a hostile value,
+ * (SQLite, or BENCH_DATABASE_URL; `-- --postgres` a throwaway PostgreSQL cluster started here): whole hostile bodies, one field replaced by a hostile value,
  * duplicate keys, bodies labelled as something other than JSON, repeated query parameters, odd
  * path ids and mutated credentials, with and without valid credentials. Every answer must be
  * below 500; afterwards /readyz must answer 200 and a whole reset must still go through.
@@ -19,7 +19,7 @@ import { join } from 'node:path';
 // @ts-expect-error plain JS helpers of the bench scripts
 import { fmt, machine, num, record, runBench } from './common.js';
 // @ts-expect-error plain JS helpers of the bench scripts
-import { benchEnv, cli, Inbox, instance, usage } from './instances.js';
+import { benchEnv, cli, Inbox, instance, startPostgres, usage } from './instances.js';
 import { baseline, CONTENT_TYPES, FIELD_VALUES, FUZZ_PASSWORD, ODD_BODIES, QUERY, REFUSED_BODIES, routesOf, type Route } from '../test/security/fuzz-inputs.js';
 
 const RECORD = process.argv.includes('--record');
@@ -58,8 +58,9 @@ async function main() {
   const m = machine();
   const inbox = new Inbox();
   const smtpPort = await inbox.start();
+  const pg = process.argv.includes('--postgres') ? await startPostgres(tmp) : null;
   const env = {
-    ...benchEnv({ dir: tmp, name: 'fuzz', smtpPort, captcha: 'off' }),
+    ...benchEnv({ dir: tmp, name: 'fuzz', smtpPort, captcha: 'off', ...(pg ? { databaseUrl: await pg.database() } : {}) }),
     SSPR_ADMIN_API_KEYS: `fuzz:${ADMIN_KEY}`,
     SSPR_METRICS_TOKEN: METRICS_TOKEN,
   };
@@ -174,7 +175,7 @@ async function main() {
     const lines = [
       `## Fuzz: ${sent.toLocaleString('en')} requests over every route of /openapi.json — ${m.date}`,
       '',
-      `- machine: ${m.cpu}, ${m.memory} RAM, ${m.os}, Node ${m.node}; load average at start ${m.load}. \`npm run bench:fuzz\` (bench/fuzz.ts): one child \`sspr start\` (${env.SSPR_DATABASE_URL.startsWith('sqlite:') ? 'SQLite' : 'PostgreSQL'}), ${routes.length} routes, ${IN_FLIGHT} in flight, inputs drawn from test/security/fuzz-inputs.ts`,
+      `- machine: ${m.cpu}, ${m.memory} RAM, ${m.os}, Node ${m.node}; load average at start ${m.load}. \`npm run bench:fuzz${pg ? ' -- --postgres' : ''}\` (bench/fuzz.ts): one child \`sspr start\` (${env.SSPR_DATABASE_URL.startsWith('sqlite:') ? 'SQLite' : 'PostgreSQL'}), ${routes.length} routes, ${IN_FLIGHT} in flight, inputs drawn from test/security/fuzz-inputs.ts`,
       `- ${sent.toLocaleString('en')} requests in ${fmt(seconds, 0)} s (${fmt(sent / seconds, 0)}/s, server CPU ${fmt(cpu / sent, 2)} ms per request): **${count5xx} answers ≥ 500**; ${noAnswer} closed before an answer (a large body refused mid-upload)`,
       `- answers by status: ${[...statuses].sort((a, b) => a[0] - b[0]).map(([s, k]) => `${s === -1 ? 'none' : s} × ${k}`).join(', ')}`,
       `- after: /readyz ${ready.status}, a whole reset ${healthy ? 'completed' : 'FAILED'}; server RSS ${fmt(usage(server.pid).rss, 0)} MiB`,
@@ -186,6 +187,7 @@ async function main() {
   } finally {
     await server.stop();
     await inbox.stop();
+    await pg?.stop();
   }
 }
 

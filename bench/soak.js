@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * A bounded soak: `npm run bench:soak -- --minutes 10` (builds first; `--record` appends the
- * result to bench/RESULTS.md). One child `sspr start` (SQLite, or BENCH_DATABASE_URL) with the
+ * result to bench/RESULTS.md). One child `sspr start` (SQLite, or BENCH_DATABASE_URL; `--postgres`
+ * a throwaway PostgreSQL cluster started here) with the
  * CAPTCHA on, this process the load generator and the mail server, BENCH_VUS (8) virtual users
  * in a loop of mixed journeys:
  *   reset    start (with a solved CAPTCHA) → e-mail code → sometimes one wrong code first → new password
@@ -24,7 +25,7 @@ import { join } from 'node:path';
 import { solveChallenge } from 'altcha-lib';
 import { deriveKey } from 'altcha-lib/algorithms/pbkdf2';
 import { fmt, jsonRequest, machine, num, pct, record, sleep, runBench } from './common.js';
-import { benchEnv, cli, Inbox, instance, usage } from './instances.js';
+import { benchEnv, cli, Inbox, instance, startPostgres, usage } from './instances.js';
 
 const arg = (name) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -64,7 +65,8 @@ async function main() {
   const m = machine();
   const inbox = new Inbox();
   const smtpPort = await inbox.start();
-  const env = benchEnv({ dir: tmp, name: 'soak', smtpPort, captcha: 'altcha' });
+  const pg = process.argv.includes('--postgres') ? await startPostgres(tmp) : null;
+  const env = benchEnv({ dir: tmp, name: 'soak', smtpPort, captcha: 'altcha', ...(pg ? { databaseUrl: await pg.database() } : {}) });
   await cli(['migrate'], env);
   const people = Array.from({ length: PEOPLE }, (_, i) => `soak${String(i).padStart(4, '0')}@example.org`);
   const signers = Array.from({ length: SIGNERS }, (_, i) => `signer${String(i).padStart(3, '0')}@example.org`);
@@ -218,6 +220,7 @@ async function main() {
   const ready = await call('GET', '/readyz');
   await server.stop();
   await inbox.stop();
+  await pg?.stop();
 
   const rss = samples.map((s) => s[1]).sort((a, b) => a - b);
   const warm = samples.filter((s) => s[0] >= 1);
@@ -226,7 +229,7 @@ async function main() {
   const lines = [
     `## Soak: ${fmt(minutes, 1)} minutes of mixed journeys, CAPTCHA on — ${m.date}`,
     '',
-    `- machine: ${m.cpu}, ${m.memory} RAM, ${m.os}, Node ${m.node}; load average at start ${m.load}, at end ${os.loadavg()[0].toFixed(1)}. \`npm run bench:soak -- --minutes ${MINUTES}\` (bench/soak.js): one child \`sspr start\` (${env.SSPR_DATABASE_URL.startsWith('sqlite:') ? 'SQLite' : 'PostgreSQL'}), ${VUS} virtual users${process.env.MALLOC_ARENA_MAX ? `, MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX}` : ''}${process.env.NODE_OPTIONS ? `, NODE_OPTIONS=${process.env.NODE_OPTIONS}` : ''}`,
+    `- machine: ${m.cpu}, ${m.memory} RAM, ${m.os}, Node ${m.node}; load average at start ${m.load}, at end ${os.loadavg()[0].toFixed(1)}. \`npm run bench:soak -- --minutes ${MINUTES}${pg ? ' --postgres' : ''}\` (bench/soak.js): one child \`sspr start\` (${env.SSPR_DATABASE_URL.startsWith('sqlite:') ? 'SQLite' : pg ? 'PostgreSQL, a cluster of its own on the same machine' : 'PostgreSQL'}), ${VUS} virtual users${process.env.MALLOC_ARENA_MAX ? `, MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX}` : ''}${process.env.NODE_OPTIONS ? `, NODE_OPTIONS=${process.env.NODE_OPTIONS}` : ''}`,
     `- journeys: ${counts.reset} resets completed, ${counts.wrong} abandoned after two wrong codes, ${counts.unlock} unlock journeys (${counts.unlocked} unlocked a waiting account), ${counts.signIn} sign-ins, ${counts.read} reads; starts with a solved CAPTCHA ${counts.startsSolved}, refused without one ${counts.startsRefused} (${fmt((100 * counts.startsSolved) / Math.max(1, counts.startsSolved + counts.startsRefused), 0)} % solved)`,
     `- **${counts.fivexx} answers ≥ 500**, ${counts.failed} unexpected answers${firstProblems.length ? ` (first: ${firstProblems.slice(0, 3).join('; ')})` : ''}; /readyz after: ${ready.status}; server CPU ${fmt(cpu / 1000, 0)} s`,
     `- server RSS (${samples.length} samples, every 5 s): min **${fmt(rss[0], 0)} MiB**, median **${fmt(pct(rss, 50), 0)} MiB**, max **${fmt(rss[rss.length - 1], 0)} MiB**; trend after the first minute **${fmt(trend, 2)} MiB/min**; at the end RssAnon ${fmt(st.anon, 0)} MiB, RssFile ${fmt(st.file, 0)} MiB, high-water mark ${fmt(st.hwm, 0)} MiB`,
