@@ -320,7 +320,7 @@ function readConfigFile(path: string): Record<string, unknown> {
   }
   if (typeof file !== 'object' || file === null || Array.isArray(file)) return fail(`SSPR_CONFIG: ${path} must hold a JSON object of settings`);
   for (const k of Object.keys(file)) if (!isKnownKey(k)) fail(`unknown key ${k} in SSPR_CONFIG file`);
-  // read before any module loads, long before this file (src/cli/size-heap.ts)
+  // read before any module loads, long before this file (src/cli/main.ts)
   if ('SSPR_HEAP' in file) fail('SSPR_HEAP belongs in the environment, not in the SSPR_CONFIG file');
   return file as Record<string, unknown>;
 }

@@ -6,7 +6,7 @@
  * at its initial 1 MiB semi-space and collects the old one when it is 20 % past its live size.
  *
  * Both flags are read by the collector each time it decides, so they work when set from
- * inside the process (size-heap.ts does, before the other modules load). Neither is accepted
+ * inside the process (main.ts does, before the other modules load). Neither is accepted
  * in NODE_OPTIONS, which is why the product sets them rather than the operator.
  */
 export const HEAP_MODES = ['lean', 'v8'] as const;
