@@ -10,6 +10,7 @@ import { testSecret } from '../support/app.js';
 import { PASSWORD, seedUser, startServerOnUrl, type TestServer } from '../support/app.js';
 import { waitForCode } from '../support/flows.js';
 import { Browser, raw, type RawResponse } from '../support/http.js';
+import { envWithoutSettings } from '../support/processes.js';
 
 /** the test server and the address of its database, for the CLI to open too */
 const servers = new WeakMap<TestServer, string>();
@@ -66,8 +67,7 @@ async function adminBrowser(s: TestServer): Promise<Browser> {
 
 /** Runs `sspr users import FILE` against the server's database, in English. */
 function cliImport(s: TestServer, file: string): Promise<{ code: number | null; out: string; err: string }> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SSPR_') && v !== undefined) env[k] = v;
+  const env = envWithoutSettings();
   const url = servers.get(s)!;
   Object.assign(env, { LANG: 'en_GB.UTF-8', SSPR_DATABASE_URL: url, SSPR_SECRET: testSecret(url), SSPR_SMTP_URL: 'smtp://127.0.0.1:9', SSPR_CAPTCHA: 'off', SSPR_LOG_LEVEL: 'warn', SSPR_BREACHED_FILTER: join(dir, 'no-filter') });
   return new Promise((resolve, reject) => {

@@ -5,12 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listenUrl, loadConfig } from '../../src/config.js';
+import { envWithoutSettings } from '../support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sspr-first-run-'));
 const env = (): Record<string, string> => {
-  const e: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SSPR_') && v !== undefined) e[k] = v;
-  return { ...e, SSPR_PORT: '0', SSPR_HOST: '127.0.0.1', SSPR_LOG_LEVEL: 'info', SSPR_DATABASE_URL: `sqlite:${join(dir, 'demo.db')}`, SSPR_BREACHED_FILTER: join(dir, 'no-filter') };
+  return { ...envWithoutSettings(), SSPR_PORT: '0', SSPR_HOST: '127.0.0.1', SSPR_LOG_LEVEL: 'info', SSPR_DATABASE_URL: `sqlite:${join(dir, 'demo.db')}`, SSPR_BREACHED_FILTER: join(dir, 'no-filter') };
 };
 
 describe('the public URL without SSPR_PUBLIC_URL', () => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { envWithoutSettings } from '../support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sspr-heap-'));
 const TOKEN = 'h'.repeat(40);
@@ -23,8 +24,7 @@ afterAll(() => rmSync(OUT, { recursive: true, force: true }));
 
 /** the young generation's size in bytes of an `sspr start` with `extra` in its environment */
 async function newSpace(name: string, extra: Record<string, string>): Promise<number> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SSPR_') && k !== 'NODE_OPTIONS' && v !== undefined) env[k] = v;
+  const env = envWithoutSettings('NODE_OPTIONS');
   const p = spawn(process.execPath, [join(OUT, 'cli/main.js'), 'start', '--demo'], {
     env: { ...env, SSPR_PORT: '0', SSPR_HOST: '127.0.0.1', SSPR_LOG_LEVEL: 'info', SSPR_DATABASE_URL: `sqlite:${join(dir, `${name}.db`)}`, SSPR_BREACHED_FILTER: join(dir, 'no-filter'), SSPR_METRICS_TOKEN: TOKEN, ...extra },
   });

@@ -13,6 +13,7 @@ import type { NewUser } from '../../src/adapters/directory/builtin.js';
 import { composeServices } from '../../src/server.js';
 import { verifyAuditChain } from '../../src/services/audit-chain.js';
 import { api } from '../support/app.js';
+import { envWithoutSettings } from '../support/processes.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -135,9 +136,7 @@ export class WebhookSink {
 
 /** The environment of a child `sspr`: ours only, no SSPR_* leaking in from the caller. */
 function childEnv(env: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SSPR_') && v !== undefined) out[k] = v;
-  return { ...out, ...env };
+  return { ...envWithoutSettings(), ...env };
 }
 
 export interface Instance {

@@ -10,15 +10,14 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { createServer } from '../../src/server.js';
 import { CapturingTransport } from '../support/app.js';
+import { envWithoutSettings } from '../support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sspr-startup-'));
 const SECRET = randomBytes(32).toString('hex');
 // nothing is sent in these tests: the address only has to be configured
 const SMTP = { SSPR_SMTP_URL: 'smtp://127.0.0.1:9' };
 const base = (): Record<string, string> => {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SSPR_') && v !== undefined) env[k] = v;
-  return { ...env, SSPR_PORT: '0', SSPR_HOST: '127.0.0.1', SSPR_CAPTCHA: 'off', SSPR_LOG_LEVEL: 'info', SSPR_BREACHED_FILTER: join(dir, 'no-filter') };
+  return { ...envWithoutSettings(), SSPR_PORT: '0', SSPR_HOST: '127.0.0.1', SSPR_CAPTCHA: 'off', SSPR_LOG_LEVEL: 'info', SSPR_BREACHED_FILTER: join(dir, 'no-filter') };
 };
 const db = (name: string) => ({ SSPR_DATABASE_URL: `sqlite:${join(dir, name)}` });
 

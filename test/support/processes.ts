@@ -30,3 +30,10 @@ export function errorText(err: unknown): string {
   const e = err as { message?: string; stdout?: string } | null;
   return [e?.message ?? String(err), e?.stdout].filter(Boolean).join('\n');
 }
+
+/** this process's environment without any SSPR_* setting (and without `drop`): a child process's settings are only those a test gives it */
+export function envWithoutSettings(...drop: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SSPR_') && !drop.includes(k) && v !== undefined) env[k] = v;
+  return env;
+}
