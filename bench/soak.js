@@ -16,8 +16,12 @@
  * start in five goes without and is refused with a 4xx, as a bot's would be, and the others
  * read instead. The server's RSS is sampled every 5 s: min, median, max, and the
  * least-squares trend in MB per minute after the first minute (warm-up), with its RssAnon and
- * RssFile split at the end. Every answer of 500 or more counts as a failure.
+ * RssFile split at the end. Beside RSS, the server's own /metrics give V8's heap (its size and
+ * what is live in it) and the external memory V8 knows of, so that growth can be told apart: JS
+ * data, garbage V8 has not returned, or native memory outside V8 (the rest of RSS). Every answer
+ * of 500 or more counts as a failure.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -61,12 +65,29 @@ function slope(points) {
   return sxy / sxx;
 }
 
+const MiB = 1024 * 1024;
+/** V8's heap and external memory from the server's own /metrics, in MiB */
+async function heapFigures(port, token) {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  const text = await res.text();
+  const gauge = (name) => Number(new RegExp(`^sspr_process_nodejs_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / MiB;
+  return { heap: gauge('heap_size_total_bytes'), live: gauge('heap_size_used_bytes'), external: gauge('external_memory_bytes') };
+}
+
+/** min, median, max and trend of one series of [minute, value] */
+function series(points) {
+  const values = points.map((p) => p[1]).filter(Number.isFinite).sort((a, b) => a - b);
+  return { min: values[0], median: pct(values, 50), max: values[values.length - 1], trend: slope(points.filter((p) => p[0] >= 1 && Number.isFinite(p[1]))) };
+}
+const describe = (s) => `min ${fmt(s.min, 0)}, median ${fmt(s.median, 0)}, max ${fmt(s.max, 0)} MiB, trend ${fmt(s.trend, 2)} MiB/min`;
+
 async function main() {
   const m = machine();
   const inbox = new Inbox();
   const smtpPort = await inbox.start();
   const pg = process.argv.includes('--postgres') ? await startPostgres(tmp) : null;
-  const env = benchEnv({ dir: tmp, name: 'soak', smtpPort, captcha: 'altcha', ...(pg ? { databaseUrl: await pg.database() } : {}) });
+  const metricsToken = randomBytes(16).toString('hex');
+  const env = { ...benchEnv({ dir: tmp, name: 'soak', smtpPort, captcha: 'altcha', ...(pg ? { databaseUrl: await pg.database() } : {}) }), SSPR_METRICS_TOKEN: metricsToken };
   await cli(['migrate'], env);
   const people = Array.from({ length: PEOPLE }, (_, i) => `soak${String(i).padStart(4, '0')}@example.org`);
   const signers = Array.from({ length: SIGNERS }, (_, i) => `signer${String(i).padStart(3, '0')}@example.org`);
@@ -185,7 +206,13 @@ async function main() {
 
   const samples = [];
   const t0 = performance.now();
-  const sampler = setInterval(() => samples.push([(performance.now() - t0) / 60_000, usage(server.pid).rss]), 5000);
+  const heaps = [];
+  const sampler = setInterval(() => {
+    const at = (performance.now() - t0) / 60_000;
+    const rss = usage(server.pid).rss;
+    samples.push([at, rss]);
+    heapFigures(server.port, metricsToken).then((h) => heaps.push({ at, rss, ...h }), (e) => problem(`metrics: ${e.message}`));
+  }, 5000);
   const cpu0 = usage(server.pid).cpu;
   progress(`soak: ${MINUTES} min, ${VUS} virtual users, CAPTCHA on`);
   const minuteTicker = setInterval(() => progress(`${fmt((performance.now() - t0) / 60_000, 0)} min: RSS ${fmt(usage(server.pid).rss, 0)} MiB, ${counts.reset} resets, ${counts.startsSolved} starts with a CAPTCHA, ${counts.startsRefused} without`), 60_000);
@@ -223,6 +250,10 @@ async function main() {
   await pg?.stop();
 
   const rss = samples.map((s) => s[1]).sort((a, b) => a - b);
+  const v8heap = series(heaps.map((h) => [h.at, h.heap]));
+  const live = series(heaps.map((h) => [h.at, h.live]));
+  const external = series(heaps.map((h) => [h.at, h.external]));
+  const native = series(heaps.map((h) => [h.at, h.rss - h.heap - h.external]));
   const warm = samples.filter((s) => s[0] >= 1);
   const trend = slope(warm);
   const minutes = (performance.now() - t0) / 60_000;
@@ -233,6 +264,7 @@ async function main() {
     `- journeys: ${counts.reset} resets completed, ${counts.wrong} abandoned after two wrong codes, ${counts.unlock} unlock journeys (${counts.unlocked} unlocked a waiting account), ${counts.signIn} sign-ins, ${counts.read} reads; starts with a solved CAPTCHA ${counts.startsSolved}, refused without one ${counts.startsRefused} (${fmt((100 * counts.startsSolved) / Math.max(1, counts.startsSolved + counts.startsRefused), 0)} % solved)`,
     `- **${counts.fivexx} answers ≥ 500**, ${counts.failed} unexpected answers${firstProblems.length ? ` (first: ${firstProblems.slice(0, 3).join('; ')})` : ''}; /readyz after: ${ready.status}; server CPU ${fmt(cpu / 1000, 0)} s`,
     `- server RSS (${samples.length} samples, every 5 s): min **${fmt(rss[0], 0)} MiB**, median **${fmt(pct(rss, 50), 0)} MiB**, max **${fmt(rss[rss.length - 1], 0)} MiB**; trend after the first minute **${fmt(trend, 2)} MiB/min**; at the end RssAnon ${fmt(st.anon, 0)} MiB, RssFile ${fmt(st.file, 0)} MiB, high-water mark ${fmt(st.hwm, 0)} MiB`,
+    `- of which (${heaps.length} samples of the server's /metrics): V8 heap ${describe(v8heap)}; live in it ${describe(live)}; external ${describe(external)}; the rest of RSS (native, outside V8) ${describe(native)}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
   if (RECORD) record(lines);
