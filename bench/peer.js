@@ -3,7 +3,8 @@
  * OpenSSPR next to a peer, in one run on one machine: Better Auth 1.7 with e-mail and password,
  * SQLite in WAL mode, Argon2id with OpenSSPR's parameters (bench/peer/server.js). Run with
  * `npm run bench:peer` (builds first; installs bench/peer's own dependencies on first use); add
- * `-- --record` to append the results to bench/RESULTS.md.
+ * `-- --record` to append the results to bench/RESULTS.md, `-- --postgres` to run both servers on
+ * PostgreSQL instead (a throwaway cluster started here, a database each, pools of 10).
  *
  * Both servers are child processes on loopback; this process is the load generator (and
  * OpenSSPR's mail server). The peer's rate limiting is off, OpenSSPR's limits are raised, so
@@ -28,9 +29,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { expectStatus, fmt, freePort, fromSource, jsonRequest, machine, num, pct, pool, record, runBench, sleep, startRequests } from './common.js';
-import { argon2Limit, baseEnv, benchEnv, cli, importUsers, Inbox, instance, root, run, threadTimes, toSetPassword, usage } from './instances.js';
+import { argon2Limit, baseEnv, benchEnv, cli, importUsers, Inbox, instance, root, run, startPostgres, threadTimes, toSetPassword, usage } from './instances.js';
 
 const RECORD = process.argv.includes('--record');
+const POSTGRES = process.argv.includes('--postgres');
 const RESETS = num('BENCH_RESETS', 300);
 const VUS = num('BENCH_VUS', 16);
 const START_SECONDS = num('BENCH_START_SECONDS', 10);
@@ -44,18 +46,23 @@ const say = (line = '') => (out.push(line), process.stdout.write(line + '\n'));
 const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
 const installed = join(PEER, 'node_modules/better-auth/package.json');
 
-/** the peer's dependencies stay out of the product's package.json: installed here, on first use (or when its pin moves) */
+/** the peer's dependencies stay out of the product's package.json: installed here, on first use (or when a pin moves) */
 async function installPeer() {
-  if (existsSync(installed) && readJson(installed).version === readJson(join(PEER, 'package.json')).dependencies['better-auth']) return;
+  const pins = Object.entries(readJson(join(PEER, 'package.json')).dependencies);
+  const current = ([name, version]) => {
+    const manifest = join(PEER, 'node_modules', name, 'package.json');
+    return existsSync(manifest) && readJson(manifest).version === version;
+  };
+  if (pins.every(current)) return;
   progress('installing the peer: npm --prefix bench/peer install');
   await run('npm', ['--prefix', PEER, 'install', '--no-audit', '--no-fund'], { timeout: 600_000 });
 }
 
 /** bench/peer/server.js as a child on a free port, once it says "ready" */
-async function startPeer() {
+async function startPeer(databaseUrl) {
   const port = await freePort();
   const child = spawn(process.execPath, [join(PEER, 'server.js')], {
-    env: { ...baseEnv(), NODE_ENV: 'production', PORT: String(port), PEER_DIR: tmp, PEER_SECRET: randomBytes(32).toString('hex') },
+    env: { ...baseEnv(), NODE_ENV: 'production', PORT: String(port), PEER_DIR: tmp, PEER_SECRET: randomBytes(32).toString('hex'), ...(databaseUrl && { PEER_DATABASE_URL: databaseUrl }) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise((r) => child.once('exit', r));
@@ -89,8 +96,10 @@ async function main() {
   await installPeer();
   const inbox = new Inbox();
   const smtpPort = await inbox.start();
-  const env = benchEnv({ dir: tmp, name: 'peer-bench', smtpPort });
-  if (!env.SSPR_DATABASE_URL.startsWith('sqlite:')) throw new Error('the peer runs on SQLite; unset BENCH_DATABASE_URL');
+  const pg = POSTGRES ? await startPostgres(tmp) : null;
+  const env = benchEnv({ dir: tmp, name: 'peer-bench', smtpPort, ...(pg && { databaseUrl: await pg.database() }) });
+  if (!pg && !env.SSPR_DATABASE_URL.startsWith('sqlite:')) throw new Error('both servers run on SQLite, or on PostgreSQL with --postgres; unset BENCH_DATABASE_URL');
+  const peerDatabase = pg ? await pg.database() : undefined;
   progress('Argon2id limit (before)');
   const limitBefore = await argon2Limit(HASH_SECONDS, VUS);
 
@@ -105,7 +114,7 @@ async function main() {
   await cli(['migrate'], env);
   await importUsers(env, tmp, everyone);
   const oursServer = await instance(env);
-  const peerServer = await startPeer();
+  const peerServer = await startPeer(peerDatabase);
   const oursAgent = new http.Agent({ keepAlive: true, maxSockets: VUS });
   const peerAgent = new http.Agent({ keepAlive: true, maxSockets: VUS });
   // each person from a client address of their own, as through a load balancer
@@ -184,6 +193,7 @@ async function main() {
     await oursServer.stop();
     await peerServer.stop();
     await inbox.stop();
+    await pg?.stop();
   }
   progress('Argon2id limit (after)');
   const limitAfter = await argon2Limit(HASH_SECONDS, VUS);
@@ -196,10 +206,10 @@ async function main() {
   const ratio = (measure) => mean(measure, 'ours') / mean(measure, 'peer');
   const betterAuth = `Better Auth ${readJson(installed).version}`;
 
-  say(`## Peer: OpenSSPR and ${betterAuth} in one run (SQLite) — ${m.date}`);
+  say(`## Peer: OpenSSPR and ${betterAuth} in one run (${pg ? 'PostgreSQL' : 'SQLite'}) — ${m.date}`);
   say('');
-  say(`- machine: ${m.cpu}, ${m.memory} RAM, ${m.os}, Node ${m.node}, threadpool ${m.threadpool}; load average at start ${m.load}, at end ${os.loadavg()[0].toFixed(1)}. \`npm run bench:peer\` (bench/peer.js): both servers child processes on loopback, the load generator and OpenSSPR's mail server in this process`);
-  say(`- the peer (bench/peer/server.js): e-mail and password, better-sqlite3 in WAL mode, its own schema (getMigrations), Argon2id with OpenSSPR's parameters (@node-rs/argon2, m=19 MiB, t=2, p=1), rate limiting off; OpenSSPR's limits raised. Order: starts peer, OpenSSPR, OpenSSPR, peer; last step OpenSSPR, peer, peer, OpenSSPR`);
+  say(`- machine: ${m.cpu}, ${m.memory} RAM, ${m.os}, Node ${m.node}, threadpool ${m.threadpool}; load average at start ${m.load}, at end ${os.loadavg()[0].toFixed(1)}. \`npm run bench:peer${pg ? ' -- --postgres' : ''}\` (bench/peer.js): both servers child processes on loopback, the load generator and OpenSSPR's mail server in this process`);
+  say(`- the peer (bench/peer/server.js): e-mail and password, ${pg ? 'PostgreSQL through a pg Pool of 10 (OpenSSPR: its default pool of 10), a database each in one throwaway cluster on this machine' : 'better-sqlite3 in WAL mode'}, its own schema (getMigrations), Argon2id with OpenSSPR's parameters (@node-rs/argon2, m=19 MiB, t=2, p=1), rate limiting off; OpenSSPR's limits raised. Order: starts peer, OpenSSPR, OpenSSPR, peer; last step OpenSSPR, peer, peer, OpenSSPR`);
   say(`- Argon2id limit in this run (own process, ${VUS} in flight): **${fmt(limit)} hashes/s** (${fmt(limitBefore.rps)} before, ${fmt(limitAfter.rps)} after)`);
   say('');
   say('| measure | # | server | requests/s | p50 | p99 | non-2xx | process CPU per request | main thread CPU per request | ÷ Argon2id limit |');

@@ -1,6 +1,7 @@
 /**
  * The peer that bench/peer.js measures OpenSSPR against: Better Auth with e-mail and password,
- * SQLite (better-sqlite3, WAL) in PEER_DIR, Argon2id with OpenSSPR's parameters, plain Node
+ * SQLite (better-sqlite3, WAL) in PEER_DIR, or PostgreSQL at PEER_DATABASE_URL through a pool of
+ * 10 connections (OpenSSPR's default pool), Argon2id with OpenSSPR's parameters, plain Node
  * http on 127.0.0.1:PORT. Prints "ready" on stdout once it listens.
  *
  * Two routes outside Better Auth's router exist for the bench alone: POST /bench/users adds
@@ -11,6 +12,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { hash, verify } from '@node-rs/argon2';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { betterAuth } from 'better-auth';
 import { getMigrations } from 'better-auth/db/migration';
 import { toNodeHandler } from 'better-auth/node';
@@ -20,9 +22,17 @@ const baseURL = `http://127.0.0.1:${port}`;
 // the same as OpenSSPR's ARGON2_PARAMS (src/adapters/crypto.ts), so both spend the same on a hash
 const ARGON2 = { algorithm: 2 /* Argon2id */, memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 };
 
-const db = new Database(join(process.env.PEER_DIR, 'peer.db'));
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = NORMAL'); // what WAL deployments use; OpenSSPR's SQLite store does the same
+function openDatabase() {
+  if (process.env.PEER_DATABASE_URL) {
+    const pool = new pg.Pool({ connectionString: process.env.PEER_DATABASE_URL, max: 10 });
+    return { db: pool, close: () => pool.end() };
+  }
+  const db = new Database(join(process.env.PEER_DIR, 'peer.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL'); // what WAL deployments use; OpenSSPR's SQLite store does the same
+  return { db, close: () => db.close() };
+}
+const { db, close } = openDatabase();
 
 const tokens = new Map(); // email → reset token
 const auth = betterAuth({
@@ -78,4 +88,4 @@ const server = http.createServer(async (req, res) => {
   return authHandler(req, res);
 });
 server.listen(port, '127.0.0.1', () => process.stdout.write('ready\n'));
-process.on('SIGTERM', () => server.close(() => (db.close(), process.exit(0))));
+process.on('SIGTERM', () => server.close(async () => (await close(), process.exit(0))));
